@@ -1,0 +1,182 @@
+"""The embedded default warehouse: a real PostgreSQL 16 from the `pgserver` wheel, under $ARREARS_HOME.
+
+We use pgserver only for its binaries (and its helpers for running as root): its own
+`get_server()` listens on a Unix socket, which GX's Postgres datasource rejects, and
+stops the server when the Python process exits, while our server must outlive each CLI
+command. So we run `pg_ctl` ourselves, listening on 127.0.0.1 on a port chosen once per
+home and remembered in `port`. See docs/decisions/001-embedded-pgserver.md.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from arrears.errors import ArrearsError
+from arrears.settings import Paths
+
+HOST = "127.0.0.1"
+SUPERUSER = "postgres"
+DATABASE = "arrears"
+# Tuned for a nightly batch on a small machine: we value throughput over crash-time
+# durability of the last few milliseconds (fsync stays on; commits are still durable).
+SERVER_OPTIONS = {
+    "shared_buffers": "512MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "synchronous_commit": "off",
+    "timezone": "UTC",
+    "max_connections": "100",
+}
+
+
+def _pgserver():  # type: ignore[no-untyped-def]
+    import pgserver._commands as commands  # deferred: imported only when the embedded server is used
+    import pgserver.utils as utils
+
+    return commands, utils
+
+
+def _system_user() -> str | None:
+    """PostgreSQL refuses to run as root; pgserver's convention is a `pgserver` system user."""
+    return "pgserver" if os.geteuid() == 0 else None
+
+
+def _data_dir(paths: Paths) -> Path:
+    return paths.warehouse_dir / "pgdata"
+
+
+def _port_file(paths: Paths) -> Path:
+    return paths.warehouse_dir / "port"
+
+
+@contextmanager
+def _lock(paths: Paths) -> Iterator[None]:
+    """Serialise start/stop across processes sharing a home (parallel CLI calls, Airflow tasks)."""
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with open(paths.warehouse_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port(paths: Paths) -> int:
+    port_file = _port_file(paths)
+    if port_file.exists():
+        return int(port_file.read_text().strip())
+    port = _free_port()
+    port_file.write_text(f"{port}\n")
+    return port
+
+
+def url(paths: Paths) -> str:
+    """libpq URL of the embedded warehouse (whether or not it is running)."""
+    return f"postgresql://{SUPERUSER}@{HOST}:{_port(paths)}/{DATABASE}"
+
+
+def is_running(paths: Paths) -> bool:
+    """True when the postmaster of this home answers on its port."""
+    pgdata = _data_dir(paths)
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    try:
+        with socket.create_connection((HOST, _port(paths)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _run(commands, name: str, args: list[str], pgdata: Path) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return str(getattr(commands, name)(args, pgdata=pgdata, user=_system_user(), timeout=120))
+    except subprocess.CalledProcessError as err:
+        raise ArrearsError(f"embedded warehouse: {name} failed; see {pgdata / 'log'}") from err
+
+
+def _prepare_permissions(paths: Paths, commands, utils) -> None:  # type: ignore[no-untyped-def]
+    user = _system_user()
+    if user is None:
+        return
+    import pwd
+    import stat
+
+    utils.ensure_user_exists(user)
+    pgdata = _data_dir(paths)
+    utils.ensure_prefix_permissions(pgdata)
+    utils.ensure_prefix_permissions(commands.POSTGRES_BIN_PATH)
+    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    utils.ensure_folder_permissions(commands.POSTGRES_BIN_PATH, execute | read)
+    utils.ensure_folder_permissions(commands.POSTGRES_BIN_PATH.parent / "lib", read)
+    entry = pwd.getpwnam(user)
+    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+
+
+def start(paths: Paths) -> str:
+    """Start the embedded warehouse if it is not running (initialising it on first use); return its URL."""
+    with _lock(paths):
+        if is_running(paths):
+            return url(paths)
+        commands, utils = _pgserver()
+        pgdata = _data_dir(paths)
+        pgdata.mkdir(parents=True, exist_ok=True)
+        _prepare_permissions(paths, commands, utils)
+        if not (pgdata / "PG_VERSION").exists():
+            _run(commands, "initdb", ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata)
+        port = _port(paths)
+        if not _port_is_free(port):
+            port = _free_port()
+            _port_file(paths).write_text(f"{port}\n")
+        options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
+        _run(
+            commands,
+            "pg_ctl",
+            ["-w", "-l", str(pgdata / "log"), "-o", f"-h {HOST} -p {port} -k {pgdata} {options}", "start"],
+            pgdata,
+        )
+        _ensure_database(port)
+        return url(paths)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+            return True
+        except OSError:
+            return False
+
+
+def _ensure_database(port: int) -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://{SUPERUSER}@{HOST}:{port}/postgres", autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{DATABASE}"')
+
+
+def stop(paths: Paths) -> bool:
+    """Stop the embedded warehouse; False when it was not running."""
+    with _lock(paths):
+        if not is_running(paths):
+            return False
+        commands, _ = _pgserver()
+        _run(commands, "pg_ctl", ["-w", "-m", "fast", "stop"], _data_dir(paths))
+        return True

@@ -1,0 +1,64 @@
+"""`arrears db init`: the schemas and tables the pipeline owns. Idempotent; every command runs it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arrears.contract.ddl import all_raw_ddl
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMAS = ("raw", "pii", "audit", "staging", "intermediate", "marts", "seeds")
+
+AUDIT_DDL = [
+    """create table if not exists audit.batches (
+        business_date date primary key,
+        status text not null,
+        manifest jsonb not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        loaded_at timestamptz not null default now()
+    )""",
+    """create table if not exists audit.quarantine (
+        business_date date not null,
+        entity text not null,
+        file text not null,
+        line_no integer not null,
+        raw_row text,
+        reason text not null,
+        loaded_at timestamptz not null default now()
+    )""",
+    "create index if not exists quarantine_business_date_idx on audit.quarantine (business_date, entity)",
+    """create table if not exists audit.dq_results (
+        run_id text not null,
+        business_date date not null,
+        suite text not null,
+        expectation text not null,
+        success boolean not null,
+        observed_value text,
+        checked_at timestamptz not null default now()
+    )""",
+    "create index if not exists dq_results_business_date_idx on audit.dq_results (business_date, suite)",
+    """create table if not exists audit.exports (
+        recipient text not null,
+        business_date date not null,
+        file text not null,
+        rows bigint not null,
+        sha256 text not null,
+        dq_run_id text,
+        exported_at timestamptz not null default now(),
+        primary key (recipient, business_date, file)
+    )""",
+]
+
+
+def init_schema(conn: psycopg.Connection) -> None:
+    """Create every schema and table the pipeline needs; safe to run any number of times."""
+    with conn.transaction():
+        # Serialise concurrent initialisations (two CLI commands starting at once).
+        conn.execute("select pg_advisory_xact_lock(hashtext('arrears.init_schema'))")
+        for schema in SCHEMAS:
+            conn.execute(f"create schema if not exists {schema}")  # type: ignore[arg-type]
+        for statement in all_raw_ddl() + AUDIT_DDL:
+            conn.execute(statement)  # type: ignore[arg-type]
