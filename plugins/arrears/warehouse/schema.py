@@ -26,7 +26,8 @@ AUDIT_DDL = [
         file text not null,
         line_no integer not null,
         raw_row text,
-        reason text not null,
+        reason text not null,   -- a code from arrears.ingest.REASONS, e.g. bad_type
+        detail text,            -- the column and value that failed, for the source team
         loaded_at timestamptz not null default now()
     )""",
     "create index if not exists quarantine_business_date_idx on audit.quarantine (business_date, entity)",

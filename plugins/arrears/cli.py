@@ -1,0 +1,173 @@
+"""The `arrears` command: the stable surface. The Airflow DAGs call the same functions."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from arrears.errors import ArrearsError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
+    return value
+
+
+# --- handlers: thin; each imports its module lazily so `arrears --help` stays instant -------------
+
+
+def _db(args: argparse.Namespace) -> int:
+    from arrears.warehouse import commands
+
+    return commands.run(args.action)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from arrears.generate import generate
+
+    summary = generate(
+        loans=args.loans,
+        start=args.start,
+        days=args.days,
+        seed=args.seed,
+        out=Path(args.out),
+        inject_faults=args.inject_faults,
+    )
+    print(summary)
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from arrears.ingest import ingest_delivery
+
+    result = ingest_delivery(args.date, Path(args.landing) if args.landing else None)
+    print(result.summary())
+    return 0
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from arrears.ingest import print_quarantine
+
+    print_quarantine(args.date, limit=args.limit)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from arrears.transform import build
+
+    print(build(args.date, full_refresh=args.full_refresh).summary())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from arrears.checks import run_checks
+
+    outcome = run_checks(args.date)
+    print(outcome.summary())
+    return 0 if outcome.success else 5
+
+
+def _export(args: argparse.Namespace) -> int:
+    from arrears.export import export_all
+
+    for written in export_all(args.date):
+        print(written.summary())
+    return 0
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    from arrears.pipeline import run_nightly_dag
+
+    print(run_nightly_dag(args.date, Path(args.landing) if args.landing else None))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (also used by the docs)."""
+    parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    db = command("db", _db, "Manage the warehouse: start|stop|status|url|init.")
+    db.add_argument("action", choices=["start", "stop", "status", "url", "init"])
+
+    gen = command("generate", _generate, "Write synthetic landing deliveries for a simulated portfolio.")
+    gen.add_argument("--loans", type=_positive_int, required=True)
+    gen.add_argument("--start", type=_date, required=True)
+    gen.add_argument("--days", type=_positive_int, required=True)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--out", required=True, help="landing root to write <YYYY-MM-DD>/ folders into")
+    gen.add_argument("--inject-faults", type=_rate, default=0.0, metavar="RATE")
+
+    ing = command("ingest", _ingest, "Validate and load the delivery of one business date.")
+    ing.add_argument("--date", type=_date, required=True)
+    ing.add_argument("--landing", help="landing root (default $ARREARS_HOME/landing)")
+
+    qua = command("quarantine", _quarantine, "List the quarantined rows of a business date and why.")
+    qua.add_argument("--date", type=_date, required=True)
+    qua.add_argument("--limit", type=int, default=100)
+
+    bld = command("build", _build, "Build every dbt model for a business date.")
+    bld.add_argument("--date", type=_date, required=True)
+    bld.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+
+    chk = command("check", _check, "Run the data-quality suites for a business date.")
+    chk.add_argument("--date", type=_date, required=True)
+
+    exp = command("export", _export, "Write the work-queue files of a business date for every recipient.")
+    exp.add_argument("--date", type=_date, required=True)
+
+    nig = command("nightly", _nightly, "Run the nightly DAG for one business date through Airflow.")
+    nig.add_argument("--date", type=_date, required=True)
+    nig.add_argument("--landing", help="landing root (default $ARREARS_HOME/landing)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one clear line and a non-zero exit for every user mistake."""
+    warnings.filterwarnings("ignore")  # library deprecation chatter is not for operators
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ArrearsError as err:
+        print(f"arrears: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("arrears: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""`arrears db start|stop|status|url|init`."""
+
+from __future__ import annotations
+
+from arrears.settings import paths
+from arrears.warehouse import connect, embedded, external_url, warehouse_url
+from arrears.warehouse.schema import init_schema
+
+
+def run(action: str) -> int:
+    """Carry out one `arrears db` action; returns the exit code."""
+    home = paths()
+    external = external_url()
+    if action == "start":
+        print(warehouse_url())
+    elif action == "url":
+        # The URL is the last line so scripts can `arrears db url | tail -1`.
+        print(warehouse_url())
+    elif action == "init":
+        with connect() as conn:
+            init_schema(conn)
+        print(f"initialised {warehouse_url(start=False)}")
+    elif action == "status":
+        if external:
+            print(f"external warehouse {external} (ARREARS_WAREHOUSE_URL)")
+            return 0
+        running = embedded.is_running(home)
+        print(f"embedded warehouse {'running' if running else 'stopped'} at {embedded.url(home)}")
+        return 0 if running else 1
+    elif action == "stop":
+        if external:
+            print("external warehouse: not managed by arrears, nothing stopped")
+        else:
+            print("stopped" if embedded.stop(home) else "not running")
+    return 0

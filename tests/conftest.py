@@ -1,0 +1,90 @@
+"""Shared fixtures: one real embedded PostgreSQL per test session, one fresh database per test.
+
+Tests never mock the warehouse: `warehouse_url` gives each test its own database on the
+session's server (ARREARS_WAREHOUSE_URL points at it), so tests cannot see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An ARREARS_HOME for the whole session, with its embedded warehouse started (and stopped after)."""
+    from arrears.settings import Paths
+    from arrears.warehouse import embedded
+
+    home = tmp_path_factory.mktemp("arrears_home")
+    embedded.start(Paths(home))
+    yield home
+    embedded.stop(Paths(home))
+
+
+@pytest.fixture(scope="session")
+def server_url(session_home: Path) -> str:
+    """URL of the session server's maintenance database."""
+    from arrears.settings import Paths
+    from arrears.warehouse import embedded
+
+    return embedded.url(Paths(session_home)).rsplit("/", 1)[0] + "/postgres"
+
+
+@pytest.fixture()
+def arrears_home(session_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A per-test ARREARS_HOME (landing, exports, reports) that shares the session's server."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("ARREARS_HOME", str(home))
+    return home
+
+
+@pytest.fixture()
+def warehouse_url(server_url: str, arrears_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, initialised database for this test; ARREARS_WAREHOUSE_URL points at it."""
+    from arrears.warehouse import connect
+    from arrears.warehouse.schema import init_schema
+
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    monkeypatch.setenv("ARREARS_WAREHOUSE_URL", url)
+    with connect() as conn:
+        init_schema(conn)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture()
+def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to this test's database."""
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        yield connection
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the installed `arrears` command as a user would, in a subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "arrears.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO_ROOT,
+        timeout=900,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"arrears {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result

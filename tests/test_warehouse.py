@@ -1,0 +1,49 @@
+"""The embedded warehouse and `arrears db`: real PostgreSQL on 127.0.0.1, outliving each command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import run_cli
+
+
+def test_db_url_starts_the_embedded_server_on_loopback(tmp_path: Path) -> None:
+    env = {"ARREARS_HOME": str(tmp_path / "home"), "ARREARS_WAREHOUSE_URL": ""}
+    try:
+        result = run_cli("db", "url", env=env, check=True)
+        url = result.stdout.strip().splitlines()[-1]
+        assert url.startswith("postgresql://postgres@127.0.0.1:")
+        # The server outlives the command: another process (here, this test) can connect.
+        with psycopg.connect(url) as conn:
+            assert conn.execute("show server_version").fetchone()[0].startswith("16")
+        assert run_cli("db", "status", env=env).returncode == 0
+    finally:
+        run_cli("db", "stop", env=env)
+    status = run_cli("db", "status", env=env)
+    assert status.returncode == 1 and "stopped" in status.stdout
+
+
+def test_db_init_is_idempotent(warehouse_url: str) -> None:
+    for _ in range(2):
+        assert run_cli("db", "init", check=True).returncode == 0
+    with psycopg.connect(warehouse_url) as conn:
+        schemas = {row[0] for row in conn.execute("select schema_name from information_schema.schemata")}
+    assert {"raw", "pii", "audit", "marts"} <= schemas
+
+
+def test_unreachable_external_warehouse_is_one_clear_line() -> None:
+    result = run_cli("db", "init", env={"ARREARS_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/x"})
+    assert result.returncode != 0
+    assert result.stderr.startswith("arrears: error: cannot connect to the warehouse")
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("bad", [["ingest", "--date", "2026-02-30"], ["generate", "--loans", "0"]])
+def test_cli_misuse_is_rejected_without_traceback(bad: list[str]) -> None:
+    result = run_cli(*bad)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
