@@ -103,6 +103,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deliver(args: argparse.Namespace) -> int:
+    from arrears.deliver import deliver_all
+
+    for delivered in deliver_all(args.date):
+        print(delivered.summary())
+    return 0
+
+
 def _nightly(args: argparse.Namespace) -> int:
     from arrears.pipeline import run_nightly_dag
 
@@ -148,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = command("export", _export, "Write the work-queue files of a business date for every recipient.")
     exp.add_argument("--date", type=_date, required=True)
+
+    dlv = command("deliver", _deliver, "Push the exported files of a business date to each recipient's SFTP.")
+    dlv.add_argument("--date", type=_date, required=True)
 
     nig = command("nightly", _nightly, "Run the nightly DAG for one business date through Airflow.")
     nig.add_argument("--date", type=_date, required=True)
