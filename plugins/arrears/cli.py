@@ -112,7 +112,7 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _nightly(args: argparse.Namespace) -> int:
-    from arrears.pipeline import run_nightly_dag
+    from arrears.orchestration.nightly import run_nightly_dag
 
     print(run_nightly_dag(args.date, Path(args.landing) if args.landing else None))
     return 0

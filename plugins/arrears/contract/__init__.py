@@ -97,7 +97,7 @@ class Contract:
         return self.entities[name]
 
 
-def _column(spec: dict) -> Column:  # type: ignore[type-arg]
+def _column(spec: dict) -> Column:
     if spec["type"] not in SQL_TYPES:
         raise ValueError(f"contract: unknown type {spec['type']!r} for column {spec['name']}")
     return Column(

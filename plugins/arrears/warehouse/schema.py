@@ -60,6 +60,6 @@ def init_schema(conn: psycopg.Connection) -> None:
         # Serialise concurrent initialisations (two CLI commands starting at once).
         conn.execute("select pg_advisory_xact_lock(hashtext('arrears.init_schema'))")
         for schema in SCHEMAS:
-            conn.execute(f"create schema if not exists {schema}")  # type: ignore[arg-type]
+            conn.execute(f"create schema if not exists {schema}")
         for statement in all_raw_ddl() + AUDIT_DDL:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)

@@ -1,0 +1,59 @@
+# arrears — make help lists the targets. Everything installs into .venv from pyproject.toml + constraints.txt.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export ARREARS_HOME ?= $(CURDIR)/.arrears
+BENCH_LOANS ?= 1000000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test test-fast lint fmt bench bench-ingest docs airflow db-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed ## create .venv and install the pinned environment (idempotent)
+
+demo: setup ## generate a small portfolio and run the nightly DAG for its last dates, then summarise
+	$(BIN)/arrears demo
+
+test: setup lint ## the whole suite: real PostgreSQL, dbt, GX and a real Airflow DAG run (what CI runs)
+	$(BIN)/pytest -q
+
+test-fast: setup ## the suite without the slow end-to-end and fault-injection tests
+	$(BIN)/pytest -q -m "not slow"
+
+lint: setup ## ruff, mypy on plugins/, sqlfluff on the dbt models
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+
+fmt: setup ## apply ruff's fixes and formatting, and sqlfluff's fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix dbt_project/models
+
+bench: setup ## every benchmark at BENCH_LOANS loans; writes benchmarks/results.md
+	$(BIN)/python -m benchmarks.run_all --loans $(BENCH_LOANS)
+
+bench-ingest: setup ## the loader against raw COPY on a 2,000,000-row payments file
+	$(BIN)/python -m benchmarks.bench_ingest --rows 2000000
+
+docs: setup ## generate dbt docs into $ARREARS_HOME/dbt/target and print where to open them
+	$(BIN)/arrears docs
+
+airflow: setup ## start the Airflow api-server and scheduler on the embedded default (Ctrl-C stops)
+	$(BIN)/arrears airflow
+
+db-stop: ## stop the embedded warehouse of $ARREARS_HOME
+	$(BIN)/arrears db stop
+
+clean: db-stop ## remove $ARREARS_HOME (warehouse, landing, exports, Airflow home)
+	rm -rf $(ARREARS_HOME)
