@@ -118,6 +118,21 @@ def _nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from arrears.orchestration.backfill import backfill
+
+    for line in backfill(args.from_date, args.to_date, Path(args.landing) if args.landing else None):
+        print(line, flush=True)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from arrears.orchestration.demo import run_demo
+
+    print(run_demo(loans=args.loans, days=args.days))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -163,6 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     nig = command("nightly", _nightly, "Run the nightly DAG for one business date through Airflow.")
     nig.add_argument("--date", type=_date, required=True)
     nig.add_argument("--landing", help="landing root (default $ARREARS_HOME/landing)")
+
+    bkf = command("backfill", _backfill, "Rebuild a range of business dates in date order (idempotent).")
+    bkf.add_argument("--from", dest="from_date", type=_date, required=True)
+    bkf.add_argument("--to", dest="to_date", type=_date, required=True)
+    bkf.add_argument("--landing", help="landing root (default $ARREARS_HOME/landing)")
+
+    dem = command("demo", _demo, "Simulate a small portfolio and run it through the nightly DAG.")
+    dem.add_argument("--loans", type=_positive_int, default=3000)
+    dem.add_argument("--days", type=_positive_int, default=8)
     return parser
 
 
