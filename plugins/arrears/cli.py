@@ -133,6 +133,12 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _airflow(args: argparse.Namespace) -> int:
+    from arrears.orchestration.services import serve
+
+    return serve(args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -187,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     dem = command("demo", _demo, "Simulate a small portfolio and run it through the nightly DAG.")
     dem.add_argument("--loans", type=_positive_int, default=3000)
     dem.add_argument("--days", type=_positive_int, default=8)
+
+    afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
+    afl.add_argument("--port", type=_positive_int, default=8080)
     return parser
 
 
