@@ -89,8 +89,13 @@ def airflow_services(port: int = DEFAULT_PORT) -> Iterator[str]:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so `finally` stops the children when a supervisor sends SIGTERM
+
+
 def serve(port: int = DEFAULT_PORT) -> int:
-    """Run the services until Ctrl-C."""
+    """Run the services until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with airflow_services(port) as url:
         print(f"Airflow UI: {url}  (logs: $ARREARS_HOME/airflow/logs/services/; Ctrl-C stops)", flush=True)
         try:
