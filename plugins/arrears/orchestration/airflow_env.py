@@ -48,9 +48,7 @@ def ensure_airflow_db(home: Paths | None = None) -> Path:
     if marker.exists():
         return airflow_home
     airflow_home.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ArrearsError(f"airflow db migrate failed: {tail[0]}")
