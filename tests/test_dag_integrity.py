@@ -16,16 +16,24 @@ from arrears.settings import Paths
 
 # Parsing happens in a child process so Airflow reads the settings of a throwaway home.
 PARSE_SCRIPT = """
-import json, time
+import json
 from airflow.dag_processing.dagbag import DagBag
+
+def asset_names(dag):
+    condition = getattr(dag.timetable, "asset_condition", None)
+    return sorted(asset.name for asset in getattr(condition, "objects", []))
+
 bag = DagBag(dag_folder={dags!r})
 stats = {{s.file: s.duration.total_seconds() for s in bag.dagbag_stats}}
 dags = {{}}
 for dag_id, dag in bag.dags.items():
     tasks = {{t.task_id: {{"retries": t.retries, "owner": t.owner, "has_callback": bool(t.on_failure_callback),
-                          "mode": getattr(t, "mode", None)}} for t in dag.tasks}}
+                          "mode": getattr(t, "mode", None), "outlets": sorted(o.name for o in t.outlets)}}
+             for t in dag.tasks}}
     dags[dag_id] = {{"tags": sorted(dag.tags), "doc_md": dag.doc_md or "", "catchup": dag.catchup,
-                    "max_active_runs": dag.max_active_runs, "schedule": str(getattr(dag.timetable, "_expression", dag.timetable)), "tasks": tasks}}
+                    "max_active_runs": dag.max_active_runs, "tasks": tasks, "asset_schedule": asset_names(dag),
+                    "schedule": str(getattr(dag.timetable, "expression", "")),
+                    "dag_callback": bool(dag.on_failure_callback)}}
 print(json.dumps({{"errors": bag.import_errors, "stats": stats, "dags": dags}}))
 """
 
@@ -56,17 +64,42 @@ def test_every_dag_file_parses_well_under_a_second(parsed: dict) -> None:  # typ
         assert seconds < 1.0, f"{file} took {seconds:.2f}s to parse: move imports into the tasks"
 
 
-def test_nightly_operational_settings(parsed: dict) -> None:  # type: ignore[type-arg]
+CHAIN = ["collections_nightly", "collections_transform", "collections_check", "collections_export"]
+
+
+def test_every_dag_has_owner_tags_retries_alerts_and_triage_docs(parsed: dict) -> None:  # type: ignore[type-arg]
+    assert set(CHAIN + ["collections_export_deadline"]) <= set(parsed["dags"])
+    for dag_id, dag in parsed["dags"].items():
+        assert {"arrears", "nightly"} <= set(dag["tags"]), dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        assert "rerun" in dag["doc_md"].lower() or "deadline" in dag_id, f"{dag_id}: doc_md lacks rerun notes"
+        assert dag["dag_callback"], dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "collections-data", (dag_id, task_id)
+            assert task["has_callback"], f"{dag_id}.{task_id} has no on_failure_callback"
+            if dag_id != "collections_export_deadline":
+                assert task["retries"] >= 1, (dag_id, task_id)
+
+
+def test_ingest_runs_nightly_at_two_with_catchup_and_a_reschedule_sensor(parsed: dict) -> None:  # type: ignore[type-arg]
     nightly = parsed["dags"]["collections_nightly"]
-    assert {"arrears", "nightly"} <= set(nightly["tags"])
-    assert nightly["catchup"] is True and nightly["max_active_runs"] == 1
-    assert "rerun" in nightly["doc_md"].lower()
-    assert "0 2 * * *" in nightly["schedule"]
-    for task_id, task in nightly["tasks"].items():
-        assert task["owner"] == "collections-data", task_id
-        assert task["retries"] >= 1, task_id
-        assert task["has_callback"], f"{task_id} has no on_failure_callback"
+    assert nightly["schedule"] == "0 2 * * *" and nightly["catchup"] is True
     assert nightly["tasks"]["wait_for_manifest"]["mode"] == "reschedule"
+
+
+def test_the_chain_is_linked_by_assets(parsed: dict) -> None:  # type: ignore[type-arg]
+    from arrears.contract import entity_names
+    from arrears.orchestration.assets import PUBLISHED_MARTS
+
+    dags = parsed["dags"]
+    loaded = sorted(f"raw.{entity}" for entity in entity_names())
+    marts = sorted(f"marts.{mart}" for mart in PUBLISHED_MARTS)
+    assert dags["collections_nightly"]["tasks"]["finalize_batch"]["outlets"] == loaded
+    assert dags["collections_transform"]["asset_schedule"] == loaded
+    assert dags["collections_transform"]["tasks"]["dbt_build"]["outlets"] == marts
+    assert dags["collections_check"]["asset_schedule"] == marts
+    assert dags["collections_check"]["tasks"]["quality_gate"]["outlets"] == ["audit.dq_results"]
+    assert dags["collections_export"]["asset_schedule"] == ["audit.dq_results"]
 
 
 def test_dag_files_import_no_heavy_library_at_top_level() -> None:

@@ -12,7 +12,9 @@ from arrears.orchestration.airflow_env import DAGS_DIR, ensure_airflow_db
 from arrears.orchestration.dates import run_time_for_business_date
 from arrears.settings import paths
 
-DAG_ID = "collections_nightly"
+# The nightly chain, in the order the Assets link it; the scheduler would start each on the previous one's
+# asset events, here they run one after the other with the date in their conf.
+CHAIN = ("collections_nightly", "collections_transform", "collections_check", "collections_export")
 
 
 def _failure_reasons(since: int) -> list[str]:
@@ -26,21 +28,26 @@ def _failure_reasons(since: int) -> list[str]:
 
 
 def run_nightly_dag(business_date: dt.date, landing: Path | None = None) -> str:
-    """Run the nightly DAG for one business date; returns a one-line result or raises with the failed tasks."""
+    """Run the nightly chain of DAGs for one business date; returns a summary or raises naming the failed tasks."""
     if landing is not None:
         os.environ["ARREARS_LANDING"] = str(landing.resolve())
     ensure_airflow_db()
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
+    bag = DagBag(dag_folder=str(DAGS_DIR))
     if bag.import_errors:
-        raise ArrearsError(f"DAG import failed: {next(iter(bag.import_errors.values())).splitlines()[-1]}")
-    dag = bag.get_dag(DAG_ID)
+        file, error = next(iter(bag.import_errors.items()))
+        raise ArrearsError(f"DAG import failed in {file}: {error.strip().splitlines()[-1]}")
     alerts = paths().home / "alerts.log"
-    alerts_offset = alerts.stat().st_size if alerts.exists() else 0
-    run = dag.test(logical_date=run_time_for_business_date(business_date))
-    state = str(getattr(run, "state", "unknown"))
-    if state != "success":
-        reasons = _failure_reasons(alerts_offset) or ["see the Airflow task logs"]
-        raise ArrearsError(f"nightly {business_date} {state}: " + "; ".join(reasons))
-    return f"nightly {business_date}: success (run {run.run_id})"
+    results = []
+    for position, dag_id in enumerate(CHAIN):
+        alerts_offset = alerts.stat().st_size if alerts.exists() else 0
+        # Only the first link has a schedule-derived logical date; the others are asset-triggered.
+        logical_date = run_time_for_business_date(business_date) if position == 0 else None
+        run = bag.get_dag(dag_id).test(logical_date=logical_date, run_conf={"business_date": business_date.isoformat()})
+        state = str(getattr(run, "state", "unknown"))
+        if state != "success":
+            reasons = _failure_reasons(alerts_offset) or ["see the Airflow task logs"]
+            raise ArrearsError(f"nightly {business_date}: {dag_id} {state}: " + "; ".join(reasons))
+        results.append(dag_id)
+    return f"nightly {business_date}: success ({' -> '.join(results)})"
