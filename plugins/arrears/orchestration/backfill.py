@@ -12,6 +12,9 @@ from pathlib import Path
 
 from arrears.errors import ArrearsError
 
+# One night at a time per warehouse: `arrears nightly`, `arrears backfill` and the demo take it.
+NIGHTLY_LOCK = "arrears.nightly"
+
 
 def dates_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     """Every date from first to last inclusive."""
@@ -40,6 +43,9 @@ def run_day(business_date: dt.date, landing: Path | None = None) -> list[str]:
 
 def backfill(first: dt.date, last: dt.date, landing: Path | None = None) -> Iterator[str]:
     """Run every date of the range in order, yielding progress lines; stops at the first failure."""
-    for business_date in dates_between(first, last):
-        for line in run_day(business_date, landing):
-            yield f"{business_date} {line}"
+    from arrears.warehouse.locks import exclusive
+
+    with exclusive(NIGHTLY_LOCK):
+        for business_date in dates_between(first, last):
+            for line in run_day(business_date, landing):
+                yield f"{business_date} {line}"

@@ -38,16 +38,21 @@ def run_nightly_dag(business_date: dt.date, landing: Path | None = None) -> str:
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise ArrearsError(f"DAG import failed in {file}: {error.strip().splitlines()[-1]}")
+    from arrears.orchestration.backfill import NIGHTLY_LOCK
+    from arrears.warehouse.locks import exclusive
+
     alerts = paths().home / "alerts.log"
     results = []
-    for position, dag_id in enumerate(CHAIN):
-        alerts_offset = alerts.stat().st_size if alerts.exists() else 0
-        # Only the first link has a schedule-derived logical date; the others are asset-triggered.
-        logical_date = run_time_for_business_date(business_date) if position == 0 else None
-        run = bag.get_dag(dag_id).test(logical_date=logical_date, run_conf={"business_date": business_date.isoformat()})
-        state = str(getattr(run, "state", "unknown"))
-        if state != "success":
-            reasons = _failure_reasons(alerts_offset) or ["see the Airflow task logs"]
-            raise ArrearsError(f"nightly {business_date}: {dag_id} {state}: " + "; ".join(reasons))
-        results.append(dag_id)
+    with exclusive(NIGHTLY_LOCK):
+        for position, dag_id in enumerate(CHAIN):
+            alerts_offset = alerts.stat().st_size if alerts.exists() else 0
+            # Only the first link has a schedule-derived logical date; the others are asset-triggered.
+            logical_date = run_time_for_business_date(business_date) if position == 0 else None
+            conf = {"business_date": business_date.isoformat()}
+            run = bag.get_dag(dag_id).test(logical_date=logical_date, run_conf=conf)
+            state = str(getattr(run, "state", "unknown"))
+            if state != "success":
+                reasons = _failure_reasons(alerts_offset) or ["see the Airflow task logs"]
+                raise ArrearsError(f"nightly {business_date}: {dag_id} {state}: " + "; ".join(reasons))
+            results.append(dag_id)
     return f"nightly {business_date}: success ({' -> '.join(results)})"

@@ -1,0 +1,34 @@
+"""Cross-process mutual exclusion through PostgreSQL advisory locks (they vanish with a killed process)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from arrears.errors import ArrearsError
+
+
+@contextmanager
+def exclusive(name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
+    """Hold the lock `name` on a dedicated connection for the block; wait up to `wait_seconds` for it.
+
+    Used so that two nightly runs for the same warehouse cannot interleave their steps: the second
+    waits for the first, then re-does its date idempotently, or fails cleanly after the wait.
+    """
+    from arrears.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        deadline = time.monotonic() + wait_seconds
+        announced = False
+        while not conn.execute("select pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0]:  # type: ignore[index]
+            if time.monotonic() >= deadline:
+                raise ArrearsError(f"another run holds {name!r}; gave up after {wait_seconds:.0f}s")
+            if not announced:
+                print(f"waiting for another run holding {name!r} ...", flush=True)
+                announced = True
+            time.sleep(1.0)
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (name,))
