@@ -18,7 +18,11 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/.installed ## create .venv and install the pinned environment (idempotent)
+$(BIN)/.system: scripts/install-system-packages.sh | $(BIN)/.installed
+	scripts/install-system-packages.sh
+	touch $@
+
+setup: $(BIN)/.installed $(BIN)/.system ## create .venv, install the pinned environment and chromium (idempotent)
 
 demo: setup ## generate a small portfolio and run the nightly DAG for its last dates, then summarise
 	$(BIN)/arrears demo
