@@ -1,0 +1,33 @@
+{#- Point in time (business rules §1): what a model for business date D may see.
+
+    Every staging model reads its source through this macro, so "as known at D" is defined once.
+    - upsert entities: the version known at D = latest updated_at among rows delivered with
+      _business_date <= D; ties go to the later delivery, then the later line of the file.
+    - event entities: deduplicated by key, keeping the FIRST delivery (earliest _business_date,
+      then _line): a redelivered event never changes what an earlier night saw.
+    Returns a select (use it inside a CTE); all source columns, lineage included, are kept. -#}
+{% macro point_in_time(relation, key_columns, kind) -%}
+    {%- if kind == 'upsert' -%}
+        {%- set version_order = 'updated_at desc, _business_date desc, _line desc' -%}
+    {%- elif kind == 'event' -%}
+        {%- set version_order = '_business_date asc, _line asc' -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("point_in_time: kind must be 'upsert' or 'event', got " ~ kind) }}
+    {%- endif -%}
+    select distinct on ({{ key_columns | join(', ') }}) *
+    from {{ relation }}
+    where _business_date <= {{ business_date() }}
+    order by {{ key_columns | join(', ') }}, {{ version_order }}
+{%- endmacro %}
+
+
+{#- The business date D of this run (var business_date, set by the runner) as a SQL date. -#}
+{% macro business_date() -%}
+    cast('{{ var("business_date") }}' as date)
+{%- endmacro %}
+
+
+{#- The local calendar date of a timestamptz in the source time zone (var source_timezone). -#}
+{% macro local_date(timestamp_column) -%}
+    cast(({{ timestamp_column }} at time zone '{{ var("source_timezone") }}') as date)
+{%- endmacro %}
