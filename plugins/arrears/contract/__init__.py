@@ -21,6 +21,15 @@ SQL_TYPES = {
     "boolean": "boolean",
 }
 
+# The named checks a column may carry (`check:` in landing.yml); the loader turns each into SQL.
+CHECKS = {
+    "positive": "the number is > 0",
+    "non_negative": "the number is >= 0",
+    "national_id": "18-character PRC resident ID, last may be X, GB 11643 checksum",
+    "mobile_phone": "11-digit mainland mobile: 1[3-9] then 9 digits",
+    "team_id": "one of the contract's team_ids, or agency:<name>",
+}
+
 # Lineage columns every raw row carries (landing contract -> raw.<entity>).
 LINEAGE_COLUMNS = {
     "_business_date": "date not null",
@@ -92,6 +101,7 @@ class Contract:
     source_timezone: str
     default_currency: str
     entities: dict[str, Entity]
+    team_ids: tuple[str, ...] = ()
 
     def entity(self, name: str) -> Entity:
         return self.entities[name]
@@ -129,6 +139,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
         source_timezone=data["source_timezone"],
         default_currency=data["default_currency"],
         entities=entities,
+        team_ids=tuple(data.get("team_ids", ())),
     )
 
 

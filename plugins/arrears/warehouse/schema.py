@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arrears.contract.ddl import all_raw_ddl
 
 if TYPE_CHECKING:
     import psycopg
+
+# SQL functions the loader's validation statement calls (national-ID checksum, CSV quoting).
+INGEST_FUNCTIONS_SQL = Path(__file__).resolve().parents[1] / "ingest" / "functions.sql"
 
 SCHEMAS = ("raw", "pii", "audit", "staging", "intermediate", "marts", "seeds")
 
@@ -63,3 +67,4 @@ def init_schema(conn: psycopg.Connection) -> None:
             conn.execute(f"create schema if not exists {schema}")
         for statement in all_raw_ddl() + AUDIT_DDL:
             conn.execute(statement)
+        conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))

@@ -1,0 +1,191 @@
+"""Reading delivered files as streams: bytes, headers and record counts, never a whole file in memory.
+
+A file is `<entity>.csv`, `<entity>.csv.gz` or `<entity>.parquet`. CSV (plain or gzipped) is streamed
+as its decompressed bytes; Parquet is read in record batches and turned into CSV text, so every
+format feeds the same COPY path.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from arrears.errors import DeliveryRejected
+
+CHUNK_BYTES = 1 << 20
+PARQUET_BATCH_ROWS = 65_536
+FORMATS = (".csv.gz", ".csv", ".parquet")  # longest suffix first: "x.csv.gz" is gzipped CSV
+# Python's csv module refuses fields over 128 KiB by default; the contract sets no such limit
+# (a 10 MB free-text field must load, like COPY loads it).
+csv.field_size_limit(1 << 30)
+
+
+def file_format(name: str) -> str | None:
+    """The format suffix of a delivered file name, or None when the contract does not allow it."""
+    return next((suffix for suffix in FORMATS if name.endswith(suffix)), None)
+
+
+class HashingReader(io.RawIOBase):
+    """A read-through wrapper that hashes every byte read (so one pass both loads and verifies)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        self.sha256.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> str:
+        """Hash whatever was not read yet (gzip may stop before trailing bytes); return the hex digest."""
+        while chunk := self.raw.read(CHUNK_BYTES):
+            self.sha256.update(chunk)
+        return self.sha256.hexdigest()
+
+
+class DeliveredFile:
+    """One delivered CSV file opened for streaming: decompressed bytes, hashed on the way."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("rb")
+        self._hasher = HashingReader(self._handle)
+        self._stream: IO[bytes] = (
+            gzip.GzipFile(fileobj=self._hasher, mode="rb") if path.name.endswith(".gz") else self._hasher  # type: ignore[assignment]
+        )
+
+    def chunks(self) -> Iterator[bytes]:
+        """The decompressed bytes in chunks; a truncated or corrupt gzip stream is a rejection."""
+        try:
+            while chunk := self._stream.read(CHUNK_BYTES):
+                yield chunk
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise DeliveryRejected(f"{self.path.name}: not a readable gzip stream ({err})") from None
+
+    def text(self) -> IO[str]:
+        """The decompressed content as text for the csv module; undecodable bytes survive as surrogates."""
+        return io.TextIOWrapper(self._stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the file's bytes as stored (compressed for .gz); call after reading."""
+        return self._hasher.drain()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> DeliveredFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RecordCounter:
+    """Counts CSV records in a byte stream at C speed: newlines outside double quotes.
+
+    RFC 4180 quotes toggle a "quoted" state (an escaped quote `""` toggles twice and changes
+    nothing), so splitting a chunk on `"` gives alternating outside/inside segments.
+    """
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.in_quotes = False
+        self.last_byte = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if b'"' not in chunk:
+            if not self.in_quotes:
+                self.newlines += chunk.count(b"\n")
+        else:
+            parts = chunk.split(b'"')
+            outside = parts[1::2] if self.in_quotes else parts[0::2]
+            self.newlines += b"".join(outside).count(b"\n")
+            if (len(parts) - 1) % 2:
+                self.in_quotes = not self.in_quotes
+        self.last_byte = chunk[-1:]
+
+    @property
+    def records(self) -> int:
+        """Records seen, the header included (a last record without a newline counts too)."""
+        return self.newlines + (1 if self.last_byte not in (b"", b"\n") else 0)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file (BOM stripped); an empty or undecodable header is a rejection."""
+    with DeliveredFile(path) as delivered:
+        try:
+            with io.TextIOWrapper(delivered._stream, encoding="utf-8-sig", newline="") as text:
+                header = next(csv.reader(text), None)
+        except UnicodeDecodeError:
+            raise DeliveryRejected(f"{path.name}: header row is not UTF-8") from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise DeliveryRejected(f"{path.name}: not a readable gzip stream ({err})") from None
+        except csv.Error as err:
+            raise DeliveryRejected(f"{path.name}: unreadable header row ({err})") from None
+    if not header:
+        raise DeliveryRejected(f"{path.name}: empty file, no header row (send at least the header)")
+    return header
+
+
+def parquet_header(path: Path) -> list[str]:
+    """Column names of a Parquet file; an unreadable file is a rejection."""
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except Exception as err:  # noqa: BLE001 - pyarrow raises many types; all mean "not Parquet"
+        raise DeliveryRejected(f"{path.name}: not a readable Parquet file ({err})") from None
+
+
+def parquet_rows(path: Path) -> int:
+    """Row count from the Parquet footer."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def parquet_csv_chunks(path: Path) -> Iterator[bytes]:
+    """A Parquet file as CSV text with a header, one record batch at a time (bounded memory).
+
+    Every column is cast to string first, so dates, timestamps and decimals reach SQL as text and
+    go through the same validation as CSV; nulls stay empty (= NULL).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    first = True
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        as_text = pa.RecordBatch.from_arrays(
+            [pc.cast(column, pa.string()) for column in batch.columns], names=batch.schema.names
+        )
+        sink = io.BytesIO()
+        pacsv.write_csv(as_text, sink, pacsv.WriteOptions(include_header=first, quoting_style="needed"))
+        first = False
+        yield sink.getvalue()
+    if first:  # no batches at all: still a header, so COPY's HEADER option has a line to skip
+        yield (",".join(parquet.schema_arrow.names) + "\n").encode()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
