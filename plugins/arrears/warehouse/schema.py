@@ -68,3 +68,6 @@ def init_schema(conn: psycopg.Connection) -> None:
         for statement in all_raw_ddl() + AUDIT_DDL:
             conn.execute(statement)
         conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))
+        from arrears.warehouse.roles import apply_access_policies  # imports this module's SCHEMAS
+
+        apply_access_policies(conn)
