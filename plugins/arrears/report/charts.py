@@ -30,15 +30,19 @@ def share_format(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1/2/2.5/5 x 10^n at or above value, so axis ticks are round numbers."""
+def axis_maximum(value: float, *, whole: bool = False) -> float:
+    """Top of a 4-tick value axis: 4 x a round step (1, 2, 2.5 or 5 x 10^n) that reaches value.
+
+    `whole` keeps the step a whole number, so a count axis never shows a tick like 1.25.
+    """
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+        return 4.0 if whole else 1.0
+    quarter = value / 4
+    magnitude = 10 ** math.floor(math.log10(quarter))
+    step = next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= quarter)
+    if whole:
+        step = max(1.0, float(math.ceil(step)))
+    return step * 4
 
 
 def _color(name: str, index: int, colors: Mapping[str, str] | None) -> str:
@@ -57,6 +61,11 @@ def _open_svg(chart_id: str, title: str, width: int, height: int) -> list[str]:
 
 def _text(x: float, y: float, label: str, anchor: str = "middle", extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {_FONT}{extra}>{escape(label)}</text>'
+
+
+def _legend_width(names: Sequence[str]) -> int:
+    """Room for the legend: a swatch plus the longest name at about 7 px a character."""
+    return 30 + 7 * max((len(name) for name in names), default=0)
 
 
 def _legend(names: Sequence[str], colors: Mapping[str, str] | None, x: float, y: float) -> list[str]:
@@ -112,14 +121,15 @@ def stacked_bar_chart(
     legend: bool = True,
 ) -> str:
     """Vertical bars per category, stacked by series (name, one value per category); totals on top."""
-    legend_width = 150 if legend else 0
-    slot = max(48, min(90, 640 // max(1, len(categories))))
+    legend_width = _legend_width([name for name, _ in series]) if legend else 0
+    # Each bar gets room for its label (about 7 px a character): long team or reason names must stay legible.
+    slot = min(220, max(48, 10 + 7 * max((len(category) for category in categories), default=0)))
     left, top, plot_height = 64.0, 16.0, 200.0
     plot_width = slot * len(categories)
     width = int(left + plot_width + 16 + legend_width)
     height = int(top + plot_height + 64)
     totals = [sum(values[index] for _, values in series) for index in range(len(categories))]
-    scale_max = _nice_ceiling(max(totals, default=0))
+    scale_max = axis_maximum(max(totals, default=0), whole=value_format is count_format)
     parts = _open_svg(chart_id, title, width, height)
     parts += _value_axis(scale_max, left, top, plot_height, plot_width, value_format)
     for index, category in enumerate(categories):
@@ -212,14 +222,14 @@ def line_chart(
 ) -> str:
     """One line per (name, [(x, y), ...]) series, with a legend; y starts at 0."""
     left, top, plot_width, plot_height = 64.0, 16.0, 520.0, 220.0
-    legend_width = 130
+    legend_width = _legend_width([name for name, _ in series])
     width = int(left + plot_width + 16 + legend_width)
     height = int(top + plot_height + 52)
     xs = [x for _, points in series for x, _ in points]
     ys = [y for _, points in series for _, y in points]
     x_min, x_max = (min(xs), max(xs)) if xs else (0.0, 1.0)
     x_span = (x_max - x_min) or 1.0
-    scale_max = _nice_ceiling(max(ys, default=0))
+    scale_max = axis_maximum(max(ys, default=0))
     parts = _open_svg(chart_id, title, width, height)
     parts += _value_axis(scale_max, left, top, plot_height, plot_width, y_format)
 
