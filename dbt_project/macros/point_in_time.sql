@@ -31,3 +31,12 @@
 {% macro local_date(timestamp_column) -%}
     cast(({{ timestamp_column }} at time zone '{{ var("source_timezone") }}') as date)
 {%- endmacro %}
+
+
+{#- Whole calendar months from the month of start_date to the month of end_date (both dates). -#}
+{% macro calendar_months_between(start_date, end_date) -%}
+    (
+        (extract(year from {{ end_date }}) * 12 + extract(month from {{ end_date }}))
+        - (extract(year from {{ start_date }}) * 12 + extract(month from {{ start_date }}))
+    )::integer
+{%- endmacro %}

@@ -1,0 +1,11 @@
+{#- Pre-hook of the models that are incremental by business date: delete exactly D's rows, in the
+    same transaction as the insert that follows (incremental_strategy 'append'), so rebuilding D
+    replaces it atomically and a night never touches the other dates. `date_column` names the
+    model's date column. Nothing to delete on the first build or a full refresh. -#}
+{% macro replace_business_date(date_column='business_date') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ date_column }} = {{ business_date() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

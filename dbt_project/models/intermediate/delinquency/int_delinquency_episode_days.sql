@@ -1,0 +1,144 @@
+-- §6 Delinquency episodes, one row per loan and business date while an episode is open, including
+-- the day it ends (end_reason set). Each night derives D's rows from D-1's rows and D's snapshot
+-- only, so a night's cost does not grow with history and rebuilding D gives the same rows.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ replace_business_date() }}",
+        indexes=[
+            {'columns': ['business_date', 'loan_id'], 'unique': true},
+            {'columns': ['loan_id', 'business_date']},
+        ],
+    )
+}}
+
+with snapshot_today as (
+    select * from {{ ref('fct_loan_delinquency_daily') }}
+    where business_date = {{ business_date() }}
+),
+
+signed_payments as (
+    select * from {{ ref('int_payments_signed') }}
+),
+
+{% if is_incremental() %}
+open_yesterday as (
+    select * from {{ this }}
+    where business_date = {{ business_date() }} - 1 and end_reason is null
+),
+
+earlier_episode_numbers as (
+    -- Only for loans that start an episode today: look up their last episode number (indexed).
+    select
+        episode_days.loan_id as loan_id,
+        max(episode_days.episode_no) as last_episode_no
+    from {{ this }} as episode_days
+    inner join snapshot_today
+        on episode_days.loan_id = snapshot_today.loan_id
+    where episode_days.business_date < {{ business_date() }} and snapshot_today.dpd >= 1
+    group by episode_days.loan_id
+),
+{% else %}
+-- First build (or full refresh): no episode is open before D.
+open_yesterday as (
+    select
+        cast(null as text) as loan_id,
+        cast(null as integer) as episode_no,
+        cast(null as date) as started_on,
+        cast(null as integer) as schedule_version,
+        cast(null as integer) as max_dpd,
+        cast(null as integer) as max_bucket_order
+    where false
+),
+
+earlier_episode_numbers as (
+    select
+        cast(null as text) as loan_id,
+        cast(null as integer) as last_episode_no
+    where false
+),
+{% endif %}
+
+continuing_episodes as (
+    select
+        open_yesterday.loan_id as loan_id,
+        open_yesterday.episode_no as episode_no,
+        open_yesterday.started_on as started_on,
+        coalesce(snapshot_today.schedule_version, open_yesterday.schedule_version) as schedule_version,
+        greatest(open_yesterday.max_dpd, coalesce(snapshot_today.dpd, 0)) as max_dpd,
+        greatest(open_yesterday.max_bucket_order, coalesce(snapshot_today.bucket_order, 0)) as max_bucket_order,
+        snapshot_today.dpd as dpd,
+        -- The first reason that holds ends the episode (closing beats everything, then write-off).
+        case
+            when snapshot_today.loan_id is null or snapshot_today.loan_status = 'closed' then 'paid_off'
+            when snapshot_today.loan_status = 'written_off' then 'written_off'
+            when snapshot_today.schedule_version > open_yesterday.schedule_version then 'restructured'
+            when snapshot_today.dpd = 0 then 'cured'
+        end as end_reason
+    from open_yesterday
+    left join snapshot_today
+        on open_yesterday.loan_id = snapshot_today.loan_id
+),
+
+starting_episodes as (
+    select
+        snapshot_today.loan_id as loan_id,
+        coalesce(earlier_episode_numbers.last_episode_no, 0) + 1 as episode_no,
+        {{ business_date() }} as started_on,
+        snapshot_today.schedule_version as schedule_version,
+        snapshot_today.dpd as max_dpd,
+        snapshot_today.bucket_order as max_bucket_order,
+        snapshot_today.dpd as dpd,
+        cast(null as text) as end_reason
+    from snapshot_today
+    left join earlier_episode_numbers
+        on snapshot_today.loan_id = earlier_episode_numbers.loan_id
+    where
+        snapshot_today.dpd >= 1
+        and snapshot_today.loan_status = 'active'
+        and not exists (
+            select 1 from open_yesterday
+            where open_yesterday.loan_id = snapshot_today.loan_id
+        )
+),
+
+episodes_today as (
+    select * from continuing_episodes
+    union all
+    select * from starting_episodes
+),
+
+collected_during_episode as (
+    -- Net money (payments minus reversals) with value date from the episode's start up to D, as known at D.
+    select
+        episodes_today.loan_id as loan_id,
+        sum(signed_payments.signed_amount) as collected_amount
+    from episodes_today
+    inner join signed_payments
+        on
+            episodes_today.loan_id = signed_payments.loan_id
+            and signed_payments.counts_from between episodes_today.started_on and {{ business_date() }}
+    group by episodes_today.loan_id
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        episodes_today.loan_id as loan_id,
+        episodes_today.episode_no as episode_no,
+        episodes_today.started_on as started_on,
+        case when episodes_today.end_reason is not null then {{ business_date() }} end as ended_on,
+        episodes_today.end_reason as end_reason,
+        episodes_today.schedule_version as schedule_version,
+        episodes_today.dpd as dpd,
+        episodes_today.max_dpd as max_dpd,
+        episodes_today.max_bucket_order as max_bucket_order,
+        coalesce(collected_during_episode.collected_amount, 0) as collected_amount
+    from episodes_today
+    left join collected_during_episode
+        on episodes_today.loan_id = collected_during_episode.loan_id
+)
+
+select * from final

@@ -1,0 +1,101 @@
+-- §3-4 Per loan in the snapshot of D: days past due, the overdue split, outstanding principal,
+-- bucket, stage and regulatory class. Left joins to the seeds: a DPD no range covers shows up as a
+-- null bucket (caught by not_null tests), never as a silently dropped loan.
+with loans_in_snapshot as (
+    select * from {{ ref('int_loans_in_snapshot') }}
+),
+
+installment_allocation as (
+    select * from {{ ref('int_installment_allocation') }}
+),
+
+dpd_buckets as (
+    select * from {{ ref('dpd_buckets') }}
+),
+
+regulatory_classes as (
+    select * from {{ ref('regulatory_classes') }}
+),
+
+installments_summed as (
+    select
+        loan_id as loan_id,
+        max(schedule_version) as schedule_version,
+        max(net_paid) as net_paid,
+        min(due_date) filter (where not is_paid) as oldest_unpaid_due_date,
+        min(due_date) filter (where not is_paid and due_date >= {{ business_date() }}) as next_due_date,
+        -- An installment due on D itself does not make the loan pre_due (§4).
+        coalesce(bool_or(
+            not is_paid
+            and due_date > {{ business_date() }}
+            and due_date <= {{ business_date() }} + {{ var('predue_days') }}
+        ), false) as has_unpaid_installment_due_soon,
+        coalesce(sum(principal_due - principal_allocated) filter (where due_date < {{ business_date() }}), 0)
+            as overdue_principal,
+        coalesce(sum(interest_due - interest_allocated) filter (where due_date < {{ business_date() }}), 0)
+            as overdue_interest,
+        coalesce(sum(fee_due - fee_allocated) filter (where due_date < {{ business_date() }}), 0) as overdue_fee,
+        sum(principal_due) - sum(principal_allocated) as outstanding_principal
+    from installment_allocation
+    group by loan_id
+),
+
+loan_dpd as (
+    select
+        loans_in_snapshot.*,
+        installments_summed.schedule_version as schedule_version,
+        coalesce(installments_summed.net_paid, 0) as net_paid,
+        installments_summed.oldest_unpaid_due_date as oldest_unpaid_due_date,
+        installments_summed.next_due_date as next_due_date,
+        coalesce(installments_summed.has_unpaid_installment_due_soon, false) as has_unpaid_installment_due_soon,
+        coalesce(installments_summed.overdue_principal, 0) as overdue_principal,
+        coalesce(installments_summed.overdue_interest, 0) as overdue_interest,
+        coalesce(installments_summed.overdue_fee, 0) as overdue_fee,
+        -- A loan without a schedule in force yet owes its whole principal.
+        coalesce(installments_summed.outstanding_principal, loans_in_snapshot.principal) as outstanding_principal,
+        case
+            when installments_summed.oldest_unpaid_due_date < {{ business_date() }}
+                then {{ business_date() }} - installments_summed.oldest_unpaid_due_date
+            else 0
+        end as dpd
+    from loans_in_snapshot
+    left join installments_summed
+        on loans_in_snapshot.loan_id = installments_summed.loan_id
+),
+
+final as (
+    select
+        {{ business_date() }} as business_date,
+        loan_dpd.loan_id as loan_id,
+        loan_dpd.borrower_id as borrower_id,
+        loan_dpd.product_code as product_code,
+        loan_dpd.loan_status as loan_status,
+        loan_dpd.disbursed_on as disbursed_on,
+        loan_dpd.principal as principal,
+        loan_dpd.schedule_version as schedule_version,
+        loan_dpd.dpd as dpd,
+        dpd_buckets.bucket as bucket,
+        dpd_buckets.bucket_order as bucket_order,
+        case
+            when loan_dpd.is_written_off then 'written_off'
+            when loan_dpd.dpd = 0 and loan_dpd.has_unpaid_installment_due_soon then 'pre_due'
+            else dpd_buckets.stage
+        end as stage,
+        regulatory_classes.regulatory_class as regulatory_class,
+        dpd_buckets.is_charge_off_candidate as is_charge_off_candidate,
+        loan_dpd.overdue_principal as overdue_principal,
+        loan_dpd.overdue_interest as overdue_interest,
+        loan_dpd.overdue_fee as overdue_fee,
+        loan_dpd.overdue_principal + loan_dpd.overdue_interest + loan_dpd.overdue_fee as overdue_amount,
+        loan_dpd.outstanding_principal as outstanding_principal,
+        loan_dpd.net_paid as net_paid,
+        loan_dpd.oldest_unpaid_due_date as oldest_unpaid_due_date,
+        loan_dpd.next_due_date as next_due_date
+    from loan_dpd
+    left join dpd_buckets
+        on loan_dpd.dpd between dpd_buckets.min_dpd and coalesce(dpd_buckets.max_dpd, loan_dpd.dpd)
+    left join regulatory_classes
+        on loan_dpd.dpd between regulatory_classes.min_dpd and coalesce(regulatory_classes.max_dpd, loan_dpd.dpd)
+)
+
+select * from final

@@ -1,0 +1,102 @@
+-- Published (§8, §6 vintage): for loans disbursed in cohort month c, the share (count and principal)
+-- that ever reached DPD >= 30 / 60 / 90 by month on book m (m = calendar months since the cohort
+-- month; m = 0 is the disbursement month), as known at D. Rebuilt each night from the per-loan
+-- milestones: cost follows the portfolio, not the days built.
+{%- set thresholds = var('vintage_dpd_thresholds') %}
+
+with milestones as (
+    select * from {{ ref('int_loan_dpd_milestones') }}
+    -- Rebuilding an older D must not see loans or milestones recorded by later nights.
+    where first_seen_on <= {{ business_date() }}
+),
+
+loans_by_month_reached as (
+    select
+        cohort_month as cohort_month,
+        principal as principal,
+        {%- for threshold in thresholds %}
+            case
+                when reached_dpd_{{ threshold }}_on <= {{ business_date() }}
+                    then {{ calendar_months_between('cohort_month', 'reached_dpd_' ~ threshold ~ '_on') }}
+            end as reached_dpd_{{ threshold }}_month{{ "," if not loop.last }}
+        {%- endfor %}
+    from milestones
+),
+
+cohort_totals as (
+    select
+        cohort_month as cohort_month,
+        count(*) as loans,
+        sum(principal) as principal
+    from loans_by_month_reached
+    group by cohort_month
+),
+
+-- Aggregate per cohort and month reached first, so the grid below joins small tables only.
+{%- for threshold in thresholds %}
+
+reached_dpd_{{ threshold }}_by_month as (
+    select
+        cohort_month as cohort_month,
+        reached_dpd_{{ threshold }}_month as month_reached,
+        count(*) as loans,
+        sum(principal) as principal
+    from loans_by_month_reached
+    where reached_dpd_{{ threshold }}_month is not null
+    group by cohort_month, reached_dpd_{{ threshold }}_month
+),
+{%- endfor %}
+
+cohort_months_on_book as (
+    select
+        cohort_totals.cohort_month as cohort_month,
+        cast(months_on_book as integer) as months_on_book,
+        cohort_totals.loans as loans,
+        cohort_totals.principal as principal
+    from cohort_totals
+    cross join lateral generate_series(
+        0, {{ calendar_months_between('cohort_totals.cohort_month', business_date()) }}
+    ) as months_on_book
+),
+
+curves as (
+    select
+        cohort_months_on_book.cohort_month as cohort_month,
+        cohort_months_on_book.months_on_book as months_on_book,
+        cohort_months_on_book.loans as loans,
+        cohort_months_on_book.principal as principal,
+        {%- for threshold in thresholds %}
+            (
+                select coalesce(sum(reached.loans), 0)
+                from reached_dpd_{{ threshold }}_by_month as reached
+                where
+                    reached.cohort_month = cohort_months_on_book.cohort_month
+                    and reached.month_reached <= cohort_months_on_book.months_on_book
+            ) as ever_{{ threshold }}_loans,
+            (
+                select coalesce(sum(reached.principal), 0)
+                from reached_dpd_{{ threshold }}_by_month as reached
+                where
+                    reached.cohort_month = cohort_months_on_book.cohort_month
+                    and reached.month_reached <= cohort_months_on_book.months_on_book
+            ) as ever_{{ threshold }}_principal{{ "," if not loop.last }}
+        {%- endfor %}
+    from cohort_months_on_book
+),
+
+final as (
+    select
+        {{ business_date() }} as as_of_date,
+        cohort_month as cohort_month,
+        months_on_book as months_on_book,
+        cast(loans as integer) as loans,
+        principal as principal,
+        {%- for threshold in thresholds %}
+            round(ever_{{ threshold }}_loans::numeric / loans, 6) as ever_{{ threshold }}_share,
+            round(ever_{{ threshold }}_principal / nullif(principal, 0), 6)
+                as ever_{{ threshold }}_principal_share{{ "," if not loop.last }}
+        {%- endfor %}
+    from curves
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- Published (§8): one row per loan in the snapshot and business date. Incremental by business date:
+-- a night deletes and re-inserts only D's rows, so its cost does not grow with the days already built.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ replace_business_date() }}",
+        indexes=[
+            {'columns': ['business_date', 'loan_id'], 'unique': true},
+            {'columns': ['loan_id', 'business_date']},
+        ],
+    )
+}}
+
+with loan_dpd_at_date as (
+    select * from {{ ref('int_loan_dpd_at_date') }}
+),
+
+final as (
+    select
+        business_date as business_date,
+        loan_id as loan_id,
+        borrower_id as borrower_id,
+        product_code as product_code,
+        loan_status as loan_status,
+        disbursed_on as disbursed_on,
+        principal as principal,
+        schedule_version as schedule_version,
+        dpd as dpd,
+        bucket as bucket,
+        bucket_order as bucket_order,
+        stage as stage,
+        regulatory_class as regulatory_class,
+        is_charge_off_candidate as is_charge_off_candidate,
+        cast(overdue_principal as numeric(18, 2)) as overdue_principal,
+        cast(overdue_interest as numeric(18, 2)) as overdue_interest,
+        cast(overdue_fee as numeric(18, 2)) as overdue_fee,
+        cast(overdue_amount as numeric(18, 2)) as overdue_amount,
+        cast(outstanding_principal as numeric(18, 2)) as outstanding_principal,
+        cast(net_paid as numeric(18, 2)) as net_paid,
+        oldest_unpaid_due_date as oldest_unpaid_due_date,
+        next_due_date as next_due_date
+    from loan_dpd_at_date
+)
+
+select * from final

@@ -1,0 +1,20 @@
+-- Payments and reversals delivered on or before the business date, each once (first delivery wins, §1).
+with payments_known_at_date as (
+    {{ point_in_time(source('raw', 'payments'), ['payment_id'], 'event') }}
+),
+
+final as (
+    select
+        payment_id as payment_id,
+        loan_id as loan_id,
+        received_at as received_at,
+        value_date as value_date,
+        amount as amount,
+        channel as channel,
+        reversal_of as reversal_of,
+        reversal_of is not null as is_reversal,
+        _business_date as delivered_on
+    from payments_known_at_date
+)
+
+select * from final
