@@ -255,13 +255,13 @@ def _ingest(figures: dict[str, Any], config: ReportConfig) -> str:
 
 def _exports(figures: dict[str, Any], config: ReportConfig) -> str:
     files = table(
-        ["recipient", "file", "rows", "sha256", "dq run", "exported at"],
+        ["recipient", "file", "rows", "sha256 (start)", "dq run", "exported at"],
         [
             (
                 entry["recipient"],
                 entry["file"],
                 f"{entry['rows']:,}",
-                entry["sha256"],
+                entry["sha256"][:16] + "...",  # the full checksum is in report.json
                 entry["dq_run_id"],
                 entry["exported_at"],
             )
