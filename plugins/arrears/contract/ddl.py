@@ -10,7 +10,7 @@ def raw_table_ddl(entity: Entity) -> list[str]:
     columns = [f"{column.name} {column.sql_type}" for column in entity.columns]
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
     if entity.is_event:
-        # md5 of the typed row: a redelivered event with other content is a conflict.
+        # md5 of the delivered fields (lineage); the loader compares typed values for conflicts.
         columns.append("_content_hash text not null")
     key = ", ".join(entity.key)
     return [

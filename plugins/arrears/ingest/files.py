@@ -127,8 +127,9 @@ def csv_header(path: Path) -> list[str]:
     """The header row of a CSV file (BOM stripped); an empty or undecodable header is a rejection."""
     with DeliveredFile(path) as delivered:
         try:
-            with io.TextIOWrapper(delivered._stream, encoding="utf-8-sig", newline="") as text:
-                header = next(csv.reader(text), None)
+            # Only the first line is decoded: bad bytes further down are the rows' problem (quarantine).
+            first_line = io.BufferedReader(delivered._stream, CHUNK_BYTES).readline()  # type: ignore[type-var]
+            header = next(csv.reader([first_line.decode("utf-8-sig")]), None)
         except UnicodeDecodeError:
             raise DeliveryRejected(f"{path.name}: header row is not UTF-8") from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as err:

@@ -1,0 +1,143 @@
+"""Ingest benchmark: the loader against a raw server-side COPY of the same payments file.
+
+    python -m benchmarks.bench_ingest --rows 2000000
+
+Generates a valid payments CSV (numpy + pyarrow, a few seconds), delivers it with a manifest, then
+in one throw-away database on the warehouse server times
+  1. `COPY <index-free typed table> FROM '<file>' (FORMAT csv, HEADER true)`, server-side: the floor;
+  2. `ingest_delivery` (manifest checksum + row count, COPY into the landing table, the validating
+     statement, the typed table's indexes, audit.batches), committed;
+and prints both times, the throughput and the ratio (loader throughput / COPY throughput) plus the
+Python process's peak memory (the loader streams: it must not grow with the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+BUSINESS_DATE = dt.date(2026, 11, 21)
+CHANNELS = ["bank_transfer", "alipay", "wechat_pay", "card", "agency", "court", "other"]
+
+
+def write_payments(path: Path, rows: int, seed: int = 7) -> None:
+    """A valid payments.csv of `rows` rows, vectorised (no per-row Python)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    numbers = pa.array(np.arange(1, rows + 1)).cast(pa.string())
+    loans = pa.array(rng.integers(1, max(rows // 20, 2), rows)).cast(pa.string())
+    start = int(dt.datetime(2026, 11, 21).timestamp())
+    received = pa.array(start + rng.integers(0, 86_400, rows), pa.timestamp("s")).cast(pa.string())
+    value_days = pa.array(rng.integers(20_400, 20_413, rows).astype("int32"), pa.date32()).cast(pa.string())
+    cents = rng.integers(100, 5_000_000, rows)
+    whole = pa.array(cents // 100).cast(pa.string())
+    fraction = pc.utf8_lpad(pa.array(cents % 100).cast(pa.string()), 2, "0")
+    channel = pa.DictionaryArray.from_arrays(pa.array(rng.integers(0, len(CHANNELS), rows)), CHANNELS)
+    table = pa.table(
+        {
+            "payment_id": pc.binary_join_element_wise("PAY", numbers, ""),
+            "loan_id": pc.binary_join_element_wise("LN", loans, ""),
+            "received_at": received,
+            "value_date": value_days,
+            "amount": pc.binary_join_element_wise(whole, fraction, "."),
+            "channel": channel.cast(pa.string()),
+            "reversal_of": pa.nulls(rows, pa.string()),
+        }
+    )
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def deliver(landing: Path, rows: int) -> Path:
+    """The payments file plus its manifest, under landing/<date>/."""
+    folder = landing / BUSINESS_DATE.isoformat()
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)  # the server (possibly another OS user) reads the file for the raw COPY
+    path = folder / "payments.csv"
+    write_payments(path, rows)
+    path.chmod(0o644)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    manifest = {
+        "business_date": BUSINESS_DATE.isoformat(),
+        "source_system": "benchmark",
+        "files": [{"entity": "payments", "file": path.name, "rows": rows, "sha256": digest.hexdigest()}],
+    }
+    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    args = parser.parse_args()
+
+    import psycopg
+
+    from arrears.contract import load_contract
+    from arrears.ingest import ingest_delivery
+    from arrears.warehouse import connect, warehouse_url
+    from arrears.warehouse.schema import init_schema
+
+    server = warehouse_url()
+    database = f"bench_ingest_{os.getpid()}"
+    admin_url = server.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'create database "{database}"')
+    os.environ["ARREARS_WAREHOUSE_URL"] = server.rsplit("/", 1)[0] + f"/{database}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
+            landing = Path(tmp)
+            landing.chmod(0o755)
+            started = time.perf_counter()
+            path = deliver(landing, args.rows)
+            generated = time.perf_counter() - started
+            size_mb = path.stat().st_size / 1e6
+
+            payments = load_contract().entity("payments")
+            columns = ", ".join(f"{column.name} {column.sql_type}" for column in payments.columns)
+            with connect() as conn:
+                init_schema(conn)
+                conn.execute(f"create table public.copy_floor ({columns})")  # committed before timing
+                conn.commit()
+                started = time.perf_counter()
+                conn.execute(f"copy public.copy_floor from '{path}' (format csv, header true)")
+                conn.commit()
+                copy_seconds = time.perf_counter() - started
+
+            started = time.perf_counter()
+            result = ingest_delivery(BUSINESS_DATE, landing)
+            loader_seconds = time.perf_counter() - started
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{database}" with (force)')
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ratio = copy_seconds / loader_seconds
+    print(f"| payments rows | {args.rows:,} ({size_mb:.0f} MB CSV, generated in {generated:.1f} s) |")
+    print("|---|---|")
+    copy_rate = args.rows / copy_seconds
+    print(f"| raw server-side COPY (index-free typed table) | {copy_seconds:.2f} s ({copy_rate:,.0f} rows/s) |")
+    print(
+        f"| loader (manifest checks, COPY, SQL validation, typed table + indexes) | {loader_seconds:.2f} s "
+        f"({args.rows / loader_seconds:,.0f} rows/s) |"
+    )
+    print(f"| loader throughput / COPY throughput | **{ratio:.0%}** (target 60%, stretch 80%) |")
+    print(f"| loaded / quarantined | {result.loaded:,} / {result.quarantined:,} |")
+    print(f"| peak memory of the Python process | {peak_mb:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
