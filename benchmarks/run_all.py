@@ -43,6 +43,7 @@ def benchmarks(loans: int) -> list[tuple[str, list[str]]]:
         ("dbt: a night's increment vs full refresh", ["benchmarks.bench_build", "--loans", str(loans)]),
         ("dbt execution mode (Airflow)", ["benchmarks.bench_dbt_modes"]),
         ("Checks and export", ["benchmarks.bench_export", "--rows", str(loans)]),
+        ("Run report", ["benchmarks.bench_report", "--loans", str(loans)]),
         ("DAG parse time", ["benchmarks.bench_dag_parse"]),
     ]
 

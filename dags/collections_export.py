@@ -16,6 +16,7 @@ last, then pushes the files to the recipient's SFTP (ledger `audit.deliveries`: 
 
 **Rerun a day**: fix the cause, rerun the checks, then trigger with conf `{"business_date": "YYYY-MM-DD"}`
 or `arrears export --date D && arrears deliver --date D`. Re-exporting gives byte-identical files.
+Last, `run_report` writes `$ARREARS_HOME/reports/<D>/index.html` (also when an export failed, to show why).
 """
 
 
@@ -50,7 +51,14 @@ def collections_export() -> None:
         get_current_context()["recipient"] = recipient  # type: ignore[typeddict-unknown-key]
         return [line for day in days for line in steps.publish(day, recipient)]
 
-    publish.partial(days=business_dates()).expand(recipient=recipients())
+    @task(trigger_rule="all_done")
+    def run_report(days: list[str]) -> list[str]:
+        from arrears.orchestration import steps
+
+        return [steps.report(day) for day in days]
+
+    days = business_dates()
+    publish.partial(days=days).expand(recipient=recipients()) >> run_report(days)
 
 
 collections_export()

@@ -139,6 +139,13 @@ def _airflow(args: argparse.Namespace) -> int:
     return serve(args.port)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from arrears.report import write_report
+
+    print(write_report(args.date))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -193,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     dem = command("demo", _demo, "Simulate a small portfolio and run it through the nightly DAG.")
     dem.add_argument("--loans", type=_positive_int, default=3000)
     dem.add_argument("--days", type=_positive_int, default=8)
+
+    rep = command("report", _report, "Write the run report (HTML + report.json) of a business date.")
+    rep.add_argument("--date", type=_date, required=True)
 
     afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
     afl.add_argument("--port", type=_positive_int, default=8080)

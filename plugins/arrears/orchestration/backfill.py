@@ -31,6 +31,7 @@ def run_day(business_date: dt.date, landing: Path | None = None) -> list[str]:
     from arrears.checks import run_checks
     from arrears.export import export_all
     from arrears.ingest import ingest_delivery
+    from arrears.report import write_report
     from arrears.transform import build
 
     lines = [ingest_delivery(business_date, landing).summary().splitlines()[0]]
@@ -38,6 +39,7 @@ def run_day(business_date: dt.date, landing: Path | None = None) -> list[str]:
     outcome = run_checks(business_date)
     lines.append(outcome.summary().splitlines()[0])
     lines += [written.summary() for written in export_all(business_date)]
+    lines.append(f"report {write_report(business_date)}")
     return lines
 
 

@@ -76,6 +76,13 @@ def publish(business_date: str, recipient: str) -> list[str]:
     return [str(written.summary()), str(delivered.summary())]
 
 
+def report(business_date: str) -> str:
+    """Write the run report; runs even when an export failed, so the report shows why."""
+    from arrears.report import write_report
+
+    return str(write_report(_day(business_date)))
+
+
 def announce(context: Any, assets: list[Any], *business_dates: str) -> None:
     """Attach the business dates to this task's asset events, so the next DAG knows what to process."""
     for asset in assets:
