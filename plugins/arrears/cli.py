@@ -146,6 +146,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from arrears.settings import paths
+    from arrears.transform import DbtInvocationError, dbt_invoke
+
+    if not dbt_invoke(["docs", "generate"]).success:
+        raise DbtInvocationError("dbt docs generate failed: see the dbt log under $ARREARS_HOME/dbt/logs")
+    print(f"dbt docs: {paths().dbt_target / 'index.html'}  (serve: arrears docs --serve)")
+    if args.serve:
+        dbt_invoke(["docs", "serve", "--port", str(args.port), "--no-browser"])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -203,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = command("report", _report, "Write the run report (HTML + report.json) of a business date.")
     rep.add_argument("--date", type=_date, required=True)
+
+    doc = command("docs", _docs, "Generate the dbt docs site for the warehouse (and optionally serve it).")
+    doc.add_argument("--serve", action="store_true")
+    doc.add_argument("--port", type=_positive_int, default=8081)
 
     afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
     afl.add_argument("--port", type=_positive_int, default=8080)
