@@ -314,3 +314,25 @@ def test_shipped_teams_config_names_every_routed_team() -> None:
     for team in ("predue", "early", "mid", "field", "legal"):
         assert roles[f"arrears_team_{team}"] == (team,)
     assert sum("agency" in team_ids for team_ids in roles.values()) == 1  # unnamed agency rows have one reader
+
+
+def test_the_pipeline_reapplies_the_policies_itself_after_building_the_queue(
+    conn: psycopg.Connection, login_as: Login, team_roles: list[TeamRole]
+) -> None:
+    # dbt running as arrears_pipeline: the new table is the pipeline's from the start.
+    apply_access_policies(conn, team_roles)
+    pipeline = login_as(PIPELINE)
+    pipeline.execute("create schema if not exists marts")  # dbt's first statement for each schema
+    create_work_queue(pipeline)
+    apply_access_policies(pipeline, team_roles)
+    assert loans_visible(login_as("arrears_team_legal")) == {"L-G1"}
+    assert len(loans_visible(pipeline)) == len(QUEUE_ROWS)
+
+
+def test_a_new_team_without_the_right_to_create_roles_is_one_clear_error(
+    conn: psycopg.Connection, login_as: Login, team_roles: list[TeamRole]
+) -> None:
+    newcomer = TeamRole(key=f"t{uuid.uuid4().hex[:10]}", team_ids=("newcomer",))
+    with pytest.raises(ArrearsError, match="cannot create database role arrears_team_t.*CREATEROLE"):
+        apply_access_policies(login_as(PIPELINE), [*team_roles, newcomer])
+    assert conn.execute("select count(*) from pg_roles where rolname = %s", (newcomer.role,)).fetchone() == (0,)

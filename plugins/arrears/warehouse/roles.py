@@ -113,8 +113,11 @@ def apply_access_policies(conn: psycopg.Connection, team_roles: list[TeamRole] |
         # fail with "tuple concurrently updated".
         conn.execute("select pg_advisory_xact_lock(hashtext('arrears.access_policies'))")
         ensure_roles(conn, roles)
+        _grant_database(conn)
         for schema in (SECURITY_SCHEMA, QUEUES_SCHEMA):
-            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            # `create schema if not exists` checks CREATE on the database even when the schema exists.
+            if _schema_missing(conn, schema):
+                conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
         conn.execute(TEAM_MAPPING_DDL)
         _own_everything(conn)
         _grant_schemas(conn)
@@ -209,6 +212,21 @@ def _own_everything(conn: psycopg.Connection) -> None:
         conn.execute(
             sql.SQL("alter {} {} owner to {}").format(sql.SQL(kinds[kind]), sql.Identifier(schema, name), pipeline)
         )
+
+
+def _grant_database(conn: psycopg.Connection) -> None:
+    """The pipeline may create schemas in this database (dbt creates its schemas when missing)."""
+    database = str(conn.execute("select current_database()").fetchone()[0])  # type: ignore[index]
+    # One privilege per check: with a list, has_database_privilege is true when ANY is held.
+    row = conn.execute("select has_database_privilege(%s, %s, 'CREATE')", (PIPELINE, database)).fetchone()
+    if not (row and row[0]):
+        conn.execute(
+            sql.SQL("grant create on database {} to {}").format(sql.Identifier(database), sql.Identifier(PIPELINE))
+        )
+
+
+def _schema_missing(conn: psycopg.Connection, schema: str) -> bool:
+    return conn.execute("select 1 from pg_namespace where nspname = %s", (schema,)).fetchone() is None
 
 
 def _grant_schemas(conn: psycopg.Connection) -> None:
