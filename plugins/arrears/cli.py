@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -225,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_operational(err: Exception) -> bool:
+    """Faults of the environment rather than bugs: the warehouse went away, the disk is full."""
+    import psycopg
+
+    return isinstance(err, psycopg.OperationalError | OSError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: one clear line and a non-zero exit for every user mistake."""
     warnings.filterwarnings("ignore")  # library deprecation chatter is not for operators
@@ -234,6 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArrearsError as err:
         print(f"arrears: error: {err}", file=sys.stderr)
         return err.exit_code
+    except Exception as err:
+        # A database fault (restart, lost connection, full disk) is one line too; ARREARS_DEBUG=1 shows the traceback.
+        if os.environ.get("ARREARS_DEBUG") or not _is_operational(err):
+            raise
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        print(f"arrears: error: {type(err).__name__}: {first_line}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("arrears: interrupted", file=sys.stderr)
         return 130

@@ -25,15 +25,28 @@ def warehouse_url(start: bool = True) -> str:
     return embedded.start(paths()) if start else embedded.url(paths())
 
 
+# Warehouses this process has already brought to the current schema (init is idempotent but not free).
+_initialised: set[str] = set()
+
+
 def connect(autocommit: bool = False) -> psycopg.Connection:
-    """A new connection to the warehouse, starting the embedded one if needed."""
+    """A new connection to the warehouse, starting the embedded one and creating the schema if needed.
+
+    So every command works on a brand-new warehouse without a separate `arrears db init`.
+    """
     import psycopg
 
     from arrears.errors import ArrearsError
 
     target = warehouse_url()
     try:
-        return psycopg.connect(target, autocommit=autocommit, application_name="arrears")
+        conn = psycopg.connect(target, autocommit=autocommit, application_name="arrears")
     except psycopg.OperationalError as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ArrearsError(f"cannot connect to the warehouse: {first_line}") from err
+    if target not in _initialised:
+        from arrears.warehouse.schema import init_schema
+
+        init_schema(conn)
+        _initialised.add(target)
+    return conn
