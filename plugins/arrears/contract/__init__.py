@@ -50,6 +50,7 @@ class Column:
     allowed: tuple[str, ...] = ()
     check: str | None = None
     default: str | None = None
+    doc: str = ""
 
     @property
     def sql_type(self) -> str:
@@ -64,6 +65,7 @@ class Entity:
     kind: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    description: str = ""
 
     @property
     def column_names(self) -> list[str]:
@@ -118,6 +120,7 @@ def _column(spec: dict) -> Column:
         allowed=tuple(spec.get("allowed", ())),
         check=spec.get("check"),
         default=spec.get("default"),
+        doc=str(spec.get("doc", "")),
     )
 
 
@@ -131,6 +134,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
             kind=spec["kind"],
             key=tuple(spec["key"]),
             columns=tuple(_column(column) for column in spec["columns"]),
+            description=str(spec.get("description", "")),
         )
         for name, spec in data["entities"].items()
     }
