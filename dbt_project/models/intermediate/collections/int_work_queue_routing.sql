@@ -1,0 +1,79 @@
+-- The routing table (seed work_queue_routing, business rules §5) applied to each loan: the
+-- first rule in rule_order whose condition holds decides the team and its channels, or holds
+-- the loan with a reason. The conditions are named here; their order, teams, channels and hold
+-- reasons are the seed's, so a collections manager changes routing without touching SQL.
+{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+
+with signals as (
+    select
+        *,
+        -- The legal rule is used twice (cease_communication and late accounts).
+        stage in ('late', 'written_off')
+        and outstanding_principal >= {{ var('legal_min_principal') }}
+        and not has_active_arrangement
+        and not has_open_promise as meets_legal_rule
+    from {{ ref('int_work_queue_signals') }}
+),
+
+rule_conditions as (
+    select
+        signals.loan_id,
+        conditions.rule_id,
+        conditions.holds
+    from signals
+    cross join lateral (
+        values
+        ('estate_or_bankruptcy', signals.has_estate_or_bankruptcy),
+        ('legal_case_or_hold', signals.has_open_legal_case or signals.has_legal_hold),
+        ('dispute', signals.has_dispute),
+        ('cease_communication_legal', signals.has_cease_communication and signals.meets_legal_rule),
+        ('cease_communication', signals.has_cease_communication),
+        ('pre_due', signals.stage = 'pre_due'),
+        ('early', signals.stage = 'early'),
+        (
+            'field',
+            signals.stage = 'mid'
+            and signals.dpd >= {{ var('field_min_dpd') }}
+            and signals.overdue_amount >= {{ var('field_min_overdue') }}
+            and not signals.has_recent_rpc
+            and signals.has_address
+        ),
+        ('mid', signals.stage = 'mid'),
+        ('legal_rule', signals.meets_legal_rule),
+        ('late', signals.stage in ('late', 'written_off'))
+    ) as conditions (rule_id, holds)
+),
+
+first_matching_rule as (
+    select distinct on (rule_conditions.loan_id)
+        rule_conditions.loan_id,
+        routing.rule_id,
+        nullif(routing.team_id, '') as team_id,
+        nullif(routing.channels, '') as channels,
+        nullif(routing.hold_reason, '') as hold_reason
+    from rule_conditions
+    inner join {{ ref('work_queue_routing') }} as routing
+        on rule_conditions.rule_id = routing.rule_id
+    where rule_conditions.holds
+    order by rule_conditions.loan_id asc, routing.rule_order asc
+),
+
+final as (
+    select
+        signals.*,
+        first_matching_rule.team_id as routed_team_id,
+        first_matching_rule.channels as routed_channels,
+        -- A loan no rule matches (a rule removed from the seed) is held, never dropped.
+        coalesce(first_matching_rule.rule_id, 'no_route') as routing_rule,
+        case
+            when first_matching_rule.loan_id is null then 'no_route'
+            when
+                first_matching_rule.team_id is null
+                then coalesce(first_matching_rule.hold_reason, first_matching_rule.rule_id)
+        end as routed_hold_reason
+    from signals
+    left join first_matching_rule
+        on signals.loan_id = first_matching_rule.loan_id
+)
+
+select * from final

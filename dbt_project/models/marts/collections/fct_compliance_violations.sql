@@ -1,0 +1,231 @@
+-- Every collection action delivered on the business date that broke a contact rule (business
+-- rules §7), one row per action and rule, for the compliance officer's morning review.
+-- Rule names are fixed (the simulator's ground truth uses them): see docs/work-queue.md.
+{{ config(
+    post_hook='analyze {{ this }}',
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ replace_business_date() }}",
+    indexes=[{'columns': ['business_date']}, {'columns': ['action_id']}],
+    contract={'enforced': true},
+) }}
+
+-- Outbound = not inbound: an action of unknown direction is audited rather than missed.
+-- `not materialized`: each use scans the indexed, analysed table with real statistics.
+with actions_delivered_today as not materialized (
+    select *
+    from {{ ref('int_collection_actions') }}
+    where
+        delivered_on = {{ business_date() }}
+        and direction is distinct from 'inbound'
+),
+
+-- Caps count every action of the same borrower-local day known so far, including ones
+-- delivered earlier (a day's actions can arrive over two deliveries).
+calls_on_the_same_days as not materialized (
+    select *
+    from {{ ref('int_collection_actions') }}
+    where
+        delivered_on <= {{ business_date() }}
+        and direction is distinct from 'inbound'
+        and channel = 'call'
+        and action_local_date in (select distinct actions_delivered_today.action_local_date from actions_delivered_today
+        )
+),
+
+outside_contact_window as (
+    select
+        action_id,
+        'outside_contact_window' as rule
+    from actions_delivered_today
+    where
+        channel in ({{ "'" ~ var('contact_window_channels') | join("', '") ~ "'" }})
+        and (
+            action_local_time < '{{ var("contact_window_start") }}'::time
+            or action_local_time >= '{{ var("contact_window_end") }}'::time
+        )
+),
+
+connected_calls_ranked as (
+    select
+        action_id,
+        row_number() over (
+            partition by borrower_id, action_local_date
+            order by action_at, action_id
+        ) as nth_of_day
+    from calls_on_the_same_days
+    where is_connected
+),
+
+over_daily_connected_calls as (
+    select
+        action_id,
+        'over_daily_connected_calls' as rule
+    from connected_calls_ranked
+    where nth_of_day > {{ var('max_connected_calls_per_day_per_borrower') }}
+),
+
+unanswered_attempts_ranked as (
+    select
+        action_id,
+        row_number() over (
+            partition by contact_point_id, action_local_date
+            order by action_at, action_id
+        ) as nth_of_day
+    from calls_on_the_same_days
+    where
+        is_unanswered
+        and contact_point_id is not null
+),
+
+over_daily_unanswered_attempts as (
+    select
+        action_id,
+        'over_daily_unanswered_attempts' as rule
+    from unanswered_attempts_ranked
+    where nth_of_day > {{ var('max_unanswered_attempts_per_day_per_number') }}
+),
+
+contact_points_known as (
+    select
+        contact_point_id,
+        borrower_id,
+        is_valid,
+        is_third_party
+    from {{ ref('int_contact_points') }}
+),
+
+-- Third-party contacts: lost contact is judged at the moment of the action, from the last
+-- outbound calls to each of the borrower's own numbers made before it.
+third_party_contacts as (
+    select
+        actions_delivered_today.action_id,
+        actions_delivered_today.borrower_id,
+        actions_delivered_today.action_at,
+        actions_delivered_today.action_local_date
+    from actions_delivered_today
+    inner join contact_points_known as contact_points
+        on actions_delivered_today.contact_point_id = contact_points.contact_point_id
+    where contact_points.is_third_party
+),
+
+own_numbers_at_third_party_contact as (
+    select
+        third_party_contacts.action_id,
+        not own_numbers.is_valid
+        or (
+            select count(*) filter (where last_calls.is_failed_call)
+            from (
+                select earlier_calls.is_failed_call
+                from {{ ref('int_collection_actions') }} as earlier_calls
+                where
+                    earlier_calls.contact_point_id = own_numbers.contact_point_id
+                    and earlier_calls.channel = 'call'
+                    and earlier_calls.direction is distinct from 'inbound'
+                    and earlier_calls.delivered_on <= {{ business_date() }}
+                    and earlier_calls.action_at < third_party_contacts.action_at
+                    and earlier_calls.action_local_date
+                    > third_party_contacts.action_local_date - {{ var('lost_contact_lookback_days') }}
+                order by earlier_calls.action_at desc
+                limit {{ var('lost_contact_last_calls') }}
+            ) as last_calls
+        ) >= {{ var('lost_contact_last_calls') }} as is_lost
+    from third_party_contacts
+    inner join contact_points_known as own_numbers
+        on
+            third_party_contacts.borrower_id = own_numbers.borrower_id
+            and not own_numbers.is_third_party
+),
+
+third_party_without_lost_contact as (
+    -- A borrower with no own number on file has lost contact: only reachable numbers count.
+    select
+        action_id,
+        'third_party_without_lost_contact' as rule
+    from own_numbers_at_third_party_contact
+    group by action_id
+    having not bool_and(is_lost)
+),
+
+restrictions_barring as (
+    select
+        restrictions.borrower_id,
+        restrictions.channel as restriction_channel,
+        bars.channel as barred_channel,
+        restrictions.effective_from,
+        restrictions.effective_to
+    from {{ ref('stg_restrictions') }} as restrictions
+    inner join {{ ref('restriction_channel_bars') }} as bars
+        on restrictions.kind = bars.restriction_kind
+),
+
+restricted_channel as (
+    select distinct
+        actions_delivered_today.action_id,
+        'restricted_channel' as rule
+    from actions_delivered_today
+    inner join restrictions_barring
+        on
+            actions_delivered_today.borrower_id = restrictions_barring.borrower_id
+            and actions_delivered_today.action_local_date >= restrictions_barring.effective_from
+            and (
+                restrictions_barring.effective_to is null
+                or actions_delivered_today.action_local_date <= restrictions_barring.effective_to
+            )
+            and (
+                actions_delivered_today.channel = restrictions_barring.barred_channel
+                or (
+                    restrictions_barring.barred_channel = '*'
+                    and coalesce(restrictions_barring.restriction_channel, actions_delivered_today.channel)
+                    = actions_delivered_today.channel
+                )
+            )
+),
+
+visit_under_two_collectors as (
+    select
+        action_id,
+        'visit_under_two_collectors' as rule
+    from actions_delivered_today
+    where
+        channel = 'visit'
+        and coalesce(collectors_present, 0) < {{ var('field_min_collectors') }}
+),
+
+violations as (
+    select * from outside_contact_window
+    union all
+    select * from over_daily_connected_calls
+    union all
+    select * from over_daily_unanswered_attempts
+    union all
+    select * from third_party_without_lost_contact
+    union all
+    select * from restricted_channel
+    union all
+    select * from visit_under_two_collectors
+),
+
+final as (
+    select
+        violations.action_id::text as action_id,
+        {{ business_date() }} as business_date,
+        violations.rule::text as rule,
+        actions.team_id::text as team_id,
+        actions.agent_id::text as agent_id,
+        actions.agency_name::text as agency_name,
+        actions.loan_id::text as loan_id,
+        actions.borrower_id::text as borrower_id,
+        actions.channel::text as channel,
+        actions.action_at::timestamptz as action_at,
+        actions.action_local_date::date as action_local_date
+    from violations
+    -- Only today's deliveries are judged (the caps look at earlier ones for context only).
+    inner join {{ ref('int_collection_actions') }} as actions
+        on
+            violations.action_id = actions.action_id
+            and actions.delivered_on = {{ business_date() }}
+)
+
+select * from final

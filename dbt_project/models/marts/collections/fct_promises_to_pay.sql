@@ -1,0 +1,139 @@
+-- Every promise to pay made up to the business date, with its status as of that date
+-- (business rules §6). Rebuilt each night as of D: a reversal delivered later can turn a
+-- kept promise back into an open or broken one, so statuses are never frozen.
+{{ config(
+    post_hook='analyze {{ this }}',
+    materialized='table',
+    indexes=[{'columns': ['loan_id']}],
+    contract={'enforced': true},
+) }}
+
+with promises_made as (
+    select
+        action_id,
+        loan_id,
+        borrower_id,
+        team_id,
+        agent_id,
+        channel,
+        action_at,
+        action_local_date as promised_on,
+        promised_date,
+        promised_amount
+    from {{ ref('int_collection_actions') }}
+    where
+        outcome = 'promise_to_pay'
+        and delivered_on <= {{ business_date() }}
+        and action_local_date <= {{ business_date() }}
+),
+
+promises_in_sequence as (
+    select
+        promises_made.*,
+        promises_made.promised_date + {{ var('ptp_grace_days') }} as window_ends_on,
+        -- The next promise on the same loan, if any: made before this one resolved, it supersedes it.
+        lead(promises_made.promised_on) over (
+            partition by promises_made.loan_id
+            order by promises_made.action_at, promises_made.action_id
+        ) as next_promised_on
+    from promises_made
+),
+
+payments_known as (
+    select
+        payment_id,
+        loan_id,
+        value_date,
+        amount,
+        reversal_of
+    from {{ ref('stg_payments') }}
+    where
+        value_date <= {{ business_date() }}
+        and loan_id in (select promises_made.loan_id from promises_made)
+),
+
+-- A reversal cancels its payment entirely from the reversal's value date (§3).
+payments_net_daily as (
+    select
+        payments.loan_id,
+        payments.value_date,
+        sum(payments.amount) as amount
+    from payments_known as payments
+    where
+        payments.reversal_of is null
+        and not exists (
+            select 1
+            from payments_known as reversals
+            where reversals.reversal_of = payments.payment_id
+        )
+    group by payments.loan_id, payments.value_date
+),
+
+promise_payments_running as (
+    select
+        promises_in_sequence.action_id,
+        payments_net_daily.value_date,
+        promises_in_sequence.promised_amount,
+        sum(payments_net_daily.amount) over (
+            partition by promises_in_sequence.action_id
+            order by payments_net_daily.value_date
+        ) as paid_so_far
+    from promises_in_sequence
+    inner join payments_net_daily
+        on
+            promises_in_sequence.loan_id = payments_net_daily.loan_id
+            and payments_net_daily.value_date between promises_in_sequence.promised_on
+            and promises_in_sequence.window_ends_on
+),
+
+promises_kept_on as (
+    select
+        action_id,
+        min(value_date) as kept_on
+    from promise_payments_running
+    where paid_so_far >= promised_amount - {{ var('arrears_tolerance') }}
+    group by action_id
+),
+
+promises_with_status as (
+    select
+        promises_in_sequence.*,
+        promises_kept_on.kept_on as payment_reached_on,
+        case
+            -- Kept first (a payment on the day of a new promise still keeps the old one).
+            when
+                promises_kept_on.kept_on is not null
+                and (
+                    promises_in_sequence.next_promised_on is null
+                    or promises_kept_on.kept_on <= promises_in_sequence.next_promised_on
+                )
+                then 'kept'
+            when promises_in_sequence.next_promised_on <= promises_in_sequence.window_ends_on then 'superseded'
+            when {{ business_date() }} > promises_in_sequence.window_ends_on then 'broken'
+            else 'open'
+        end as status
+    from promises_in_sequence
+    left join promises_kept_on
+        on promises_in_sequence.action_id = promises_kept_on.action_id
+),
+
+final as (
+    select
+        action_id::text as action_id,
+        loan_id::text as loan_id,
+        borrower_id::text as borrower_id,
+        promised_on::date as promised_on,
+        promised_date::date as promised_date,
+        promised_amount::numeric(18, 2) as promised_amount,
+        window_ends_on::date as window_ends_on,
+        status::text as status,
+        case when status = 'kept' then payment_reached_on end::date as kept_on,
+        case when status = 'broken' then window_ends_on + 1 end::date as broken_on,
+        team_id::text as team_id,
+        agent_id::text as agent_id,
+        channel::text as channel,
+        {{ business_date() }} as as_of_date
+    from promises_with_status
+)
+
+select * from final

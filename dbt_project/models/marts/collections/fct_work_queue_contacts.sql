@@ -1,0 +1,50 @@
+-- The numbers the dialer may use for each worked queue row (so fct_work_queue stays one row per
+-- loan): the borrower's own valid numbers, and third-party numbers (emergency contact,
+-- employer) only when the borrower has lost contact, marked locate-only (debt not disclosed).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ replace_business_date() }}",
+    indexes=[{'columns': ['business_date', 'loan_id']}],
+    contract={'enforced': true},
+) }}
+
+with queue_rows_with_phone_channels as (
+    select
+        business_date,
+        loan_id,
+        borrower_id,
+        team_id,
+        is_lost_contact
+    from {{ ref('fct_work_queue') }}
+    where
+        business_date = {{ business_date() }}
+        and team_id is not null
+        and allowed_channels && array['call', 'sms']
+),
+
+usable_contact_points as (
+    select
+        contact_point_id,
+        borrower_id,
+        kind,
+        is_third_party
+    from {{ ref('int_contact_points') }}
+    where is_valid
+),
+
+final as (
+    select
+        queue_rows.business_date::date as business_date,
+        queue_rows.loan_id::text as loan_id,
+        contact_points.contact_point_id::text as contact_point_id,
+        contact_points.kind::text as kind,
+        contact_points.is_third_party::boolean as locate_only
+    from queue_rows_with_phone_channels as queue_rows
+    inner join usable_contact_points as contact_points
+        on queue_rows.borrower_id = contact_points.borrower_id
+    where not contact_points.is_third_party or queue_rows.is_lost_contact
+)
+
+select * from final
