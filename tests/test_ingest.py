@@ -374,3 +374,37 @@ def test_reasons_are_the_shared_codes() -> None:
         "duplicate_key_in_file",
         "event_conflict",
     }
+
+
+def test_typed_parquet_columns_go_through_the_same_rules(
+    warehouse_url: str, conn: psycopg.Connection, landing: Path
+) -> None:
+    import decimal
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "payment_id": ["P1", "P2"],
+            "loan_id": ["L1", "L1"],
+            "received_at": pa.array(
+                [dt.datetime(2026, 11, 21, 1, 30), dt.datetime(2026, 11, 21, 2, 0)], pa.timestamp("us", tz="UTC")
+            ),
+            "value_date": pa.array([dt.date(2026, 11, 21), dt.date(2026, 11, 20)], pa.date32()),
+            "amount": pa.array([decimal.Decimal("1180.50"), decimal.Decimal("-3.00")], pa.decimal128(18, 2)),
+            "channel": ["alipay", None],
+            "reversal_of": pa.array([None, None], pa.string()),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    Delivery(landing).add_bytes("payments", "payments.parquet", sink.getvalue(), 2).write_manifest()
+
+    result = ingest_delivery(DAY, landing)
+
+    assert (result.loaded, result.quarantined) == (1, 1)
+    assert quarantine(conn) == [(3, "out_of_range", "amount = '-3.00' (must be > 0)")]
+    loaded = conn.execute("select received_at, value_date, amount::text from raw.payments").fetchone()
+    assert loaded == (dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.UTC), dt.date(2026, 11, 21), "1180.50")

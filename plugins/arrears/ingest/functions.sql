@@ -16,7 +16,7 @@ return case
             '10X98765432',
             (
                 select sum(substr(national_id, weights.position::integer, 1)::integer * weights.weight)
-                from unnest('{7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2}'::integer []) with ordinality
+                from unnest('{7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2}'::integer[]) with ordinality
                     as weights (weight, position)
             )::integer % 11 + 1,
             1
