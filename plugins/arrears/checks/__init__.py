@@ -1,0 +1,84 @@
+"""The data-quality gate: `arrears check --date D` runs the expectations/ suites with GX on PostgreSQL.
+
+Results go to audit.dq_results and the GX Data Docs under $ARREARS_HOME/gx; exports read the
+latest verdict of the suites they depend on (arrears.checks.results.require_passed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from arrears.checks.gx_run import ExpectationResult, run_with_gx
+from arrears.checks.results import require_passed, store_results
+from arrears.checks.suites import SuiteConfigError, load_suites, render_suite, template_values
+
+__all__ = ["CheckOutcome", "require_passed", "run_checks", "run_suites", "suite_names"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check run: every expectation result, and where its Data Docs are."""
+
+    run_id: str
+    business_date: dt.date
+    results: list[ExpectationResult]
+    docs_url: str
+    suites: list[str] = field(default_factory=list)
+
+    @property
+    def failed_suites(self) -> list[str]:
+        """Suites with at least one failed expectation, sorted."""
+        return sorted({result.suite for result in self.results if not result.success})
+
+    @property
+    def success(self) -> bool:
+        """Every expectation of every suite passed."""
+        return not self.failed_suites
+
+    def summary(self) -> str:
+        """Pass/fail per suite, the failed expectations by name with what was observed, and the Data Docs link."""
+        failed = set(self.failed_suites)
+        passed = [suite for suite in self.suites if suite not in failed]
+        lines = [
+            f"check {self.business_date} run {self.run_id}: {len(passed)}/{len(self.suites)} suites passed"
+            + (f", FAILED: {', '.join(sorted(failed))}" if failed else "")
+        ]
+        lines += [
+            f"  failed {result.suite}.{result.expectation}: {result.observed_value}"
+            for result in self.results
+            if not result.success
+        ]
+        lines.append(f"  data docs: {self.docs_url}")
+        return "\n".join(lines)
+
+
+def suite_names() -> list[str]:
+    """Every suite under expectations/."""
+    return list(load_suites())
+
+
+def _new_run_id(business_date: dt.date) -> str:
+    # Sortable by time within a date, so the gate can take the latest run.
+    return f"dq-{business_date.isoformat()}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
+
+
+def run_suites(business_date: dt.date, suites: Iterable[str]) -> CheckOutcome:
+    """Run the named suites for one business date, store every result, rebuild the Data Docs."""
+    available = load_suites()
+    wanted = list(dict.fromkeys(suites))
+    unknown = [name for name in wanted if name not in available]
+    if unknown:
+        raise SuiteConfigError(f"unknown suite(s) {', '.join(unknown)} (expectations/ has {', '.join(available)})")
+    values = template_values(business_date)
+    rendered = [render_suite(available[name], values) for name in wanted]
+    run_id = _new_run_id(business_date)
+    gx_run = run_with_gx(rendered, run_name=run_id)
+    store_results(run_id, business_date, gx_run.results)
+    return CheckOutcome(run_id, business_date, gx_run.results, gx_run.docs_url, suites=wanted)
+
+
+def run_checks(business_date: dt.date) -> CheckOutcome:
+    """Run every suite for one business date (`arrears check --date D`)."""
+    return run_suites(business_date, suite_names())

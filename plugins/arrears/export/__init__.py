@@ -1,0 +1,111 @@
+"""Governed exports: each recipient's queue rows, with its columns and privacy policies, behind the gate.
+
+`arrears export --date D` writes $ARREARS_HOME/exports/<recipient>/<D>/<recipient>_<D>.csv (or
+.parquet) and `_manifest.json` last, only for recipients whose suites passed the latest check run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from arrears.checks.results import require_passed
+from arrears.errors import QualityGateFailed
+from arrears.export.config import Recipient, load_recipients, recipient
+from arrears.export.files import remove_partials
+from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
+from arrears.export.privacy import hash_pads_for
+from arrears.export.query import CONTROL_TOTALS_SQL, export_query, query_parameters
+from arrears.export.writers import FileWritten, write_csv, write_parquet
+from arrears.settings import paths
+from arrears.warehouse import connect
+
+__all__ = ["ExportWritten", "export_all", "export_folder", "export_recipient", "recipient_names"]
+
+
+@dataclass(frozen=True)
+class ExportWritten:
+    """One recipient's export of one date."""
+
+    recipient: str
+    business_date: dt.date
+    folder: Path
+    files: list[FileWritten]
+    dq_run_id: str
+
+    def summary(self) -> str:
+        """One line: recipient, file, rows, SHA-256 prefix."""
+        parts = [f"{item.path.name} {item.rows} rows sha256 {item.sha256[:12]}" for item in self.files]
+        return f"export {self.recipient} {self.business_date}: {'; '.join(parts)} (cleared by {self.dq_run_id})"
+
+
+def recipient_names() -> list[str]:
+    """The configured recipients, in recipients.yml order (Airflow maps one export task over them)."""
+    return list(load_recipients())
+
+
+def export_folder(recipient_name: str, business_date: dt.date) -> Path:
+    """$ARREARS_HOME/exports/<recipient>/<business_date>/"""
+    return paths().exports / recipient_name / business_date.isoformat()
+
+
+def _data_file_name(target: Recipient, business_date: dt.date) -> str:
+    return f"{target.name}_{business_date.isoformat()}.{target.format}"
+
+
+def _record(conn_rows: list[tuple[str, dt.date, str, int, str, str]]) -> None:
+    with connect() as conn, conn.cursor() as cursor:
+        cursor.executemany(
+            """insert into audit.exports (recipient, business_date, file, rows, sha256, dq_run_id)
+               values (%s, %s, %s, %s, %s, %s)
+               on conflict (recipient, business_date, file) do update
+               set rows = excluded.rows, sha256 = excluded.sha256, dq_run_id = excluded.dq_run_id,
+                   exported_at = now()""",
+            conn_rows,
+        )
+
+
+def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritten:
+    """Write one recipient's files for a date; QualityGateFailed when a suite it depends on has not passed."""
+    target = recipient(recipient_name)
+    pads = hash_pads_for(target)  # a missing key fails before anything is read or written
+    dq_run_id = require_passed(business_date, target.suites, for_whom=f"export {target.name}")
+    folder = export_folder(target.name, business_date)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_partials(folder)
+    query = export_query(target)
+    params = query_parameters(target, business_date)
+    if pads is not None:
+        params |= {"hmac_inner": pads.inner, "hmac_outer": pads.outer}
+    headers = [column.header(target.header_language) for column in target.columns]
+    final = folder / _data_file_name(target, business_date)
+    with connect() as conn:
+        # One snapshot for the file and its control totals, so the manifest describes exactly the file.
+        conn.execute("set transaction isolation level repeatable read, read only")
+        write = write_csv if target.format == "csv" else write_parquet
+        written = write(conn, query.sql, params, headers, final)
+        totals = conn.execute(CONTROL_TOTALS_SQL, query_parameters(target, business_date)).fetchall()
+    document = manifest_document(target, business_date, [written], totals, dq_run_id)
+    write_manifest(folder, document)
+    # Files of an earlier configuration (another format) are no longer listed: remove them after the manifest.
+    for stale in folder.iterdir():
+        if stale.name not in (final.name, MANIFEST_NAME) and not stale.name.startswith("."):
+            stale.unlink()
+    _record([(target.name, business_date, written.path.name, written.rows, written.sha256, dq_run_id)])
+    return ExportWritten(target.name, business_date, folder, [written], dq_run_id)
+
+
+def export_all(business_date: dt.date) -> list[ExportWritten]:
+    """Export every recipient whose suites passed; then raise QualityGateFailed naming the blocked ones, if any."""
+    written: list[ExportWritten] = []
+    blocked: list[str] = []
+    for name in recipient_names():
+        try:
+            written.append(export_recipient(business_date, name))
+        except QualityGateFailed as err:
+            blocked.append(str(err))
+    if blocked:
+        done = ", ".join(item.recipient for item in written) or "none"
+        raise QualityGateFailed(f"exported: {done}; " + " | ".join(blocked))
+    return written

@@ -1,0 +1,151 @@
+"""The SELECT behind one recipient's file: its team's queue rows joined to the data known at D.
+
+Row sources are point in time (business rules §1): an upsert entity's version at D is the latest
+updated_at among rows with _business_date <= D (ties: later _business_date, then later _line); an
+event is kept from its first delivery. Only the sources the recipient's columns use are joined.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from arrears.export.config import Recipient
+from arrears.export.privacy import protected_sql
+from arrears.settings import source_timezone
+
+RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "dispute_raised", "paid_claimed")
+
+_QUEUE = """queue as (
+    select *
+    from marts.fct_work_queue
+    where business_date = %(day)s and split_part(team_id, ':', 1) = any(%(teams)s)
+)"""
+
+
+def _latest(table: str, key: str, columns: str) -> str:
+    """Upsert rows as known at D, for the queue's keys only."""
+    return f"""select distinct on ({key}) {columns}
+        from {table}
+        where _business_date <= %(day)s and {key} in (select {key} from queue)
+        order by {key}, updated_at desc, _business_date desc, _line desc"""
+
+
+_SOURCES: dict[str, tuple[str, str]] = {
+    # alias: (CTE body, join clause)
+    "d": (
+        "select * from marts.fct_loan_delinquency_daily where business_date = %(day)s",
+        "left join d on d.loan_id = q.loan_id",
+    ),
+    "b": (
+        _latest(
+            "pii.borrowers",
+            "borrower_id",
+            "borrower_id, full_name, national_id, mobile_phone, email, province, city, address, birth_date",
+        ),
+        "left join b on b.borrower_id = q.borrower_id",
+    ),
+    "l": (
+        _latest("raw.loans", "loan_id", "loan_id, principal, annual_rate, term_months, disbursed_on"),
+        "left join l on l.loan_id = q.loan_id",
+    ),
+    "sch": (
+        f"""select loan_id,
+            count(*) as installments,
+            sum(principal_due + interest_due + fee_due) as scheduled_total,
+            (array_agg(principal_due + interest_due + fee_due order by due_date, installment_no)
+                filter (where due_date > %(day)s))[1] as next_amount_due
+        from (
+            select *, max(schedule_version) filter (where effective_from <= %(day)s)
+                over (partition by loan_id) as version_in_force
+            from ({_latest("raw.installments", "loan_id, schedule_version, installment_no", "*")}) as known
+        ) as versions
+        where schedule_version = version_in_force
+        group by loan_id""",
+        "left join sch on sch.loan_id = q.loan_id",
+    ),
+    "pay": (
+        """select loan_id,
+            count(*) filter (where reversal_of is null and not reversed) as payments,
+            sum(case when reversal_of is null then amount else -amount end) as paid_total,
+            max(value_date) filter (where reversal_of is null and not reversed) as last_payment_on
+        from (
+            select p.*, exists (
+                select 1 from raw.payments as r
+                where r.reversal_of = p.payment_id and r._business_date <= %(day)s and r.value_date <= %(day)s
+            ) as reversed
+            from (
+                select distinct on (payment_id) *
+                from raw.payments
+                where _business_date <= %(day)s and value_date <= %(day)s and loan_id in (select loan_id from queue)
+                order by payment_id, _business_date, _line
+            ) as p
+        ) as known
+        group by loan_id""",
+        "left join pay on pay.loan_id = q.loan_id",
+    ),
+    "act": (
+        """select loan_id,
+            count(*) filter (where direction = 'outbound') as attempts,
+            count(*) filter (where outcome = any(%(rpc_outcomes)s)) as rpc,
+            max((action_at at time zone %(tz)s)::date) as last_contact_on
+        from (
+            select distinct on (action_id) *
+            from raw.collection_actions
+            where _business_date <= %(day)s and loan_id in (select loan_id from queue)
+            order by action_id, _business_date, _line
+        ) as known
+        where (action_at at time zone %(tz)s)::date <= %(day)s
+        group by loan_id""",
+        "left join act on act.loan_id = q.loan_id",
+    ),
+    "lc": (
+        f"""select distinct on (loan_id) loan_id, case_id, court
+        from ({_latest("raw.legal_cases", "case_id", "*")}) as known
+        where status not in ('closed', 'withdrawn') and opened_on <= %(day)s
+        order by loan_id, opened_on desc, case_id desc""",
+        "left join lc on lc.loan_id = q.loan_id",
+    ),
+}
+
+ORDER_BY = "q.team_id, q.priority_rank, q.loan_id"
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """The recipient's SELECT (psycopg placeholders) and the sources it needs."""
+
+    sql: str
+    sources: tuple[str, ...]
+
+
+def _aliases_used(sql: str) -> set[str]:
+    return set(re.findall(r"\b([a-z]+)\.", sql))
+
+
+def export_query(recipient: Recipient) -> ExportQuery:
+    """The SELECT that yields the recipient's rows, in a stable order, with every policy applied."""
+    expressions = [protected_sql(column) for column in recipient.columns]
+    used = set().union(*(_aliases_used(column.spec.sql) for column in recipient.columns))
+    sources = tuple(alias for alias in _SOURCES if alias in used)
+    ctes = [_QUEUE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
+    joins = "\n".join(_SOURCES[alias][1] for alias in sources)
+    select_list = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
+    sql = "with " + ",\n".join(ctes) + f"\nselect\n    {select_list}\nfrom queue as q\n{joins}\norder by {ORDER_BY}"
+    return ExportQuery(sql=sql, sources=sources)
+
+
+CONTROL_TOTALS_SQL = (
+    "with "
+    + _QUEUE
+    + """
+select coalesce(team_id, '(held)'), count(*), coalesce(sum(overdue_amount), 0)
+from queue
+group by 1
+order by 1"""
+)
+
+
+def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:
+    """The named parameters every export query may use (the HMAC pads are added by the caller)."""
+    return {"day": day, "teams": list(recipient.teams), "rpc_outcomes": list(RPC_OUTCOMES), "tz": source_timezone()}

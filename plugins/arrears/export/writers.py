@@ -1,0 +1,65 @@
+"""Stream one recipient's rows into a CSV (UTF-8 with BOM) or Parquet file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from arrears.export.files import atomic_writer
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Excel only detects UTF-8 (and so shows Chinese headers and names) when the file starts with a BOM.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class FileWritten:
+    """A data file as it landed: its path, row count and SHA-256."""
+
+    path: Path
+    rows: int
+    sha256: str
+
+
+def header_line(headers: list[str]) -> bytes:
+    """The CSV header, quoted by the same rules PostgreSQL's COPY uses for the rows."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(headers)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_csv(
+    conn: psycopg.Connection, sql: str, params: dict[str, Any], headers: list[str], final: Path
+) -> FileWritten:
+    """COPY the query's rows straight from PostgreSQL into the file: no row passes through Python objects."""
+    with atomic_writer(final) as writer, conn.cursor() as cursor:
+        writer.write(UTF8_BOM + header_line(headers))
+        with cursor.copy(f"copy ({sql}) to stdout with (format csv, encoding 'UTF8')", params) as copy:
+            for chunk in copy:
+                writer.write(chunk)
+        rows = cursor.rowcount
+    return FileWritten(path=final, rows=rows, sha256=writer.sha256)
+
+
+def write_parquet(
+    conn: psycopg.Connection, sql: str, params: dict[str, Any], headers: list[str], final: Path
+) -> FileWritten:
+    """Write the rows as one Parquet file (columns named by the headers), for recipients that load it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    table = pa.table({header: pa.array(list(values)) for header, values in zip(headers, columns, strict=True)})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    with atomic_writer(final) as writer:
+        writer.write(buffer.getvalue().to_pybytes())
+    return FileWritten(path=final, rows=len(rows), sha256=writer.sha256)

@@ -1,0 +1,187 @@
+"""The quality gate on real GX + PostgreSQL: results stored, business checks catching bad days, exports gated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg
+
+from tests.test_checks_support import add_loan, add_raw, create_marts
+
+D = dt.date(2024, 3, 5)
+YESTERDAY = D - dt.timedelta(days=1)
+CORE = ["fct_loan_delinquency_daily", "fct_work_queue"]
+
+
+def _failed(outcome: object) -> set[str]:
+    return {f"{r.suite}.{r.expectation}" for r in outcome.results if not r.success}  # type: ignore[attr-defined]
+
+
+def _balanced_two_days(conn: psycopg.Connection) -> None:
+    """L1 pays 500 of principal today; L2 is unchanged. The book reconciles."""
+    create_marts(conn)
+    add_loan(conn, YESTERDAY, "L1", dpd=4, team="early", outstanding="20000.00", net_paid="10000.00")
+    add_loan(conn, YESTERDAY, "L2", dpd=40, team="mid", outstanding="5000.00", principal="8000.00", net_paid="3000.00")
+    add_loan(conn, D, "L1", dpd=5, team="early", outstanding="19500.00", net_paid="10600.00")
+    add_loan(conn, D, "L2", dpd=41, team="mid", outstanding="5000.00", principal="8000.00", net_paid="3000.00")
+
+
+def test_clean_day_passes_stores_every_result_and_builds_data_docs(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    from arrears.checks import run_suites
+    from arrears.checks.suites import load_suites
+
+    _balanced_two_days(conn)
+    outcome = run_suites(D, CORE)
+
+    assert outcome.success, outcome.summary()
+    expected = sum(len(load_suites()[name].expectations) for name in CORE)
+    stored = conn.execute(
+        "select count(*), bool_and(success), count(distinct run_id) from audit.dq_results where business_date = %s",
+        (D,),
+    ).fetchone()
+    assert stored == (expected, True, 1)
+    assert (arrears_home / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    assert "2/2 suites passed" in outcome.summary()
+    assert "data docs: file://" in outcome.summary()
+
+
+def test_reconciliation_catches_a_loan_vanishing_with_its_balance(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    conn.execute("delete from marts.fct_loan_delinquency_daily where business_date = %s and loan_id = 'L2'", (D,))
+    conn.execute("delete from marts.fct_work_queue where business_date = %s and loan_id = 'L2'", (D,))
+
+    outcome = run_suites(D, ["fct_loan_delinquency_daily"])
+
+    assert _failed(outcome) == {"fct_loan_delinquency_daily.principal_reconciles"}
+    observed = conn.execute(
+        "select observed_value from audit.dq_results where expectation = 'principal_reconciles'"
+    ).fetchone()
+    assert observed is not None and '"difference": "5000.00"' in observed[0]
+    assert "failed fct_loan_delinquency_daily.principal_reconciles" in outcome.summary()
+
+
+def test_reconciliation_counts_disbursements_from_the_loans_delivery(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    add_loan(
+        conn,
+        D,
+        "L3",
+        dpd=0,
+        team=None,
+        outstanding="6000.00",
+        principal="6000.00",
+        net_paid="0",
+        queued=False,
+        stage="current",
+    )
+    assert "fct_loan_delinquency_daily.principal_reconciles" in _failed(run_suites(D, ["fct_loan_delinquency_daily"]))
+
+    add_raw(
+        conn,
+        "raw.loans",
+        D,
+        1,
+        loan_id="L3",
+        borrower_id="B3",
+        product_code="CASH",
+        principal="6000.00",
+        term_months=6,
+        disbursed_on=D,
+        status="active",
+        updated_at=dt.datetime(2024, 3, 5, tzinfo=dt.UTC),
+    )
+    assert _failed(run_suites(D, ["fct_loan_delinquency_daily"])) == set()
+
+
+def test_outstanding_falling_without_money_received_fails(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    conn.execute(
+        "update marts.fct_loan_delinquency_daily set net_paid = 10000.00 where business_date = %s and loan_id = 'L1'",
+        (D,),
+    )
+
+    assert _failed(run_suites(D, ["fct_loan_delinquency_daily"])) == {
+        "fct_loan_delinquency_daily.principal_drop_backed_by_payments"
+    }
+
+
+def test_bucket_and_stage_must_agree_with_dpd(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    conn.execute("update marts.fct_loan_delinquency_daily set bucket = 'M2', stage = 'mid' where loan_id = 'L1'")
+
+    failed = _failed(run_suites(D, ["fct_loan_delinquency_daily"]))
+    assert {
+        "fct_loan_delinquency_daily.bucket_agrees_with_dpd",
+        "fct_loan_delinquency_daily.stage_agrees_with_dpd",
+    } <= failed
+
+
+def test_queue_business_checks(conn: psycopg.Connection, arrears_home: Path) -> None:
+    """A delinquent loan left out, a call during an open promise, and a barred channel are each caught."""
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    add_loan(conn, D, "L4", dpd=3, team="early", queued=False)  # delinquent, no queue row
+    conn.execute(
+        "insert into marts.fct_promises_to_pay values ('A1', 'L1', %s, %s, 500.00, 'open', null)",
+        (D - dt.timedelta(days=1), D + dt.timedelta(days=1)),
+    )
+    add_raw(
+        conn,
+        "raw.restrictions",
+        D,
+        1,
+        restriction_id="R1",
+        borrower_id="B2",
+        kind="do_not_contact",
+        channel="email",
+        effective_from=D - dt.timedelta(days=10),
+        updated_at=dt.datetime(2024, 3, 1, tzinfo=dt.UTC),
+    )
+
+    failed = _failed(run_suites(D, ["fct_work_queue"]))
+
+    assert failed == {
+        "fct_work_queue.every_due_loan_in_one_row",
+        "fct_work_queue.no_call_during_open_promise",
+        "fct_work_queue.no_barred_channel",
+    }
+
+
+def test_row_volume_outside_the_band_fails(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.checks import run_suites
+
+    create_marts(conn)
+    for back in range(1, 4):
+        for number in range(10):
+            add_loan(conn, D - dt.timedelta(days=back), f"L{number}", dpd=3, team="early")
+    add_loan(conn, D, "L0", dpd=3, team="early")  # 1 row against a trailing average of 10: an extract broke
+
+    failed = _failed(run_suites(D, ["fct_work_queue", "export_early"]))
+
+    assert {"fct_work_queue.row_volume_within_band", "export_early.team_volume_within_band"} <= failed
+
+
+def test_a_missing_mart_fails_its_suite_alone_and_names_it(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    conn.execute("drop table marts.agg_vintage_curves")
+
+    outcome = run_suites(D, ["agg_vintage_curves", "fct_work_queue"])
+
+    assert outcome.failed_suites == ["agg_vintage_curves"]
+    assert not outcome.success
