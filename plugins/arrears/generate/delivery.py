@@ -44,6 +44,7 @@ class FaultInjector:
     rate: float
     rng: np.random.Generator
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
+    offset: int = 0  # kinds are taken in turn from a random start, so every kind shows up even in small files
 
     def kinds(self, entity: Entity) -> list[str]:
         """The quarantine reasons a row of this entity can be made to carry."""
@@ -70,6 +71,7 @@ class FaultInjector:
         if count == 0 or self.rate <= 0:
             return np.zeros(0, np.int64)
         faults = int(self.rate * count + self.rng.random())
+        self.offset = int(self.rng.integers(0, 100))
         return np.sort(self.rng.integers(0, count, faults))
 
     def malformed(self, entity: Entity, template: list[str], serial: int, used: set[str]) -> list[tuple[str, str]]:
@@ -77,7 +79,7 @@ class FaultInjector:
         itself is never dragged into quarantine."""
         names = entity.column_names
         kinds = self.kinds(entity)
-        kind = kinds[int(self.rng.integers(0, len(kinds)))]
+        kind = kinds[(serial + self.offset) % len(kinds)]
         row = list(template)
         if kind == "event_conflict":
             candidates = [r for r in self.earlier_events[entity.name] if r[0] not in used]
