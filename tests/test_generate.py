@@ -101,7 +101,9 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path: Path) -> N
 def test_continuing_a_folder_equals_generating_in_one_go(tmp_path: Path) -> None:
     generate(loans=150, start=START, days=9, seed=4, out=tmp_path / "once", inject_faults=RATE)
     generate(loans=150, start=START, days=5, seed=4, out=tmp_path / "twice", inject_faults=RATE)
-    generate(loans=150, start=START + datetime.timedelta(days=5), days=4, seed=4, out=tmp_path / "twice", inject_faults=RATE)
+    generate(
+        loans=150, start=START + datetime.timedelta(days=5), days=4, seed=4, out=tmp_path / "twice", inject_faults=RATE
+    )
     assert tree(tmp_path / "once") == tree(tmp_path / "twice")
     assert tree(tmp_path / "once_truth") == tree(tmp_path / "twice_truth")
 
@@ -262,7 +264,11 @@ def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -
         versions[row["restriction_id"]] = row
     bars = _bars()
     outcome = {r["outcome"]: r for r in csv.DictReader((SEEDS_DIR / "action_outcomes.csv").open())}
-    third_kinds = {r["kind"] for r in csv.DictReader((SEEDS_DIR / "contact_point_kinds.csv").open()) if r["is_third_party"] == "true"}
+    third_kinds = {
+        r["kind"]
+        for r in csv.DictReader((SEEDS_DIR / "contact_point_kinds.csv").open())
+        if r["is_third_party"] == "true"
+    }
     found: set[tuple[str, str]] = set()
     actions.sort(key=lambda r: (r["action_at"], r["action_id"]))
     connected: Counter[tuple[str, str]] = Counter()
@@ -295,7 +301,9 @@ def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -
                 found.add((row["action_id"], "restricted_channel"))
         point = contacts.get(row["contact_point_id"])
         if row["channel"] == "call" and point and point["kind"] in third_kinds:
-            own = [c for c in contacts.values() if c["borrower_id"] == row["borrower_id"] and c["kind"] not in third_kinds]
+            own = [
+                c for c in contacts.values() if c["borrower_id"] == row["borrower_id"] and c["kind"] not in third_kinds
+            ]
             all_invalid = all(c["is_valid"] == "false" for c in own)
             all_failed = all(
                 len(history[c["contact_point_id"]]) >= 3

@@ -31,21 +31,35 @@ CALL, SMS, EMAIL, APP_PUSH, LETTER, VISIT, LEGAL_NOTICE = range(7)
 ALL_CHANNELS = (1 << len(CHANNELS)) - 1
 LEGAL_ONLY_HOLD = ALL_CHANNELS & ~((1 << LETTER) | (1 << LEGAL_NOTICE))
 OUTCOMES = [
-    "no_answer", "busy", "unreachable", "wrong_number", "third_party", "right_party_contact", "promise_to_pay",
-    "refused_to_pay", "dispute_raised", "paid_claimed", "delivered", "failed",
-]  # fmt: skip
-O = {name: code for code, name in enumerate(OUTCOMES)}
-CONNECTED = np.isin(np.arange(len(OUTCOMES)), [O[x] for x in OUTCOMES[4:10]])
-UNANSWERED = np.isin(np.arange(len(OUTCOMES)), [O["no_answer"], O["busy"], O["unreachable"]])
-FAILED_CALL = np.isin(np.arange(len(OUTCOMES)), [O["no_answer"], O["unreachable"], O["wrong_number"]])
-RPC = np.isin(np.arange(len(OUTCOMES)), [O[x] for x in OUTCOMES[5:10]])
+    "no_answer",
+    "busy",
+    "unreachable",
+    "wrong_number",
+    "third_party",
+    "right_party_contact",
+    "promise_to_pay",
+    "refused_to_pay",
+    "dispute_raised",
+    "paid_claimed",
+    "delivered",
+    "failed",
+]
+OUTCOME = {name: code for code, name in enumerate(OUTCOMES)}
+CONNECTED = np.isin(np.arange(len(OUTCOMES)), [OUTCOME[x] for x in OUTCOMES[4:10]])
+UNANSWERED = np.isin(np.arange(len(OUTCOMES)), [OUTCOME["no_answer"], OUTCOME["busy"], OUTCOME["unreachable"]])
+FAILED_CALL = np.isin(np.arange(len(OUTCOMES)), [OUTCOME["no_answer"], OUTCOME["unreachable"], OUTCOME["wrong_number"]])
+RPC = np.isin(np.arange(len(OUTCOMES)), [OUTCOME[x] for x in OUTCOMES[5:10]])
 TEAMS = ["predue", "early", "mid", "field", "agency", "legal"]
 PREDUE, EARLY, MID, FIELD, AGENCY, LEGAL = range(6)
 TEAM_SIZES = [0, 40, 30, 20, 15, 8]
 RULES = [
-    "outside_contact_window", "over_daily_connected_calls", "over_daily_unanswered_attempts",
-    "third_party_without_lost_contact", "restricted_channel", "visit_under_two_collectors",
-]  # fmt: skip
+    "outside_contact_window",
+    "over_daily_connected_calls",
+    "over_daily_unanswered_attempts",
+    "third_party_without_lost_contact",
+    "restricted_channel",
+    "visit_under_two_collectors",
+]
 # Channels each restriction kind bars (mirrors dbt_project/seeds/restriction_channel_bars.csv; a test keeps them equal).
 CEASE_BARS = (1 << CALL) | (1 << SMS) | (1 << EMAIL) | (1 << APP_PUSH) | (1 << VISIT)
 HOUR = 3600
@@ -145,7 +159,7 @@ def _agent(team: np.ndarray, loan: np.ndarray) -> np.ndarray:
 def _pick(rng: np.random.Generator, weights: dict[str, float], count: int) -> np.ndarray:
     names = list(weights)
     p = np.asarray([weights[n] for n in names], float)
-    return np.asarray([O[n] for n in names])[rng.choice(len(names), count, p=p / p.sum())]
+    return np.asarray([OUTCOME[n] for n in names])[rng.choice(len(names), count, p=p / p.sum())]
 
 
 def primary_contacts(pf: Portfolio) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +195,9 @@ class ActionBuilder:
 
 
 def _take(actions: Actions, keep: np.ndarray) -> Actions:
-    return Actions(day=actions.day, **{k: getattr(actions, k)[keep] for k in Actions.__dataclass_fields__ if k != "day"})
+    return Actions(
+        day=actions.day, **{k: getattr(actions, k)[keep] for k in Actions.__dataclass_fields__ if k != "day"}
+    )
 
 
 def _group_rank(keys: np.ndarray, flags: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -216,20 +232,39 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
     builder = ActionBuilder()
 
     # Pre-due reminders: an SMS (and sometimes an app push) in the morning.
-    builder.add(loan=predue, borrower=b[predue], contact=own[b[predue]], second=rng.integers(9 * HOUR, 12 * HOUR, len(predue)),
-                channel=SMS, team=PREDUE, outcome=np.where(rng.random(len(predue)) < p["sms_failed_share"], O["failed"], O["delivered"]))  # fmt: skip
+    builder.add(
+        loan=predue,
+        borrower=b[predue],
+        contact=own[b[predue]],
+        second=rng.integers(9 * HOUR, 12 * HOUR, len(predue)),
+        channel=SMS,
+        team=PREDUE,
+        outcome=np.where(rng.random(len(predue)) < p["sms_failed_share"], OUTCOME["failed"], OUTCOME["delivered"]),
+    )
     push = predue[rng.random(len(predue)) < 0.2]
-    builder.add(loan=push, borrower=b[push], second=rng.integers(9 * HOUR, 12 * HOUR, len(push)), channel=APP_PUSH,
-                team=PREDUE, outcome=O["delivered"])  # fmt: skip
+    builder.add(
+        loan=push,
+        borrower=b[push],
+        second=rng.integers(9 * HOUR, 12 * HOUR, len(push)),
+        channel=APP_PUSH,
+        team=PREDUE,
+        outcome=OUTCOME["delivered"],
+    )
 
     # Field visits: mid stage, DPD >= 61, overdue >= the minimum, no RPC in 14 days, address known (always).
     overdue_mid = pf.due_through(mid, day - 1) if len(mid) else np.zeros(0, np.int64)
     field_ok = (dpd[mid] >= p["field_min_dpd"]) & (overdue_mid >= p["field_min_overdue"] * 100)
     field_ok &= loans["last_rpc"][mid] < day - 14
     visiting = mid[field_ok & (rng.random(len(mid)) < p["field_probability"])]
-    builder.add(loan=visiting, borrower=b[visiting], second=rng.integers(10 * HOUR, 18 * HOUR, len(visiting)), channel=VISIT,
-                team=FIELD, outcome=_pick(rng, p["visit_outcomes"], len(visiting)),
-                collectors=2 + (rng.random(len(visiting)) < 0.2))  # fmt: skip
+    builder.add(
+        loan=visiting,
+        borrower=b[visiting],
+        second=rng.integers(10 * HOUR, 18 * HOUR, len(visiting)),
+        channel=VISIT,
+        team=FIELD,
+        outcome=_pick(rng, p["visit_outcomes"], len(visiting)),
+        collectors=2 + (rng.random(len(visiting)) < 0.2),
+    )
     mid = np.setdiff1d(mid, visiting)
 
     # Calls (with attempts until a connection), SMS and e-mail per stage.
@@ -242,17 +277,42 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
         _add_calls(builder, rng, pf, calling, team, own, third, day)
         texting = members[rng.random(len(members)) < sms_p]
         texting = texting[own[b[texting]] >= 0]
-        builder.add(loan=texting, borrower=b[texting], contact=own[b[texting]], second=rng.integers(9 * HOUR, 20 * HOUR, len(texting)),
-                    channel=SMS, team=team, outcome=np.where(rng.random(len(texting)) < p["sms_failed_share"], O["failed"], O["delivered"]))  # fmt: skip
+        builder.add(
+            loan=texting,
+            borrower=b[texting],
+            contact=own[b[texting]],
+            second=rng.integers(9 * HOUR, 20 * HOUR, len(texting)),
+            channel=SMS,
+            team=team,
+            outcome=np.where(rng.random(len(texting)) < p["sms_failed_share"], OUTCOME["failed"], OUTCOME["delivered"]),
+        )
         mailing = members[rng.random(len(members)) < email_p]
-        builder.add(loan=mailing, borrower=b[mailing], second=rng.integers(9 * HOUR, 20 * HOUR, len(mailing)), channel=EMAIL,
-                    team=team, outcome=O["delivered"])  # fmt: skip
+        builder.add(
+            loan=mailing,
+            borrower=b[mailing],
+            second=rng.integers(9 * HOUR, 20 * HOUR, len(mailing)),
+            channel=EMAIL,
+            team=team,
+            outcome=OUTCOME["delivered"],
+        )
     writing = late[rng.random(len(late)) < p["agency_letter_probability"]]
-    builder.add(loan=writing, borrower=b[writing], second=rng.integers(10 * HOUR, 17 * HOUR, len(writing)), channel=LETTER,
-                team=AGENCY, outcome=O["delivered"])  # fmt: skip
+    builder.add(
+        loan=writing,
+        borrower=b[writing],
+        second=rng.integers(10 * HOUR, 17 * HOUR, len(writing)),
+        channel=LETTER,
+        team=AGENCY,
+        outcome=OUTCOME["delivered"],
+    )
     noticing = legal[rng.random(len(legal)) < p["legal_letter_probability"]]
-    builder.add(loan=noticing, borrower=b[noticing], second=rng.integers(10 * HOUR, 17 * HOUR, len(noticing)),
-                channel=np.where(rng.random(len(noticing)) < 0.5, LETTER, LEGAL_NOTICE), team=LEGAL, outcome=O["delivered"])  # fmt: skip
+    builder.add(
+        loan=noticing,
+        borrower=b[noticing],
+        second=rng.integers(10 * HOUR, 17 * HOUR, len(noticing)),
+        channel=np.where(rng.random(len(noticing)) < 0.5, LETTER, LEGAL_NOTICE),
+        team=LEGAL,
+        outcome=OUTCOME["delivered"],
+    )
 
     actions = builder.build(day)
     actions.agent = _agent(actions.team, actions.loan)
@@ -273,9 +333,15 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
 
 
 def _add_calls(
-    builder: ActionBuilder, rng: np.random.Generator, pf: Portfolio, loans: np.ndarray, team: int,
-    own: np.ndarray, third: np.ndarray, day: int,
-) -> None:  # fmt: skip
+    builder: ActionBuilder,
+    rng: np.random.Generator,
+    pf: Portfolio,
+    loans: np.ndarray,
+    team: int,
+    own: np.ndarray,
+    third: np.ndarray,
+    day: int,
+) -> None:
     p = pf.params["collections"]
     b = pf.loans["borrower"][loans]
     has_own = own[b] >= 0
@@ -291,16 +357,23 @@ def _add_calls(
         _pick(rng, p["call_outcomes"], count * width).reshape(count, width),
     )
     connected = CONNECTED[outcomes]
-    earlier_connected = np.cumsum(connected, axis=1) - connected > 0
+    earlier_connected = np.asarray((np.cumsum(connected, axis=1) - connected) > 0)
     start = rng.integers(9 * HOUR, 16 * HOUR, count)
     gap = rng.integers(20 * 60, 90 * 60, count)
     for j in range(width):
-        take = (j < attempts) & ~earlier_connected[:, j]
+        take = (attempts > j) & ~earlier_connected[:, j]
         second = start + j * gap
         take &= second < 20 * HOUR
         contact = np.where(via_third, third[b], own[b])
-        builder.add(loan=loans[take], borrower=b[take], contact=contact[take], second=second[take], channel=CALL,
-                    team=team, outcome=outcomes[take, j])  # fmt: skip
+        builder.add(
+            loan=loans[take],
+            borrower=b[take],
+            contact=contact[take],
+            second=second[take],
+            channel=CALL,
+            team=team,
+            outcome=outcomes[take, j],
+        )
 
 
 def _apply_caps(actions: Actions, max_connected: int, max_unanswered: int) -> Actions:
@@ -317,12 +390,12 @@ def _apply_caps(actions: Actions, max_connected: int, max_unanswered: int) -> Ac
 def _promises(pf: Portfolio, rng: np.random.Generator, actions: Actions, day: int) -> None:
     """Promise amounts and dates; a kept promise schedules the borrower's payment before the promised date."""
     p = pf.params["collections"]
-    rows = np.nonzero(actions.outcome == O["promise_to_pay"])[0]
+    rows = np.nonzero(actions.outcome == OUTCOME["promise_to_pay"])[0]
     loans = actions.loan[rows]
     # One promise per loan a day: later ones on the same day become plain right-party contacts.
     _, first = np.unique(loans, return_index=True)
     duplicate = np.setdiff1d(np.arange(len(rows)), first)
-    actions.outcome[rows[duplicate]] = O["right_party_contact"]
+    actions.outcome[rows[duplicate]] = OUTCOME["right_party_contact"]
     rows, loans = rows[first], loans[first]
     written = pf.loans["status"][loans] == WRITTEN_OFF
     owed = np.where(written, np.round(pf.remaining(loans) * 0.2, -2), pf.due_through(loans, day))
@@ -344,14 +417,14 @@ def _effects(
 ) -> None:
     """What outcomes change: invalid numbers, RPC dates, disputes, complaints, plans, restructures, settlements."""
     p = pf.params["collections"]
-    wrong = np.unique(actions.contact[(actions.outcome == O["wrong_number"]) & (actions.contact >= 0)])
+    wrong = np.unique(actions.contact[(actions.outcome == OUTCOME["wrong_number"]) & (actions.contact >= 0)])
     pf.contacts["valid"][wrong] = False
     pf.contacts["updated"][wrong] = day
     changes.contacts.extend(wrong.tolist())
     rpc = RPC[actions.outcome]
     pf.loans["last_rpc"][actions.loan[rpc]] = day
     lo, hi = p["dispute_days"]
-    disputed = np.unique(actions.borrower[actions.outcome == O["dispute_raised"]])
+    disputed = np.unique(actions.borrower[actions.outcome == OUTCOME["dispute_raised"]])
     for borrower in disputed.tolist():
         record = act.add_restriction(borrower, "dispute", None, day + 1, None, day)
         record.next_day = day + int(rng.integers(lo, hi + 1))
@@ -383,7 +456,7 @@ def _effects(
                 act.pending_restructures.append(loan)
         elif (
             status == ACTIVE
-            and actions.outcome[row] == O["promise_to_pay"]
+            and actions.outcome[row] == OUTCOME["promise_to_pay"]
             and 31 <= loan_dpd <= 90
             and draws[i, 1] < p["repayment_plan_share_of_ptp"]
         ):
@@ -427,12 +500,29 @@ def _inject_violations(
         return picked
 
     def add(row: int, rule: int | None, **columns: Any) -> None:
-        builder.add(loan=[actions.loan[row]], borrower=[actions.borrower[row]], team=[actions.team[row]],
-                    agent=[actions.agent[row]], rule=-1 if rule is None else rule, **columns)  # fmt: skip
+        builder.add(
+            loan=[actions.loan[row]],
+            borrower=[actions.borrower[row]],
+            team=[actions.team[row]],
+            agent=[actions.agent[row]],
+            rule=-1 if rule is None else rule,
+            **columns,
+        )
 
     for row in choose(contact_ok, int(counts[0])):
-        late_or_early = int(rng.integers(22 * HOUR + 300, 24 * HOUR - 300)) if rng.random() < 0.5 else int(rng.integers(6 * HOUR, 8 * HOUR - 600))
-        add(row, 0, contact=[own[actions.borrower[row]]], second=late_or_early, channel=SMS, outcome=O["delivered"])
+        late_or_early = (
+            int(rng.integers(22 * HOUR + 300, 24 * HOUR - 300))
+            if rng.random() < 0.5
+            else int(rng.integers(6 * HOUR, 8 * HOUR - 600))
+        )
+        add(
+            row,
+            0,
+            contact=[own[actions.borrower[row]]],
+            second=late_or_early,
+            channel=SMS,
+            outcome=OUTCOME["delivered"],
+        )
     for row in choose(contact_ok, int(counts[1])):
         borrower = actions.borrower[row]
         mine = actions.borrower == borrower
@@ -440,23 +530,44 @@ def _inject_violations(
             continue  # keep the 4th connected contact unambiguous whether or not visits count
         already = int((connected & mine).sum())
         for i in range(4 - already):
-            add(row, 1 if i == 3 - already else None, contact=[own[borrower]], second=20 * HOUR + 1800 + i * 600,
-                channel=CALL, outcome=O["right_party_contact"])  # fmt: skip
+            add(
+                row,
+                1 if i == 3 - already else None,
+                contact=[own[borrower]],
+                second=20 * HOUR + 1800 + i * 600,
+                channel=CALL,
+                outcome=OUTCOME["right_party_contact"],
+            )
     for row in choose(contact_ok, int(counts[2])):
         number = own[actions.borrower[row]]
         already = int((UNANSWERED[actions.outcome] & (actions.contact == number)).sum())
         for i in range(7 - already):
-            add(row, 2 if i == 6 - already else None, contact=[number], second=20 * HOUR + 1800 + i * 480,
-                channel=CALL, outcome=O["no_answer"])  # fmt: skip
+            add(
+                row,
+                2 if i == 6 - already else None,
+                contact=[number],
+                second=20 * HOUR + 1800 + i * 480,
+                channel=CALL,
+                outcome=OUTCOME["no_answer"],
+            )
     # Third party while not lost: an own number answered (not a failed call) both before today and today.
     own_fine = np.zeros(len(actions), bool)
     own_fine[np.nonzero(connected & call)[0]] = True
     answered_today = np.unique(actions.borrower[own_fine & (pf.contacts["kind"][np.maximum(actions.contact, 0)] <= 2)])
-    contacted_before = pf.contacts["called"][np.maximum(own[borrowers], 0)] & ~pf.contacts["last_failed"][np.maximum(own[borrowers], 0)]
+    contacted_before = (
+        pf.contacts["called"][np.maximum(own[borrowers], 0)]
+        & ~pf.contacts["last_failed"][np.maximum(own[borrowers], 0)]
+    )
     mask = contact_ok & (third[borrowers] >= 0) & np.isin(borrowers, answered_today) & contacted_before
     for row in choose(mask, int(counts[3])):
-        add(row, 3, contact=[third[actions.borrower[row]]], second=int(rng.integers(8 * HOUR + 600, 8 * HOUR + 3000)),
-            channel=CALL, outcome=O["no_answer"])  # fmt: skip
+        add(
+            row,
+            3,
+            contact=[third[actions.borrower[row]]],
+            second=int(rng.integers(8 * HOUR + 600, 8 * HOUR + 3000)),
+            channel=CALL,
+            outcome=OUTCOME["no_answer"],
+        )
     # A barred channel: a loan in the queue whose borrower has an active restriction barring SMS or calls.
     barred = _queued_barred(pf, bars, holds, own, day)
     for loan in rng.permutation(barred)[: int(counts[4])].tolist():
@@ -466,14 +577,32 @@ def _inject_violations(
         used.add(borrower)
         channel = SMS if bars[borrower] & (1 << SMS) else CALL
         team = _stage_team(pf, loan, day)
-        builder.add(loan=[loan], borrower=[borrower], contact=[own[borrower]], second=int(rng.integers(10 * HOUR, 17 * HOUR)),
-                    channel=channel, team=team, agent=_agent(np.asarray([team]), np.asarray([loan])),
-                    outcome=O["delivered"] if channel == SMS else O["no_answer"], rule=4)  # fmt: skip
-    visit_ok = np.isin(actions.team[worked], [MID, AGENCY]) & (bars[borrowers] & (1 << VISIT) == 0) & (holds[borrowers] == 0)
+        builder.add(
+            loan=[loan],
+            borrower=[borrower],
+            contact=[own[borrower]],
+            second=int(rng.integers(10 * HOUR, 17 * HOUR)),
+            channel=channel,
+            team=team,
+            agent=_agent(np.asarray([team]), np.asarray([loan])),
+            outcome=OUTCOME["delivered"] if channel == SMS else OUTCOME["no_answer"],
+            rule=4,
+        )
+    visit_ok = (
+        np.isin(actions.team[worked], [MID, AGENCY]) & (bars[borrowers] & (1 << VISIT) == 0) & (holds[borrowers] == 0)
+    )
     for row in choose(visit_ok, int(counts[5])):
-        builder.add(loan=[actions.loan[row]], borrower=[actions.borrower[row]], second=int(rng.integers(10 * HOUR, 17 * HOUR)),
-                    channel=VISIT, team=FIELD, agent=_agent(np.asarray([FIELD]), actions.loan[row : row + 1]),
-                    outcome=O["failed"], collectors=1, rule=5)  # fmt: skip
+        builder.add(
+            loan=[actions.loan[row]],
+            borrower=[actions.borrower[row]],
+            second=int(rng.integers(10 * HOUR, 17 * HOUR)),
+            channel=VISIT,
+            team=FIELD,
+            agent=_agent(np.asarray([FIELD]), actions.loan[row : row + 1]),
+            outcome=OUTCOME["failed"],
+            collectors=1,
+            rule=5,
+        )
     return builder.build(day)
 
 
@@ -544,7 +673,9 @@ def _restructure(pf: Portfolio, act: Activity, rng: np.random.Generator, day: in
     left = pf.loans["n"][loans] - pf.loans["paid_count"][loans]
     terms = np.clip(left + 6, 6, 36).astype(np.int64)
     effective = np.full(len(loans), day + 1, np.int64)
-    schedules = amortise(outstanding, np.round(pf.loans["rate"][loans] * 0.8, 4), terms, np.zeros(len(loans)), effective)
+    schedules = amortise(
+        outstanding, np.round(pf.loans["rate"][loans] * 0.8, 4), terms, np.zeros(len(loans)), effective
+    )
     version = pf.loans["version"][loans] + 1
     start = len(pf.installments)
     pf._append_schedules(loans, schedules, version, effective, terms)
@@ -560,11 +691,18 @@ def _restructure(pf: Portfolio, act: Activity, rng: np.random.Generator, day: in
     pf.loans["trigger_k"][loans] = 2
 
 
-LEGAL_STEPS = {"referred": ("accepted", 7, 20), "accepted": ("filed", 10, 30), "filed": ("judgment", 30, 60),
-               "judgment": ("enforcement", 10, 30), "enforcement": ("closed", 30, 90)}  # fmt: skip
+LEGAL_STEPS = {
+    "referred": ("accepted", 7, 20),
+    "accepted": ("filed", 10, 30),
+    "filed": ("judgment", 30, 60),
+    "judgment": ("enforcement", 10, 30),
+    "enforcement": ("closed", 30, 90),
+}
 
 
-def _legal(pf: Portfolio, act: Activity, rng: np.random.Generator, day: int, changes: DayChanges, delivering: bool) -> None:
+def _legal(
+    pf: Portfolio, act: Activity, rng: np.random.Generator, day: int, changes: DayChanges, delivering: bool
+) -> None:
     p = pf.params["collections"]
     loans = pf.loans
     for record in act.legal_cases:
@@ -609,15 +747,23 @@ def _legal(pf: Portfolio, act: Activity, rng: np.random.Generator, day: int, cha
         changes.legal_cases.append(open_case(pf, act, rng, loan, day, "referred", day))
 
 
-def open_case(pf: Portfolio, act: Activity, rng: np.random.Generator, loan: int, opened: int, status: str, today: int) -> Record:
+def open_case(
+    pf: Portfolio, act: Activity, rng: np.random.Generator, loan: int, opened: int, status: str, today: int
+) -> Record:
     """A legal case on a loan (referred today, or already further along in the initial book)."""
     courts = pf.params["courts"]
     record = Record(
         id=len(act.legal_cases) + 1,
-        values={"loan": loan, "status": status, "opened_on": opened, "court": int(rng.integers(0, len(courts))),
-                "claim": int(pf.remaining(np.asarray([loan]))[0]), "judgment": None},
+        values={
+            "loan": loan,
+            "status": status,
+            "opened_on": opened,
+            "court": int(rng.integers(0, len(courts))),
+            "claim": int(pf.remaining(np.asarray([loan]))[0]),
+            "judgment": None,
+        },
         updated=today,
-    )  # fmt: skip
+    )
     lo, hi = LEGAL_STEPS[status][1:]
     record.next_day = today + int(rng.integers(lo, hi + 1))
     pf.loans["legal_open"][loan] = True

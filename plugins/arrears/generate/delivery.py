@@ -7,6 +7,7 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from arrears.contract import Entity
 from arrears.generate.pools import csv_field
 from arrears.generate.rows import Rows
 
+T = TypeVar("T")
 CHUNK = 100_000
 NUMERIC_TYPES = {"date", "timestamp", "amount", "integer", "decimal", "boolean"}
 BAD_VALUES = {
@@ -129,7 +131,7 @@ class FaultInjector:
         return [(",".join(row), kind)]
 
 
-def _one(rng: np.random.Generator, items: list) -> object:  # type: ignore[type-arg]
+def _one(rng: np.random.Generator, items: list[T]) -> T:
     return items[int(rng.integers(0, len(items)))]
 
 
@@ -195,9 +197,16 @@ def _encode(lines: list[str]) -> bytes:
     return "".join(line + "\r\n" for line in lines).encode("utf-8")
 
 
-def write_manifest(folder: Path, business_date: str, source_system: str, extracted_at: str, files: list[dict]) -> None:  # type: ignore[type-arg]
+def write_manifest(
+    folder: Path, business_date: str, source_system: str, extracted_at: str, files: list[dict[str, Any]]
+) -> None:
     """`_manifest.json`, written last through a temporary name so its presence means the delivery is complete."""
-    manifest = {"business_date": business_date, "source_system": source_system, "extracted_at": extracted_at, "files": files}
+    manifest = {
+        "business_date": business_date,
+        "source_system": source_system,
+        "extracted_at": extracted_at,
+        "files": files,
+    }
     temporary = folder / "_manifest.json.tmp"
     temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     temporary.replace(folder / "_manifest.json")

@@ -14,14 +14,85 @@ MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 # Real prefecture-level area codes (first six digits) spread over the provinces.
 AREA_CODES = (
-    110101, 110105, 120101, 130102, 140105, 150102, 210102, 220102, 230102, 310101, 310115, 320102, 320505,
-    330102, 330106, 340102, 350102, 360102, 370102, 370202, 410102, 420102, 430102, 440103, 440305, 440306,
-    450102, 460105, 500103, 510104, 520102, 530102, 540102, 610103, 620102, 630102, 640104, 650102,
+    110101,
+    110105,
+    120101,
+    130102,
+    140105,
+    150102,
+    210102,
+    220102,
+    230102,
+    310101,
+    310115,
+    320102,
+    320505,
+    330102,
+    330106,
+    340102,
+    350102,
+    360102,
+    370102,
+    370202,
+    410102,
+    420102,
+    430102,
+    440103,
+    440305,
+    440306,
+    450102,
+    460105,
+    500103,
+    510104,
+    520102,
+    530102,
+    540102,
+    610103,
+    620102,
+    630102,
+    640104,
+    650102,
 )
 # Mobile number segments of the three carriers (first three digits).
 MOBILE_PREFIXES = (
-    130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153, 155, 156, 157, 158, 159,
-    166, 173, 175, 176, 177, 178, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 191, 198, 199,
+    130,
+    131,
+    132,
+    133,
+    134,
+    135,
+    136,
+    137,
+    138,
+    139,
+    150,
+    151,
+    152,
+    153,
+    155,
+    156,
+    157,
+    158,
+    159,
+    166,
+    173,
+    175,
+    176,
+    177,
+    178,
+    180,
+    181,
+    182,
+    183,
+    184,
+    185,
+    186,
+    187,
+    188,
+    189,
+    191,
+    198,
+    199,
 )
 
 
@@ -53,7 +124,9 @@ def national_ids(area: np.ndarray, birth_yyyymmdd: np.ndarray, sequence: np.ndar
         digits += (rest % 10) * ID_WEIGHTS[position]
         rest //= 10
     checks = digits % 11
-    return [f"{value:017d}{ID_CHECK_CHARS[check]}" for value, check in zip(first17.tolist(), checks.tolist(), strict=True)]
+    return [
+        f"{value:017d}{ID_CHECK_CHARS[check]}" for value, check in zip(first17.tolist(), checks.tolist(), strict=True)
+    ]
 
 
 def mobile_numbers(rng: np.random.Generator, count: int) -> np.ndarray:

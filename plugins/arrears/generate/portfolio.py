@@ -100,8 +100,12 @@ class Portfolio:
     loans: Table = field(init=False)
     installments: Table = field(init=False)
     pending_payments: list[PaymentBatch] = field(default_factory=list)  # not yet delivered
-    reversals_due: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # day -> (loan, amount, day, seq)
-    schedule_switches: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)  # day -> (loan, off, n, version)
+    reversals_due: dict[int, list[tuple[int, int, int, int]]] = field(
+        default_factory=dict
+    )  # day -> (loan, amount, day, seq)
+    schedule_switches: dict[int, list[tuple[int, int, int, int]]] = field(
+        default_factory=dict
+    )  # day -> (loan, off, n, version)
 
     def __post_init__(self) -> None:
         self.borrowers = _empty(
@@ -237,7 +241,9 @@ class Portfolio:
         p = self.params["portfolio"]
         rng = day_rng(self.seed, day, RNG_NEW_LOANS)
         count = int(rng.poisson(self.initial_loans * float(p["new_loans_per_day"])))
-        return self._add_loans_with_borrowers(rng, np.full(count, day, np.int64), float(p["repeat_borrower_share"]), pool_size)
+        return self._add_loans_with_borrowers(
+            rng, np.full(count, day, np.int64), float(p["repeat_borrower_share"]), pool_size
+        )
 
     def _add_loans_with_borrowers(
         self, rng: np.random.Generator, disbursed: np.ndarray, repeat_share: float, pool_size: int

@@ -67,7 +67,10 @@ def main() -> None:
         if day.day - anchor in (0, args.days - 1):
             shares = stage_shares(day.portfolio, day.day)
             closed = float((day.portfolio.loans["status"] == CLOSED).mean())
-            print(f"day {day.day - anchor + 1}: loans {len(day.portfolio.loans)}, closed {closed:.1%} of all; open loans by stage:")
+            print(
+                f"day {day.day - anchor + 1}: loans {len(day.portfolio.loans)}, closed {closed:.1%} of all;"
+                " open loans by stage:"
+            )
             print("  " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items()))
     assert last is not None
     print(f"rows over {args.days} days: " + ", ".join(f"{k} {v}" for k, v in totals.items()))

@@ -69,7 +69,9 @@ def borrower_rows(pf: Portfolio, pools: Pools, index: np.ndarray) -> Rows:
             "full_name": [pools.names[k] for k in b["name"][i].tolist()],
             "national_id": national_ids(b["area"][i], b["birth"][i], b["id_seq"][i]),
             "mobile_phone": [str(m) for m in b["mobile"][i].tolist()],
-            "email": [f"{pools.email_users[u]}{n % 1000}@{_DOMAINS[n % 5]}" for u, n in zip(user, i.tolist(), strict=True)],
+            "email": [
+                f"{pools.email_users[u]}{n % 1000}@{_DOMAINS[n % 5]}" for u, n in zip(user, i.tolist(), strict=True)
+            ],
             "province": [pools.provinces[k] for k in b["province"][i].tolist()],
             "city": [pools.cities[k] for k in b["city"][i].tolist()],
             "address": [pools.addresses[k] for k in b["address"][i].tolist()],
@@ -245,10 +247,14 @@ def restriction_rows(records: Sequence[Record]) -> Rows:
     def one(r: Record) -> dict[str, str]:
         v = r.values
         return {
-            "restriction_id": f"R{r.id:09d}", "borrower_id": f"B{v['borrower'] + 1:09d}", "kind": v["kind"],
-            "channel": v["channel"] or "", "effective_from": _date(v["from"]), "effective_to": _date(v["to"]),
+            "restriction_id": f"R{r.id:09d}",
+            "borrower_id": f"B{v['borrower'] + 1:09d}",
+            "kind": v["kind"],
+            "channel": v["channel"] or "",
+            "effective_from": _date(v["from"]),
+            "effective_to": _date(v["to"]),
             "updated_at": _stamp(r.updated, r.id),
-        }  # fmt: skip
+        }
 
     return _record_rows(records, one)
 
@@ -260,10 +266,14 @@ def arrangement_rows(records: Sequence[Record]) -> Rows:
         v = r.values
         version = v["new_schedule_version"]
         return {
-            "arrangement_id": f"AR{r.id:09d}", "loan_id": f"L{v['loan'] + 1:010d}", "kind": v["kind"],
-            "agreed_on": _date(v["agreed_on"]), "status": v["status"],
-            "new_schedule_version": "" if version is None else str(version), "updated_at": _stamp(r.updated, r.id),
-        }  # fmt: skip
+            "arrangement_id": f"AR{r.id:09d}",
+            "loan_id": f"L{v['loan'] + 1:010d}",
+            "kind": v["kind"],
+            "agreed_on": _date(v["agreed_on"]),
+            "status": v["status"],
+            "new_schedule_version": "" if version is None else str(version),
+            "updated_at": _stamp(r.updated, r.id),
+        }
 
     return _record_rows(records, one)
 
@@ -275,10 +285,14 @@ def legal_case_rows(records: Sequence[Record], courts: list[str]) -> Rows:
         v = r.values
         judgment = v["judgment"]
         return {
-            "case_id": f"LC{r.id:09d}", "loan_id": f"L{v['loan'] + 1:010d}", "status": v["status"],
-            "opened_on": _date(v["opened_on"]), "court": courts[v["court"]], "claim_amount": money(np.asarray([v["claim"]]))[0],
+            "case_id": f"LC{r.id:09d}",
+            "loan_id": f"L{v['loan'] + 1:010d}",
+            "status": v["status"],
+            "opened_on": _date(v["opened_on"]),
+            "court": courts[v["court"]],
+            "claim_amount": money(np.asarray([v["claim"]]))[0],
             "judgment_amount": "" if judgment is None else money(np.asarray([judgment]))[0],
             "updated_at": _stamp(r.updated, r.id),
-        }  # fmt: skip
+        }
 
     return _record_rows(records, one)

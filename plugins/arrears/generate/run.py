@@ -59,13 +59,11 @@ def truth_folder(out: Path) -> Path:
     return Path(str(out) + "_truth")
 
 
-def generate(
-    loans: int, start: datetime.date, days: int, seed: int, out: Path, inject_faults: float = 0.0
-) -> Summary:
+def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, inject_faults: float = 0.0) -> Summary:
     """Write `days` deliveries from `start` into `out` (continuing the folder when `start` follows its last day)."""
     out = Path(out)
     truth = truth_folder(out)
-    settings = {"seed": seed, "loans": loans, "inject_faults": inject_faults}
+    settings: dict[str, object] = {"seed": seed, "loans": loans, "inject_faults": inject_faults}
     anchor = _anchor(out, truth, start, settings)
     if anchor == start:
         if truth.exists():
@@ -89,7 +87,9 @@ def generate(
         fault_lines = []
         for name in entity_names():
             entity = contract.entity(name)
-            rows, sha256, faults = write_csv(folder / f"{name}.csv", entity, day.rows[name], injector if inject_faults else None, date)
+            rows, sha256, faults = write_csv(
+                folder / f"{name}.csv", entity, day.rows[name], injector if inject_faults else None, date
+            )
             files.append({"entity": name, "file": f"{name}.csv", "rows": rows, "sha256": sha256})
             summary.rows[name] = summary.rows.get(name, 0) + rows
             fault_lines += [f"{date},{f.entity},{f.file},{f.line_no},{f.reason}\n" for f in faults]

@@ -28,7 +28,11 @@ class Schedules:
 
 
 def amortise(
-    principal_cents: np.ndarray, annual_rate: np.ndarray, terms: np.ndarray, fee_rate: np.ndarray, first_base_day: np.ndarray
+    principal_cents: np.ndarray,
+    annual_rate: np.ndarray,
+    terms: np.ndarray,
+    fee_rate: np.ndarray,
+    first_base_day: np.ndarray,
 ) -> Schedules:
     """Equal installments (principal + interest) per schedule; due dates one month apart from `first_base_day`.
 

@@ -59,7 +59,10 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day
         write_off(pf, day)
     act = Activity()
     initial = initial_activity(pf, act, anchor)
-    reservoir: dict[str, deque[list[str]]] = {"payments": deque(maxlen=RESERVOIR), "collection_actions": deque(maxlen=RESERVOIR)}
+    reservoir: dict[str, deque[list[str]]] = {
+        "payments": deque(maxlen=RESERVOIR),
+        "collection_actions": deque(maxlen=RESERVOIR),
+    }
     contract = load_contract()
     for day in range(anchor, last + 1):
         changes = initial if day == anchor else DayChanges()
