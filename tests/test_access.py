@@ -265,6 +265,35 @@ def test_apply_access_policies_is_idempotent(conn: psycopg.Connection, team_role
     assert len(first[3]) == 3  # three policies on the queue, not six
 
 
+def test_a_second_run_rewrites_no_catalogue_row(conn: psycopg.Connection, team_roles: list[TeamRole]) -> None:
+    # A GRANT that changes nothing still rewrites the object's row; a concurrent dbt build altering
+    # the same table would then fail with "tuple concurrently updated". xmin shows any rewrite.
+    create_work_queue(conn)
+    conn.execute("create table marts.fct_loan_delinquency_daily as select 1 as dpd")
+    apply_access_policies(conn, team_roles)
+    versions = """select 'class', c.oid::regclass::text, c.xmin::text from pg_class c
+                  where c.relnamespace::regnamespace::text in ('raw', 'pii', 'audit', 'marts', 'security', 'queues')
+                  union all select 'namespace', nspname, xmin::text from pg_namespace
+                  union all select 'default acl', defaclnamespace::regnamespace::text, xmin::text from pg_default_acl
+                  union all select 'role', rolname, xmin::text from pg_authid where rolname like 'arrears\\_%'
+                  order by 1, 2"""
+    before = conn.execute(versions).fetchall()
+    apply_access_policies(conn, team_roles)
+    assert conn.execute(versions).fetchall() == before
+
+
+def test_privileges_granted_by_hand_are_taken_back(conn: psycopg.Connection, login_as: Login) -> None:
+    conn.execute("grant usage on schema pii to arrears_reader")
+    conn.execute("grant select on pii.borrowers to public")
+    conn.execute("grant usage on schema audit to arrears_teams")
+    apply_access_policies(conn)
+    assert is_denied(login_as(READER), "select * from pii.borrowers")
+    assert is_denied(login_as("arrears_team_early"), "select * from audit.quarantine")
+    assert conn.execute("select relacl::text from pg_class where oid = 'pii.borrowers'::regclass").fetchone() == (
+        "{arrears_pipeline=arwdDxt/arrears_pipeline}",
+    )
+
+
 def test_policies_come_back_after_dbt_recreates_the_queue(
     conn: psycopg.Connection, login_as: Login, team_roles: list[TeamRole]
 ) -> None:

@@ -230,32 +230,87 @@ def _schema_missing(conn: psycopg.Connection, schema: str) -> bool:
 
 
 def _grant_schemas(conn: psycopg.Connection) -> None:
-    """The reader sees marts; compliance sees audit and its marts; teams only their queue (granted later)."""
-    reader, compliance, teams = (sql.Identifier(role) for role in (READER, COMPLIANCE, TEAMS_GROUP))
-    everyone = sql.SQL(", ").join((sql.SQL("public"), reader, compliance, teams))
-    not_compliance = sql.SQL(", ").join((sql.SQL("public"), reader, teams))
+    """The reader sees marts; compliance sees audit and its marts; teams only their queue (granted later).
+
+    Every GRANT and REVOKE is issued only where the catalogue differs: each one rewrites the
+    object's catalogue row, and a concurrent dbt build altering the same table would then fail
+    with "tuple concurrently updated".
+    """
+    everyone = ["public", READER, COMPLIANCE, TEAMS_GROUP]
     # Take back anything granted by hand: nobody but the pipeline may even look up names in the
     # private schemas, and only compliance reads audit.
-    for schema, revoked in (
-        *((schema, everyone) for schema in ("raw", "pii", "staging", "intermediate", "seeds")),
-        ("audit", not_compliance),
-    ):
-        name = sql.Identifier(schema)
-        conn.execute(sql.SQL("revoke all on schema {} from {}").format(name, revoked))
-        conn.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(name, revoked))
+    for schema in ("raw", "pii", "staging", "intermediate", "seeds", "audit", SECURITY_SCHEMA, QUEUES_SCHEMA):
+        revoked = [role for role in everyone if not (schema == "audit" and role == COMPLIANCE)]
+        if schema in (SECURITY_SCHEMA, QUEUES_SCHEMA):
+            revoked = ["public"]
+        _revoke_from_schema(conn, schema, revoked, tables=schema not in (SECURITY_SCHEMA, QUEUES_SCHEMA))
 
-    conn.execute(sql.SQL("grant usage on schema marts to {}, {}, {}").format(reader, compliance, teams))
-    conn.execute(sql.SQL("grant select on all tables in schema marts to {}").format(reader))
+    _grant_schema_usage(conn, "marts", [READER, COMPLIANCE, TEAMS_GROUP])
+    _grant_select(conn, _relations_in(conn, "marts"), READER)
+    _grant_schema_usage(conn, "audit", [COMPLIANCE])
+    _grant_select(conn, _relations_in(conn, "audit"), COMPLIANCE)
+    _grant_select(
+        conn, [("marts", mart) for mart in COMPLIANCE_MARTS if _relation_exists(conn, "marts", mart)], COMPLIANCE
+    )
+    _grant_schema_usage(conn, SECURITY_SCHEMA, [TEAMS_GROUP])
+    _grant_schema_usage(conn, QUEUES_SCHEMA, [TEAMS_GROUP])
+    _grant_select(conn, [(SECURITY_SCHEMA, "team_roles")], TEAMS_GROUP)
 
-    conn.execute(sql.SQL("grant usage on schema audit to {}").format(compliance))
-    conn.execute(sql.SQL("grant select on all tables in schema audit to {}").format(compliance))
-    for mart in COMPLIANCE_MARTS:
-        if _relation_exists(conn, "marts", mart):
-            conn.execute(sql.SQL("grant select on {} to {}").format(sql.Identifier("marts", mart), compliance))
 
-    conn.execute(sql.SQL("revoke all on schema security, queues from public"))
-    conn.execute(sql.SQL("grant usage on schema security, queues to {}").format(teams))
-    conn.execute(sql.SQL("grant select on security.team_roles to {}").format(teams))
+# An aclexplode() entry granted to one of %(roles)s; PUBLIC is grantee 0.
+_GRANTEE_IS_ONE_OF = """a.grantee in (
+    select 0 where 'public' = any(%(roles)s)
+    union all
+    select oid from pg_roles where rolname = any(%(roles)s)
+)"""
+
+
+def _revoke_from_schema(conn: psycopg.Connection, schema: str, roles: list[str], tables: bool) -> None:
+    grantees = sql.SQL(", ").join(sql.SQL("public") if role == "public" else sql.Identifier(role) for role in roles)
+    params = {"schema": schema, "roles": roles}
+    schema_granted = conn.execute(
+        "select exists (select 1 from pg_namespace n, aclexplode(n.nspacl) a where n.nspname = %(schema)s and "
+        + _GRANTEE_IS_ONE_OF
+        + ")",
+        params,
+    ).fetchone()
+    if schema_granted and schema_granted[0]:
+        conn.execute(sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(schema), grantees))
+    if not tables:
+        return
+    granted = conn.execute(
+        """select distinct n.nspname, c.relname
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) a
+           where n.nspname = %(schema)s and """
+        + _GRANTEE_IS_ONE_OF,
+        params,
+    ).fetchall()
+    for relation in granted:
+        conn.execute(sql.SQL("revoke all on {} from {}").format(sql.Identifier(*relation), grantees))
+
+
+def _grant_schema_usage(conn: psycopg.Connection, schema: str, roles: list[str]) -> None:
+    for role in roles:
+        row = conn.execute("select has_schema_privilege(%s, %s, 'USAGE')", (role, schema)).fetchone()
+        if not (row and row[0]):
+            conn.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), sql.Identifier(role)))
+
+
+def _relations_in(conn: psycopg.Connection, schema: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        """select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm', 'f')""",
+        (schema,),
+    ).fetchall()
+    return [(str(namespace), str(name)) for namespace, name in rows]
+
+
+def _grant_select(conn: psycopg.Connection, relations: list[tuple[str, str]], role: str) -> None:
+    for schema, name in relations:
+        qualified = sql.Identifier(schema, name).as_string(conn)
+        row = conn.execute("select has_table_privilege(%s, %s, 'SELECT')", (role, qualified)).fetchone()
+        if not (row and row[0]):
+            conn.execute(sql.SQL("grant select on {} to {}").format(sql.Identifier(schema, name), sql.Identifier(role)))
 
 
 def _grant_default_privileges(conn: psycopg.Connection) -> None:
@@ -267,6 +322,17 @@ def _grant_default_privileges(conn: psycopg.Connection) -> None:
     current = str(conn.execute("select current_user").fetchone()[0])  # type: ignore[index]
     for creator in sorted({PIPELINE, current}):
         for schema, grantee in (("marts", READER), ("audit", COMPLIANCE)):
+            present = conn.execute(
+                """select exists (
+                       select 1 from pg_default_acl d, aclexplode(d.defaclacl) a
+                       where d.defaclrole = (select oid from pg_roles where rolname = %s)
+                         and d.defaclnamespace = (select oid from pg_namespace where nspname = %s)
+                         and d.defaclobjtype = 'r' and a.privilege_type = 'SELECT'
+                         and a.grantee = (select oid from pg_roles where rolname = %s))""",
+                (creator, schema, grantee),
+            ).fetchone()
+            if present and present[0]:
+                continue  # re-issuing it would rewrite the pg_default_acl row
             conn.execute(
                 sql.SQL("alter default privileges for role {} in schema {} grant select on tables to {}").format(
                     sql.Identifier(creator), sql.Identifier(schema), sql.Identifier(grantee)
@@ -335,9 +401,8 @@ def _secure_work_queue(conn: psycopg.Connection, team_roles: list[TeamRole]) -> 
     for name, body in policies.items():
         if name not in existing:
             conn.execute(sql.SQL("create policy {} on {} ").format(sql.Identifier(name), table) + body)
-    conn.execute(
-        sql.SQL("grant select on {} to {}, {}").format(table, sql.Identifier(READER), sql.Identifier(TEAMS_GROUP))
-    )
+    _grant_select(conn, [WORK_QUEUE], READER)
+    _grant_select(conn, [WORK_QUEUE], TEAMS_GROUP)
     _create_team_views(conn, team_roles)
 
 
@@ -364,7 +429,7 @@ def _create_team_views(conn: psycopg.Connection, team_roles: list[TeamRole]) -> 
                 )
             )
             conn.execute(sql.SQL("alter view {} owner to {}").format(view, sql.Identifier(PIPELINE)))
-        conn.execute(sql.SQL("grant select on {} to {}").format(view, sql.Identifier(team.role)))
+        _grant_select(conn, [(QUEUES_SCHEMA, team.key)], team.role)
 
 
 def _relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
