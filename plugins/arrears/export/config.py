@@ -139,6 +139,9 @@ def _recipient(name: str, raw: dict[str, Any], schema_version: int) -> Recipient
         raise RecipientConfigError(f"recipients.yml: {name}: no columns")
     if not raw.get("teams"):
         raise RecipientConfigError(f"recipients.yml: {name}: no teams")
+    if not raw.get("suites"):
+        # Nothing leaves the platform unchecked: a recipient must name the suites that clear its file.
+        raise RecipientConfigError(f"recipients.yml: {name}: no suites (name the checks that must pass)")
     return Recipient(
         name=name,
         description=str(raw.get("description", "")),

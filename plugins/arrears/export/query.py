@@ -23,11 +23,12 @@ _QUEUE = """queue as (
 )"""
 
 
-def _latest(table: str, key: str, columns: str) -> str:
-    """Upsert rows as known at D, for the queue's keys only."""
+def _latest(table: str, key: str, columns: str, queue_key: str | None = None) -> str:
+    """Upsert rows as known at D, for the queue's loans or borrowers only (queue_key, default the key)."""
+    queue_key = queue_key or key
     return f"""select distinct on ({key}) {columns}
         from {table}
-        where _business_date <= %(day)s and {key} in (select {key} from queue)
+        where _business_date <= %(day)s and {queue_key} in (select {queue_key} from queue)
         order by {key}, updated_at desc, _business_date desc, _line desc"""
 
 
@@ -58,7 +59,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
         from (
             select *, max(schedule_version) filter (where effective_from <= %(day)s)
                 over (partition by loan_id) as version_in_force
-            from ({_latest("raw.installments", "loan_id, schedule_version, installment_no", "*")}) as known
+            from ({_latest("raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id")}) as known
         ) as versions
         where schedule_version = version_in_force
         group by loan_id""",
@@ -101,7 +102,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     ),
     "lc": (
         f"""select distinct on (loan_id) loan_id, case_id, court
-        from ({_latest("raw.legal_cases", "case_id", "*")}) as known
+        from ({_latest("raw.legal_cases", "case_id", "*", "loan_id")}) as known
         where status not in ('closed', 'withdrawn') and opened_on <= %(day)s
         order by loan_id, opened_on desc, case_id desc""",
         "left join lc on lc.loan_id = q.loan_id",
