@@ -5,13 +5,13 @@ with arrangements_known as (
 
 final as (
     select
-        arrangement_id as arrangement_id,
-        loan_id as loan_id,
-        kind as kind,
-        agreed_on as agreed_on,
-        status as status,
-        new_schedule_version as new_schedule_version,
-        updated_at as updated_at
+        arrangement_id,
+        loan_id,
+        kind,
+        agreed_on,
+        status,
+        new_schedule_version,
+        updated_at
     from arrangements_known
 )
 

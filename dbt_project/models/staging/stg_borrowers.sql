@@ -6,13 +6,13 @@ with borrowers_known as (
 
 final as (
     select
-        borrower_id as borrower_id,
-        province as province,
-        city as city,
+        borrower_id,
+        province,
+        city,
         -- Field visits need an address; whether one is known is not itself identifying.
         coalesce(nullif(trim(address), '') is not null, false) as has_address,
-        birth_date as birth_date,
-        updated_at as updated_at,
+        birth_date,
+        updated_at,
         _business_date as known_since
     from borrowers_known
 )

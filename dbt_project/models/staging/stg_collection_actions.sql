@@ -5,19 +5,19 @@ with actions_known as (
 
 final as (
     select
-        action_id as action_id,
-        loan_id as loan_id,
-        borrower_id as borrower_id,
-        contact_point_id as contact_point_id,
-        action_at as action_at,
-        channel as channel,
-        direction as direction,
-        team_id as team_id,
-        agent_id as agent_id,
-        outcome as outcome,
-        promised_amount as promised_amount,
-        promised_date as promised_date,
-        collectors_present as collectors_present,
+        action_id,
+        loan_id,
+        borrower_id,
+        contact_point_id,
+        action_at,
+        channel,
+        direction,
+        team_id,
+        agent_id,
+        outcome,
+        promised_amount,
+        promised_date,
+        collectors_present,
         _business_date as delivered_on
     from actions_known
 )

@@ -5,14 +5,14 @@ with legal_cases_known as (
 
 final as (
     select
-        case_id as case_id,
-        loan_id as loan_id,
-        status as status,
-        opened_on as opened_on,
-        court as court,
-        claim_amount as claim_amount,
-        judgment_amount as judgment_amount,
-        updated_at as updated_at
+        case_id,
+        loan_id,
+        status,
+        opened_on,
+        court,
+        claim_amount,
+        judgment_amount,
+        updated_at
     from legal_cases_known
 )
 

@@ -5,13 +5,13 @@ with restrictions_known as (
 
 final as (
     select
-        restriction_id as restriction_id,
-        borrower_id as borrower_id,
-        kind as kind,
-        channel as channel,
-        effective_from as effective_from,
-        effective_to as effective_to,
-        updated_at as updated_at
+        restriction_id,
+        borrower_id,
+        kind,
+        channel,
+        effective_from,
+        effective_to,
+        updated_at
     from restrictions_known
 )
 

@@ -1,7 +1,11 @@
 -- Whether each borrower has lost contact at the end of the business date (business rules §5):
 -- every own number is invalid, or its last N outbound calls all failed. Only then may
 -- third-party numbers (emergency contact, employer) be used, and only to locate the borrower.
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['borrower_id'], 'unique': true}]) }}
+{{ config(
+    materialized='table',
+    post_hook='analyze {{ this }}',
+    indexes=[{'columns': ['borrower_id'], 'unique': true}],
+) }}
 
 with own_numbers as (
     select
