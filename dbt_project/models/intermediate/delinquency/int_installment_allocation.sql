@@ -20,7 +20,7 @@ net_paid_by_loan as (
     select
         versions_in_force.loan_id as loan_id,
         -- Reversals of payments delivered before the payment itself cannot drive it below zero.
-        greatest(sum(signed_payments.signed_amount), 0) as net_paid
+        cast(greatest(sum(signed_payments.signed_amount), 0) as numeric(18, 2)) as net_paid
     from versions_in_force
     inner join signed_payments
         on
@@ -33,7 +33,7 @@ net_paid_by_loan as (
 money_reaching_installment as (
     select
         schedule_in_force.*,
-        coalesce(net_paid_by_loan.net_paid, 0) as net_paid,
+        coalesce(net_paid_by_loan.net_paid, 0.00) as net_paid,
         greatest(coalesce(net_paid_by_loan.net_paid, 0) - schedule_in_force.due_before, 0) as available
     from schedule_in_force
     left join net_paid_by_loan
@@ -52,11 +52,12 @@ final as (
         principal_due as principal_due,
         total_due as total_due,
         net_paid as net_paid,
-        least(fee_due, available) as fee_allocated,
-        least(interest_due, greatest(available - fee_due, 0)) as interest_allocated,
-        least(principal_due, greatest(available - fee_due - interest_due, 0)) as principal_allocated,
+        cast(least(fee_due, available) as numeric(18, 2)) as fee_allocated,
+        cast(least(interest_due, greatest(available - fee_due, 0)) as numeric(18, 2)) as interest_allocated,
+        cast(least(principal_due, greatest(available - fee_due - interest_due, 0)) as numeric(18, 2))
+            as principal_allocated,
         -- Unpaid remainder of the whole installment; paid when <= arrears_tolerance.
-        total_due - least(total_due, available) as unpaid_remainder,
+        cast(total_due - least(total_due, available) as numeric(18, 2)) as unpaid_remainder,
         total_due - least(total_due, available) <= {{ var('arrears_tolerance') }} as is_paid
     from money_reaching_installment
 )

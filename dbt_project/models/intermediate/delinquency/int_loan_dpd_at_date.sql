@@ -83,12 +83,13 @@ final as (
         end as stage,
         regulatory_classes.regulatory_class as regulatory_class,
         dpd_buckets.is_charge_off_candidate as is_charge_off_candidate,
-        loan_dpd.overdue_principal as overdue_principal,
-        loan_dpd.overdue_interest as overdue_interest,
-        loan_dpd.overdue_fee as overdue_fee,
-        loan_dpd.overdue_principal + loan_dpd.overdue_interest + loan_dpd.overdue_fee as overdue_amount,
-        loan_dpd.outstanding_principal as outstanding_principal,
-        loan_dpd.net_paid as net_paid,
+        cast(loan_dpd.overdue_principal as numeric(18, 2)) as overdue_principal,
+        cast(loan_dpd.overdue_interest as numeric(18, 2)) as overdue_interest,
+        cast(loan_dpd.overdue_fee as numeric(18, 2)) as overdue_fee,
+        cast(loan_dpd.overdue_principal + loan_dpd.overdue_interest + loan_dpd.overdue_fee as numeric(18, 2))
+            as overdue_amount,
+        cast(loan_dpd.outstanding_principal as numeric(18, 2)) as outstanding_principal,
+        cast(loan_dpd.net_paid as numeric(18, 2)) as net_paid,
         loan_dpd.oldest_unpaid_due_date as oldest_unpaid_due_date,
         loan_dpd.next_due_date as next_due_date
     from loan_dpd

@@ -47,11 +47,11 @@ final as (
     select
         installments_in_force.*,
         -- Oldest due date first, then installment_no (§3): everything ahead of this installment.
-        coalesce(sum(total_due) over (
+        cast(coalesce(sum(total_due) over (
             partition by loan_id
             order by due_date asc, installment_no asc
             rows between unbounded preceding and 1 preceding
-        ), 0) as due_before
+        ), 0) as numeric(18, 2)) as due_before
     from installments_in_force
 )
 
