@@ -27,11 +27,12 @@ setup: $(BIN)/.installed $(BIN)/.system ## create .venv, install the pinned envi
 demo: setup ## generate a small portfolio and run the nightly DAG for its last dates, then summarise
 	$(BIN)/arrears demo
 
+# Each run gets its own pytest base directory: parallel sessions must not clean up each other's servers.
 test: setup lint ## the whole suite: real PostgreSQL, dbt, GX and a real Airflow DAG run (what CI runs)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
 test-fast: setup ## the suite without the slow end-to-end and fault-injection tests
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
 lint: setup ## ruff, mypy on plugins/, sqlfluff on the dbt models
 	$(BIN)/ruff check .

@@ -159,6 +159,13 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from arrears.retention import purge
+
+    print(purge(args.date, dry_run=args.dry_run).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -220,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     doc = command("docs", _docs, "Generate the dbt docs site for the warehouse (and optionally serve it).")
     doc.add_argument("--serve", action="store_true")
     doc.add_argument("--port", type=_positive_int, default=8081)
+
+    pur = command("purge", _purge, "Delete personal data and export folders past retention (config/retention.yml).")
+    pur.add_argument("--date", type=_date, help="judge as of this date (default: today in the source time zone)")
+    pur.add_argument("--dry-run", action="store_true", help="show what would be purged; change nothing")
 
     afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
     afl.add_argument("--port", type=_positive_int, default=8080)
