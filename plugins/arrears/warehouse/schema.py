@@ -55,6 +55,17 @@ AUDIT_DDL = [
         exported_at timestamptz not null default now(),
         primary key (recipient, business_date, file)
     )""",
+    # The SFTP delivery ledger (arrears.deliver): one row per file version pushed; never the same twice.
+    """create table if not exists audit.deliveries (
+        recipient text not null,
+        business_date date not null,
+        file text not null,
+        sha256 text not null,
+        target text not null,
+        redelivery boolean not null default false,  -- a changed file for a date already delivered
+        delivered_at timestamptz not null default now(),
+        primary key (recipient, business_date, file, sha256)
+    )""",
 ]
 
 
