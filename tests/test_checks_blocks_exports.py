@@ -1,4 +1,4 @@
-"""Gate policy end to end with real GX: a failed suite blocks exactly its recipients; a rerun after the fix publishes."""
+"""Gate policy end to end with real GX: a failed suite blocks exactly its recipients; a rerun publishes."""
 
 from __future__ import annotations
 

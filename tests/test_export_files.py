@@ -37,7 +37,8 @@ def clear_gate(conn: psycopg.Connection, day: dt.date = D, failing: dict[str, st
     for suite in suite_names():
         failed = (failing or {}).get(suite)
         conn.execute(
-            "insert into audit.dq_results (run_id, business_date, suite, expectation, success) values (%s, %s, %s, %s, %s)",
+            "insert into audit.dq_results (run_id, business_date, suite, expectation, success)"
+            " values (%s, %s, %s, %s, %s)",
             (f"dq-{day}-test", day, suite, failed or "all", failed is None),
         )
 
