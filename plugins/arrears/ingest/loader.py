@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,8 @@ from arrears.ingest.manifest import Manifest, ManifestFile, check_rows, check_sh
 
 if TYPE_CHECKING:
     import psycopg
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,9 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
         return EntityResult(entity_name, None, 0, 0)
     header = file_header(listed)
     conn.execute(sql.create_land_table(entity))
+    started = time.perf_counter()
     fallback = _land(conn, entity, listed, header)
+    landed = time.perf_counter()
     # Real statistics let the planner hash the duplicate-key aggregate instead of sorting the file.
     conn.execute(f"analyze {sql.land_table(entity)}")
     with conn.cursor() as cursor:
@@ -206,6 +212,14 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
             cursor.execute(sql.conflict_statement(entity, header, business_date, listed.file))
             loaded -= cursor.rowcount
     conn.execute(f"drop table {sql.land_table(entity)}")
+    # Phase timings for the benchmark and for operators reading the task log.
+    log.info(
+        "%s: COPY to landing %.2f s%s, validate and route %.2f s",
+        entity.name,
+        landed - started,
+        " (Python fallback)" if fallback else "",
+        time.perf_counter() - landed,
+    )
     quarantined = conn.execute(
         "select count(*) from audit.quarantine where business_date = %s and entity = %s",
         (business_date, entity.name),
