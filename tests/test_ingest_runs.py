@@ -161,3 +161,33 @@ def test_cli_threshold_exit_code(warehouse_url: str, tmp_path: Path) -> None:
     assert "5 of 10 rows quarantined (50.00%) passes the limit of 1.00%" in failed.stderr
     listed = run_cli("quarantine", "--date", "2026-11-21", "--limit", "2", check=True)
     assert "first 2 of 5 quarantined rows" in listed.stdout
+
+
+def test_quarantine_matches_the_simulators_ground_truth(
+    warehouse_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cross-check with the other side of the contract: every fault the simulator injects (faults.csv)
+    is quarantined at its line with its reason, and nothing else is."""
+    import csv
+
+    generate = pytest.importorskip("arrears.generate")
+    monkeypatch.setenv("ARREARS_QUARANTINE_LIMIT", "1")
+    landing = tmp_path / "landing"
+    generate.generate(loans=150, start=dt.date(2026, 11, 1), days=2, seed=3, out=landing, inject_faults=0.03)
+    with (Path(str(landing) + "_truth") / "faults.csv").open(encoding="utf-8") as handle:
+        expected = {
+            (row["business_date"], row["entity"], row["file"], int(row["line_no"]), row["reason"])
+            for row in csv.DictReader(handle)
+        }
+    assert expected, "the simulator injected no faults: raise inject_faults"
+
+    for day in (dt.date(2026, 11, 1), dt.date(2026, 11, 2)):
+        ingest_delivery(day, landing)
+
+    quarantined = {
+        (str(day), entity, file, int(line), reason)
+        for day, entity, file, line, reason in conn.execute(
+            "select business_date, entity, file, line_no, reason from audit.quarantine"
+        ).fetchall()
+    }
+    assert quarantined == expected
