@@ -512,6 +512,61 @@ def exports(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Fig
     }
 
 
+def dbt_models(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Figures:
+    """Every model, seed and test of the night's `dbt build` with its status and seconds (dbt's run_results.json).
+
+    Not from the warehouse: dbt writes the file under $ARREARS_HOME/dbt/target, and it holds the
+    home's LAST dbt command only, so the section is shown only when that command was a build for D.
+    """
+    from arrears.report.dbt_results import OUTCOMES, RunResultsUnreadable, read_run_results, run_results_path
+    from arrears.settings import paths
+
+    path = run_results_path(paths())
+    try:
+        results = read_run_results(path)
+    except RunResultsUnreadable as err:
+        raise Unavailable(f"dbt/target/{path.name} could not be read: {err}") from err
+    if results is None:
+        raise Unavailable(f"no dbt command has run in this home yet (dbt/target/{path.name} is missing)")
+    if results.command != "build":
+        raise Unavailable(
+            f"the last dbt command in this home was `dbt {results.command}`, not a build "
+            f"(dbt/target/{path.name} keeps the last command only)"
+        )
+    if results.business_date != day.isoformat():
+        raise Unavailable(
+            f"the last dbt build in this home was for {results.business_date or 'no business date'} "
+            f"(dbt/target/{path.name} keeps the last build only; `arrears build --date {day.isoformat()}` rebuilds it)"
+        )
+    if not results.nodes:
+        raise Unavailable(f"the last dbt build for {day.isoformat()} selected no model or test")
+    # read_run_results returns nodes in build order, so first appearance orders the resource types.
+    resource_types = list(dict.fromkeys(node.resource_type for node in results.nodes))
+    counts = {kind: dict.fromkeys(OUTCOMES, 0) for kind in resource_types}
+    for node in results.nodes:
+        counts[node.resource_type][node.outcome] += 1
+    return {
+        "invocation_id": results.invocation_id,
+        "finished_at": results.generated_at,
+        "seconds": results.elapsed_seconds,
+        "select": results.select,
+        "nodes_total": len(results.nodes),
+        **{outcome: sum(entry[outcome] for entry in counts.values()) for outcome in OUTCOMES},
+        "by_resource_type": [{"resource_type": kind, **counts[kind]} for kind in resource_types],
+        "nodes": [
+            {
+                "resource_type": node.resource_type,
+                "name": node.name,
+                "status": node.status,
+                "outcome": node.outcome,
+                "seconds": node.seconds,
+                "message": node.message,
+            }
+            for node in results.nodes
+        ],
+    }
+
+
 # Page order. Keys match report.yml `sections` and report.json `sections`.
 COLLECTORS: dict[str, Collector] = {
     "portfolio": portfolio,
@@ -523,5 +578,6 @@ COLLECTORS: dict[str, Collector] = {
     "compliance": compliance,
     "data_quality": data_quality,
     "ingest": ingest,
+    "dbt_models": dbt_models,
     "exports": exports,
 }

@@ -16,6 +16,7 @@ from arrears.report.config import ReportConfig
 Renderer = Callable[[dict[str, Any], ReportConfig], str]
 
 PASS_FAIL_COLORS = {"passed": "#009E73", "failed": "#D55E00"}
+DBT_OUTCOME_COLORS = {**PASS_FAIL_COLORS, "warned": "#E69F00", "skipped": "#999999"}
 
 STYLE = """
 body { font-family: sans-serif; margin: 0 auto; max-width: 1100px; padding: 16px 24px; color: #222; }
@@ -253,6 +254,49 @@ def _ingest(figures: dict[str, Any], config: ReportConfig) -> str:
     return summary + chart + table(["entity", "reason", "rows"], rows, numeric=(2,))
 
 
+def _dbt_models(figures: dict[str, Any], config: ReportConfig) -> str:
+    kinds = figures["by_resource_type"]
+    chart = charts.stacked_bar_chart(
+        "dbt-nodes",
+        "dbt nodes by type and outcome",
+        [kind["resource_type"] for kind in kinds],
+        [(outcome, [kind[outcome] for kind in kinds]) for outcome in DBT_OUTCOME_COLORS if figures[outcome]],
+        colors=DBT_OUTCOME_COLORS,
+    )
+    counts = f"{figures['passed']:,} passed, {figures['warned']:,} warned, {figures['failed']:,} failed, " + (
+        f"{figures['skipped']:,} skipped of {figures['nodes_total']:,} nodes"
+    )
+    verdict = f'<p class="bad">{counts}.</p>' if figures["failed"] else f"<p>{counts}.</p>"
+    selection = f" with <code>--select {esc(' '.join(figures['select']))}</code>" if figures["select"] else ""
+    meta = (
+        f'<p class="meta">One <code>dbt build</code>{selection}, {figures["seconds"]:,.1f} s, finished '
+        f"{esc(figures['finished_at'])} (invocation <code>{esc(figures['invocation_id'])}</code>).</p>"
+    )
+    not_passed = [node for node in figures["nodes"] if node["outcome"] != "passed"]
+    problems = (
+        table(
+            ["type", "name", "status", "seconds", "message"],
+            [(n["resource_type"], n["name"], n["status"], f"{n['seconds']:.2f}", n["message"]) for n in not_passed],
+            numeric=(3,),
+        )
+        if not_passed
+        else ""
+    )
+    every_node = table(
+        ["type", "name", "status", "seconds"],
+        [(n["resource_type"], n["name"], n["status"], f"{n['seconds']:.2f}") for n in figures["nodes"]],
+        numeric=(3,),
+    )
+    # <details> folds the long list without any script: the page stays self-contained.
+    return (
+        verdict
+        + meta
+        + chart
+        + problems
+        + f"<details><summary>Every node ({figures['nodes_total']:,})</summary>{every_node}</details>"
+    )
+
+
 def _exports(figures: dict[str, Any], config: ReportConfig) -> str:
     files = table(
         ["recipient", "file", "rows", "sha256 (start)", "dq run", "exported at"],
@@ -289,6 +333,7 @@ RENDERERS: dict[str, Renderer] = {
     "compliance": _compliance,
     "data_quality": _data_quality,
     "ingest": _ingest,
+    "dbt_models": _dbt_models,
     "exports": _exports,
 }
 
@@ -303,6 +348,7 @@ def _headline(report: dict[str, Any]) -> str:
         "promise_kept_rate": ("Promise kept rate", percent),
         "compliance_violations": ("Violations", lambda v: f"{v:,}"),
         "dq_failed_expectations": ("Failed checks", lambda v: f"{v:,}"),
+        "dbt_failed_nodes": ("Failed dbt nodes", lambda v: f"{v:,}"),
         "quarantined_rows": ("Quarantined rows", lambda v: f"{v:,}"),
     }
     tiles = [

@@ -59,6 +59,7 @@ def headline(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "promise_kept_rate": pick("promises", "kept_rate"),
         "compliance_violations": pick("compliance", "violations"),
         "dq_failed_expectations": pick("data_quality", "failed"),
+        "dbt_failed_nodes": pick("dbt_models", "failed"),
         "quarantined_rows": pick("ingest", "quarantined_rows"),
     }
 
