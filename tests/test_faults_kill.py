@@ -1,0 +1,144 @@
+"""Killed at random points (issue 9, "Faults survived"): `arrears ingest`, `arrears build` and `arrears
+export` are SIGKILLed at moments spread over their measured uninterrupted duration; after each kill the
+same command is rerun to completion and must give exactly what an uninterrupted run gave (the rows of
+the date, every mart, byte-identical files), and no partial export file may ever be visible.
+
+8 ingest + 5 build + 8 export = 21 kill points on a ~200-loan portfolio (one business date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.faults import (
+    PartialFileWatch,
+    cli_command,
+    cli_env,
+    export_files,
+    hidden_files,
+    ingest_fingerprint,
+    kill_after,
+    kill_delays,
+    leftover_dbt_relations,
+    marts_fingerprint,
+    run_to_completion,
+    watching,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY = dt.date(2026, 10, 1)
+INGEST_POINTS, BUILD_POINTS, EXPORT_POINTS = 8, 5, 8
+
+
+@dataclass
+class Baseline:
+    """One uninterrupted night of DAY: how long each command took and what it produced."""
+
+    env: dict[str, str]
+    home: Path
+    url: str
+    seconds: dict[str, float]
+    ingested: dict[str, str]
+    marts: dict[str, str]
+    files: dict[str, bytes]
+
+    def command(self, name: str) -> list[str]:
+        return cli_command(name, "--date", DAY.isoformat())
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def baseline(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baseline]:
+    """A home on the session server with DAY ingested, built, checked and exported once, uninterrupted."""
+    home = tmp_path_factory.mktemp("faults_kill_home")
+    database = "faults_kill"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{database}" with (force)')
+        admin.execute(f'create database "{database}"')
+    url = server_url.rsplit("/", 1)[0] + f"/{database}"
+    env = cli_env(ARREARS_HOME=str(home), ARREARS_WAREHOUSE_URL=url, ARREARS_HASH_KEY="faults-test-key")
+    generate = cli_command("generate", "--loans", "200", "--start", DAY.isoformat(), "--days", "1", "--seed", "11")
+    run_to_completion([*generate, "--out", str(home / "landing")], env)
+    seconds: dict[str, float] = {}
+    date = ["--date", DAY.isoformat()]
+    seconds["ingest"], _ = run_to_completion(cli_command("ingest", *date), env)
+    seconds["build"], _ = run_to_completion(cli_command("build", *date), env)
+    run_to_completion(cli_command("check", *date), env)
+    seconds["export"], _ = run_to_completion(cli_command("export", *date), env)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ingested, marts = ingest_fingerprint(conn, DAY), marts_fingerprint(conn)
+    files = export_files(home / "exports", DAY)
+    print(f"\nuninterrupted: {', '.join(f'{name} {value:.1f} s' for name, value in seconds.items())}")
+    yield Baseline(env, home, url, seconds, ingested, marts, files)
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{database}" with (force)')
+
+
+def test_the_baseline_is_worth_comparing(baseline: Baseline) -> None:
+    """Guard: the comparisons below mean something only if the night produced rows and files."""
+    assert int(baseline.ingested["raw.loans"].split(":")[0]) >= 100
+    assert int(baseline.marts["marts.fct_loan_delinquency_daily"].split(":")[0]) >= 100
+    assert any(name.endswith(".csv") and content for name, content in baseline.files.items())
+    assert sum(name.endswith("_manifest.json") for name in baseline.files) >= 3
+
+
+@pytest.mark.parametrize("point", range(1, INGEST_POINTS + 1))
+def test_killed_ingest_reruns_to_the_same_rows(baseline: Baseline, point: int) -> None:
+    delay = kill_delays(baseline.seconds["ingest"], INGEST_POINTS)[point - 1]
+    kill_after(baseline.command("ingest"), baseline.env, delay)
+
+    run_to_completion(baseline.command("ingest"), baseline.env)
+
+    with baseline.connect() as conn:
+        assert ingest_fingerprint(conn, DAY) == baseline.ingested
+        # The per-date load tables are dropped inside the transaction: none may outlive a kill.
+        leftovers = conn.execute(
+            "select count(*) from pg_tables where schemaname like 'pg\\_temp%%' and tablename like 'land\\_%%'"
+        ).fetchone()
+        assert leftovers == (0,)
+
+
+@pytest.mark.parametrize("point", range(1, BUILD_POINTS + 1))
+def test_killed_build_reruns_to_the_same_marts(baseline: Baseline, point: int) -> None:
+    delay = kill_delays(baseline.seconds["build"], BUILD_POINTS)[point - 1]
+    kill_after(baseline.command("build"), baseline.env, delay)
+
+    run_to_completion(baseline.command("build"), baseline.env)
+
+    with baseline.connect() as conn:
+        assert marts_fingerprint(conn) == baseline.marts
+        assert leftover_dbt_relations(conn) == []
+
+
+@pytest.mark.parametrize("point", range(1, EXPORT_POINTS + 1))
+def test_killed_export_reruns_to_identical_files_and_never_shows_a_partial_one(baseline: Baseline, point: int) -> None:
+    exports = baseline.home / "exports"
+    if point % 2:  # odd points: the first export of the date (no earlier files); even: a re-export over them
+        for folder in exports.glob(f"*/{DAY}"):
+            shutil.rmtree(folder)
+    watch = PartialFileWatch(exports, DAY, baseline.files)
+    delay = kill_delays(baseline.seconds["export"], EXPORT_POINTS)[point - 1]
+
+    with watching(watch):
+        kill_after(baseline.command("export"), baseline.env, delay)
+        run_to_completion(baseline.command("export"), baseline.env)
+
+    assert watch.polls > 10 and watch.violations == []
+    assert export_files(exports, DAY) == baseline.files
+    assert hidden_files(exports, DAY) == []  # the rerun removed the killed run's temporaries
+    with baseline.connect() as conn:
+        recorded = conn.execute(
+            "select recipient || '/' || file, sha256 from audit.exports where business_date = %s", (DAY,)
+        ).fetchall()
+    data_files = {name for name in baseline.files if not name.endswith("_manifest.json")}
+    assert {name for name, _ in recorded} == data_files  # one row per file, however many runs
