@@ -64,8 +64,10 @@ def _transaction(business_date: dt.date, entity: str | None = None) -> Iterator[
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{_date_lock_key(business_date)}:{entity}",))
         # Timestamps without an offset are in the source time zone (landing contract: Encoding).
         conn.execute("select set_config('TimeZone', %s, true)", (source_timezone(),))
-        # Room for the validating statement's in-memory work on a large file.
+        # Room for the validating statement's in-memory work on a large file, and for the landing
+        # table in local buffers (settable only before the session's first temporary table).
         conn.execute("select set_config('work_mem', '256MB', true)")
+        conn.execute("select set_config('temp_buffers', '256MB', true)")
         yield conn
 
 
