@@ -18,11 +18,20 @@
 with actions_delivered as (
     select *
     from {{ ref('stg_collection_actions') }}
-    {% if is_incremental() %}
-        where delivered_on = {{ business_date() }}
-    {% else %}
-        where delivered_on <= {{ business_date() }}
-    {% endif %}
+    where
+        delivered_on <= {{ business_date() }}
+        {% if is_incremental() %}
+            -- D's deliveries, plus any after the last night built before D: a skipped night
+            -- is caught up instead of leaving a hole (max() reads one index entry).
+            and delivered_on > coalesce(
+                (
+                    select max(built.delivered_on)
+                    from {{ this }} as built
+                    where built.delivered_on < {{ business_date() }}
+                ),
+                '-infinity'::date
+            )
+        {% endif %}
 ),
 
 actions_local as (
