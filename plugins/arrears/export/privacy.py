@@ -76,8 +76,13 @@ def neutralise_sql(expression: str) -> str:
     return f"case when left({expression}, 1) in ({triggers}) then '''' || {expression} else {expression} end"
 
 
-def protected_sql(column: ExportColumn) -> str:
-    """The column's SQL with its policy applied, then neutralised if it is text."""
+def is_text(column: ExportColumn) -> bool:
+    """Whether the exported cell is text (and so must be neutralised against formula injection)."""
+    return column.spec.type == "text" or column.policy in ("masked", "hashed")
+
+
+def policy_sql(column: ExportColumn) -> str:
+    """The column's SQL with its privacy policy applied (neutralisation is applied on top, once)."""
     expression = f"({column.spec.sql})"
     if column.policy == "masked" and column.spec.mask is not None:
         expression = "(" + _MASKS[column.spec.mask].format(x=expression) + ")"
@@ -87,5 +92,4 @@ def protected_sql(column: ExportColumn) -> str:
             "encode(sha256(%(hmac_outer)s::bytea || "
             f"sha256(%(hmac_inner)s::bytea || convert_to({expression}::text, 'UTF8'))), 'hex')"
         )
-    is_text = column.spec.type == "text" or column.policy in ("masked", "hashed")
-    return neutralise_sql(expression) if is_text else expression
+    return expression

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from arrears.export.config import Recipient
-from arrears.export.privacy import protected_sql
+from arrears.export.privacy import is_text, neutralise_sql, policy_sql
 from arrears.settings import source_timezone
 
 RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "dispute_raised", "paid_claimed")
@@ -109,7 +109,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     ),
 }
 
-ORDER_BY = "q.team_id, q.priority_rank, q.loan_id"
+ORDER_BY = "p.sort_team, p.sort_rank, p.sort_loan"
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,24 @@ def _aliases_used(sql: str) -> set[str]:
 
 def export_query(recipient: Recipient) -> ExportQuery:
     """The SELECT that yields the recipient's rows, in a stable order, with every policy applied."""
-    expressions = [protected_sql(column) for column in recipient.columns]
+    # Policies are computed once per row in an inner select; the outer select only neutralises
+    # (referencing the inner value, so a mask or hash is not evaluated three times).
+    expressions = [policy_sql(column) for column in recipient.columns]
     used = set().union(*(_aliases_used(column.spec.sql) for column in recipient.columns))
     sources = tuple(alias for alias in _SOURCES if alias in used)
     ctes = [_QUEUE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
     joins = "\n".join(_SOURCES[alias][1] for alias in sources)
-    select_list = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
-    sql = "with " + ",\n".join(ctes) + f"\nselect\n    {select_list}\nfrom queue as q\n{joins}\norder by {ORDER_BY}"
+    inner = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
+    outer = ", ".join(
+        neutralise_sql(f'p."c{position}"') if is_text(column) else f'p."c{position}"'
+        for position, column in enumerate(recipient.columns)
+    )
+    sql = (
+        "with "
+        + ",\n".join(ctes)
+        + f"\nselect {outer}\nfrom (\nselect\n    {inner},\n    q.team_id as sort_team, q.priority_rank as sort_rank,"
+        + f" q.loan_id as sort_loan\nfrom queue as q\n{joins}\n) as p\norder by {ORDER_BY}"
+    )
     return ExportQuery(sql=sql, sources=sources)
 
 
