@@ -145,24 +145,32 @@ def _node_statuses(business_date: date, dbt_result: Any) -> list[NodeStatus]:
     return statuses
 
 
-def _build_one_date(business_date: date, full_refresh: bool, select: list[str] | None) -> list[NodeStatus]:
+def _build_one_date(
+    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
+) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
     args = ["build", "--vars", json.dumps({"business_date": business_date.isoformat()})]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        # Unit tests check the SQL, not the night's data: CI runs them, the nightly need not.
+        args += ["--exclude-resource-type", "unit_test"]
     if select:
         # cautious: only tests whose every parent is selected (a test joining an unbuilt model would error).
         args += ["--select", *select, "--indirect-selection", "cautious"]
     return _node_statuses(business_date, dbt_invoke(args))
 
 
-def build(business_date: date, full_refresh: bool = False, select: list[str] | None = None) -> BuildResult:
+def build(
+    business_date: date, full_refresh: bool = False, select: list[str] | None = None, unit_tests: bool = False
+) -> BuildResult:
     """Build every dbt model (and run its tests) for business_date.
 
     Incremental models replace only business_date's rows. With full_refresh, every
     incremental model is rebuilt from scratch by replaying each night from the first
     delivered business date up to business_date, in order (snapshots are point in time,
-    so history can only be rebuilt night by night). Raises BuildFailed, naming the failed
+    so history can only be rebuilt night by night). `select` narrows the build to dbt selectors;
+    `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them). Raises BuildFailed, naming the failed
     nodes on one line, when any model errors or test fails; the remaining nights are not built.
     """
     started = time.perf_counter()
@@ -170,7 +178,9 @@ def build(business_date: date, full_refresh: bool = False, select: list[str] | N
     dates = business_dates_to_rebuild(business_date) if full_refresh else [business_date]
     result = BuildResult(business_dates=dates, full_refresh=full_refresh)
     for position, night in enumerate(dates):
-        result.nodes += _build_one_date(night, full_refresh=full_refresh and position == 0, select=select)
+        result.nodes += _build_one_date(
+            night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
+        )
         result.seconds = time.perf_counter() - started
         if result.failed_nodes:
             failed = ", ".join(f"{n.resource_type} {n.name} ({n.status})" for n in result.failed_nodes)

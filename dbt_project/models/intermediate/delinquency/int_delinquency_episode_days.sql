@@ -23,53 +23,61 @@ signed_payments as (
     select * from {{ ref('int_payments_signed') }}
 ),
 
-{% if is_incremental() %}
-open_yesterday as (
-    select * from {{ this }}
-    where business_date = {{ business_date() }} - 1 and end_reason is null
+collection_actions as (
+    select * from {{ ref('stg_collection_actions') }}
 ),
 
-earlier_episode_numbers as (
-    -- Only for loans that start an episode today: look up their last episode number (indexed).
-    select
-        episode_days.loan_id as loan_id,
-        max(episode_days.episode_no) as last_episode_no
-    from {{ this }} as episode_days
-    inner join snapshot_today
-        on episode_days.loan_id = snapshot_today.loan_id
-    where episode_days.business_date < {{ business_date() }} and snapshot_today.dpd >= 1
-    group by episode_days.loan_id
+action_outcomes as (
+    select * from {{ ref('action_outcomes') }}
 ),
+
+{% if is_incremental() %}
+    open_yesterday as (
+        select * from {{ this }}
+        where business_date = {{ business_date() }} - 1 and end_reason is null
+    ),
+
+    earlier_episode_numbers as (
+    -- Only for loans that start an episode today: look up their last episode number (indexed).
+        select
+            episode_days.loan_id,
+            max(episode_days.episode_no) as last_episode_no
+        from {{ this }} as episode_days
+        inner join snapshot_today
+            on episode_days.loan_id = snapshot_today.loan_id
+        where episode_days.business_date < {{ business_date() }} and snapshot_today.dpd >= 1
+        group by episode_days.loan_id
+    ),
 {% else %}
 -- First build (or full refresh): no episode is open before D.
-open_yesterday as (
-    select
-        cast(null as text) as loan_id,
-        cast(null as integer) as episode_no,
-        cast(null as date) as started_on,
-        cast(null as integer) as schedule_version,
-        cast(null as integer) as max_dpd,
-        cast(null as integer) as max_bucket_order
-    where false
-),
+    open_yesterday as (
+        select
+            cast(null as text) as loan_id,
+            cast(null as integer) as episode_no,
+            cast(null as date) as started_on,
+            cast(null as integer) as schedule_version,
+            cast(null as integer) as max_dpd,
+            cast(null as integer) as max_bucket_order
+        where false
+    ),
 
-earlier_episode_numbers as (
-    select
-        cast(null as text) as loan_id,
-        cast(null as integer) as last_episode_no
-    where false
-),
+    earlier_episode_numbers as (
+        select
+            cast(null as text) as loan_id,
+            cast(null as integer) as last_episode_no
+        where false
+    ),
 {% endif %}
 
 continuing_episodes as (
     select
-        open_yesterday.loan_id as loan_id,
-        open_yesterday.episode_no as episode_no,
-        open_yesterday.started_on as started_on,
+        open_yesterday.loan_id,
+        open_yesterday.episode_no,
+        open_yesterday.started_on,
         coalesce(snapshot_today.schedule_version, open_yesterday.schedule_version) as schedule_version,
         greatest(open_yesterday.max_dpd, coalesce(snapshot_today.dpd, 0)) as max_dpd,
         greatest(open_yesterday.max_bucket_order, coalesce(snapshot_today.bucket_order, 0)) as max_bucket_order,
-        snapshot_today.dpd as dpd,
+        snapshot_today.dpd,
         -- The first reason that holds ends the episode (closing beats everything, then write-off).
         case
             when snapshot_today.loan_id is null or snapshot_today.loan_status = 'closed' then 'paid_off'
@@ -84,13 +92,13 @@ continuing_episodes as (
 
 starting_episodes as (
     select
-        snapshot_today.loan_id as loan_id,
+        snapshot_today.loan_id,
         coalesce(earlier_episode_numbers.last_episode_no, 0) + 1 as episode_no,
         {{ business_date() }} as started_on,
-        snapshot_today.schedule_version as schedule_version,
+        snapshot_today.schedule_version,
         snapshot_today.dpd as max_dpd,
         snapshot_today.bucket_order as max_bucket_order,
-        snapshot_today.dpd as dpd,
+        snapshot_today.dpd,
         cast(null as text) as end_reason
     from snapshot_today
     left join earlier_episode_numbers
@@ -113,7 +121,7 @@ episodes_today as (
 collected_during_episode as (
     -- Net money (payments minus reversals) with value date from the episode's start up to D, as known at D.
     select
-        episodes_today.loan_id as loan_id,
+        episodes_today.loan_id,
         sum(signed_payments.signed_amount) as collected_amount
     from episodes_today
     inner join signed_payments
@@ -123,22 +131,43 @@ collected_during_episode as (
     group by episodes_today.loan_id
 ),
 
+actions_during_episode as (
+    -- Actions on the loan from the episode's start up to D (local dates), as known at D.
+    select
+        episodes_today.loan_id,
+        count(*) as actions,
+        count(*) filter (where action_outcomes.is_right_party_contact) as right_party_contacts
+    from episodes_today
+    inner join collection_actions
+        on
+            episodes_today.loan_id = collection_actions.loan_id
+            and {{ local_date('collection_actions.action_at') }}
+            between episodes_today.started_on and {{ business_date() }}
+    left join action_outcomes
+        on collection_actions.outcome = action_outcomes.outcome
+    group by episodes_today.loan_id
+),
+
 final as (
     select
         {{ business_date() }} as business_date,
-        episodes_today.loan_id as loan_id,
-        episodes_today.episode_no as episode_no,
-        episodes_today.started_on as started_on,
+        episodes_today.loan_id,
+        episodes_today.episode_no,
+        episodes_today.started_on,
         case when episodes_today.end_reason is not null then {{ business_date() }} end as ended_on,
-        episodes_today.end_reason as end_reason,
-        episodes_today.schedule_version as schedule_version,
-        episodes_today.dpd as dpd,
-        episodes_today.max_dpd as max_dpd,
-        episodes_today.max_bucket_order as max_bucket_order,
-        coalesce(collected_during_episode.collected_amount, 0) as collected_amount
+        episodes_today.end_reason,
+        episodes_today.schedule_version,
+        episodes_today.dpd,
+        episodes_today.max_dpd,
+        episodes_today.max_bucket_order,
+        cast(coalesce(collected_during_episode.collected_amount, 0) as numeric(18, 2)) as collected_amount,
+        cast(coalesce(actions_during_episode.actions, 0) as integer) as actions,
+        cast(coalesce(actions_during_episode.right_party_contacts, 0) as integer) as right_party_contacts
     from episodes_today
     left join collected_during_episode
         on episodes_today.loan_id = collected_during_episode.loan_id
+    left join actions_during_episode
+        on episodes_today.loan_id = actions_during_episode.loan_id
 )
 
 select * from final

@@ -11,14 +11,14 @@ signed_payments as (
 
 versions_in_force as (
     select distinct
-        loan_id as loan_id,
-        version_effective_from as version_effective_from
+        loan_id,
+        version_effective_from
     from schedule_in_force
 ),
 
 net_paid_by_loan as (
     select
-        versions_in_force.loan_id as loan_id,
+        versions_in_force.loan_id,
         -- Reversals of payments delivered before the payment itself cannot drive it below zero.
         cast(greatest(sum(signed_payments.signed_amount), 0) as numeric(18, 2)) as net_paid
     from versions_in_force
@@ -26,7 +26,7 @@ net_paid_by_loan as (
         on
             versions_in_force.loan_id = signed_payments.loan_id
             and signed_payments.counts_from <= {{ business_date() }}
-            and signed_payments.belongs_to_date >= versions_in_force.version_effective_from
+            and versions_in_force.version_effective_from <= signed_payments.belongs_to_date
     group by versions_in_force.loan_id
 ),
 
@@ -42,16 +42,16 @@ money_reaching_installment as (
 
 final as (
     select
-        loan_id as loan_id,
-        schedule_version as schedule_version,
-        version_effective_from as version_effective_from,
-        installment_no as installment_no,
-        due_date as due_date,
-        fee_due as fee_due,
-        interest_due as interest_due,
-        principal_due as principal_due,
-        total_due as total_due,
-        net_paid as net_paid,
+        loan_id,
+        schedule_version,
+        version_effective_from,
+        installment_no,
+        due_date,
+        fee_due,
+        interest_due,
+        principal_due,
+        total_due,
+        net_paid,
         cast(least(fee_due, available) as numeric(18, 2)) as fee_allocated,
         cast(least(interest_due, greatest(available - fee_due, 0)) as numeric(18, 2)) as interest_allocated,
         cast(least(principal_due, greatest(available - fee_due - interest_due, 0)) as numeric(18, 2))

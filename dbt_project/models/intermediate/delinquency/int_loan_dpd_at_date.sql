@@ -19,7 +19,7 @@ regulatory_classes as (
 
 installments_summed as (
     select
-        loan_id as loan_id,
+        loan_id,
         max(schedule_version) as schedule_version,
         max(net_paid) as net_paid,
         min(due_date) filter (where not is_paid) as oldest_unpaid_due_date,
@@ -43,10 +43,10 @@ installments_summed as (
 loan_dpd as (
     select
         loans_in_snapshot.*,
-        installments_summed.schedule_version as schedule_version,
+        installments_summed.schedule_version,
         coalesce(installments_summed.net_paid, 0) as net_paid,
-        installments_summed.oldest_unpaid_due_date as oldest_unpaid_due_date,
-        installments_summed.next_due_date as next_due_date,
+        installments_summed.oldest_unpaid_due_date,
+        installments_summed.next_due_date,
         coalesce(installments_summed.has_unpaid_installment_due_soon, false) as has_unpaid_installment_due_soon,
         coalesce(installments_summed.overdue_principal, 0) as overdue_principal,
         coalesce(installments_summed.overdue_interest, 0) as overdue_interest,
@@ -66,23 +66,23 @@ loan_dpd as (
 final as (
     select
         {{ business_date() }} as business_date,
-        loan_dpd.loan_id as loan_id,
-        loan_dpd.borrower_id as borrower_id,
-        loan_dpd.product_code as product_code,
-        loan_dpd.loan_status as loan_status,
-        loan_dpd.disbursed_on as disbursed_on,
-        loan_dpd.principal as principal,
-        loan_dpd.schedule_version as schedule_version,
-        loan_dpd.dpd as dpd,
-        dpd_buckets.bucket as bucket,
-        dpd_buckets.bucket_order as bucket_order,
+        loan_dpd.loan_id,
+        loan_dpd.borrower_id,
+        loan_dpd.product_code,
+        loan_dpd.loan_status,
+        loan_dpd.disbursed_on,
+        loan_dpd.principal,
+        loan_dpd.schedule_version,
+        loan_dpd.dpd,
+        dpd_buckets.bucket,
+        dpd_buckets.bucket_order,
         case
             when loan_dpd.is_written_off then 'written_off'
             when loan_dpd.dpd = 0 and loan_dpd.has_unpaid_installment_due_soon then 'pre_due'
             else dpd_buckets.stage
         end as stage,
-        regulatory_classes.regulatory_class as regulatory_class,
-        dpd_buckets.is_charge_off_candidate as is_charge_off_candidate,
+        regulatory_classes.regulatory_class,
+        dpd_buckets.is_charge_off_candidate,
         cast(loan_dpd.overdue_principal as numeric(18, 2)) as overdue_principal,
         cast(loan_dpd.overdue_interest as numeric(18, 2)) as overdue_interest,
         cast(loan_dpd.overdue_fee as numeric(18, 2)) as overdue_fee,
@@ -90,8 +90,8 @@ final as (
             as overdue_amount,
         cast(loan_dpd.outstanding_principal as numeric(18, 2)) as outstanding_principal,
         cast(loan_dpd.net_paid as numeric(18, 2)) as net_paid,
-        loan_dpd.oldest_unpaid_due_date as oldest_unpaid_due_date,
-        loan_dpd.next_due_date as next_due_date
+        loan_dpd.oldest_unpaid_due_date,
+        loan_dpd.next_due_date
     from loan_dpd
     left join dpd_buckets
         on loan_dpd.dpd between dpd_buckets.min_dpd and coalesce(dpd_buckets.max_dpd, loan_dpd.dpd)

@@ -21,11 +21,11 @@ closure_dates as (
 
 final as (
     select
-        loan_id as loan_id,
-        borrower_id as borrower_id,
-        product_code as product_code,
-        principal as principal,
-        disbursed_on as disbursed_on,
+        loan_id,
+        borrower_id,
+        product_code,
+        principal,
+        disbursed_on,
         case
             when closed_from <= {{ business_date() }} then 'closed'
             when written_off_from <= {{ business_date() }} then 'written_off'

@@ -7,13 +7,14 @@ with payments as (
 
 final as (
     select
-        payments.payment_id as payment_id,
-        payments.loan_id as loan_id,
-        payments.is_reversal as is_reversal,
+        payments.payment_id,
+        payments.loan_id,
+        payments.is_reversal,
         case when payments.is_reversal then -payments.amount else payments.amount end as signed_amount,
         -- The date from which the row changes the loan's net paid.
         case
-            when payments.is_reversal then greatest(payments.value_date, coalesce(originals.value_date, payments.value_date))
+            when payments.is_reversal
+                then greatest(payments.value_date, coalesce(originals.value_date, payments.value_date))
             else payments.value_date
         end as counts_from,
         -- §2 The date that decides which schedule version the money belongs to: the original

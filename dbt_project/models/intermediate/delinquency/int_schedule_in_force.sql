@@ -6,8 +6,8 @@ with installments_known_at_date as (
 
 schedule_versions as (
     select
-        loan_id as loan_id,
-        schedule_version as schedule_version,
+        loan_id,
+        schedule_version,
         min(effective_from) as effective_from
     from installments_known_at_date
     group by loan_id, schedule_version
@@ -15,9 +15,9 @@ schedule_versions as (
 
 version_in_force as (
     select distinct on (loan_id)
-        loan_id as loan_id,
-        schedule_version as schedule_version,
-        effective_from as effective_from
+        loan_id,
+        schedule_version,
+        effective_from
     from schedule_versions
     where effective_from <= {{ business_date() }}
     order by loan_id asc, schedule_version desc
@@ -25,14 +25,14 @@ version_in_force as (
 
 installments_in_force as (
     select
-        installments_known_at_date.loan_id as loan_id,
-        installments_known_at_date.schedule_version as schedule_version,
+        installments_known_at_date.loan_id,
+        installments_known_at_date.schedule_version,
         version_in_force.effective_from as version_effective_from,
-        installments_known_at_date.installment_no as installment_no,
-        installments_known_at_date.due_date as due_date,
-        installments_known_at_date.fee_due as fee_due,
-        installments_known_at_date.interest_due as interest_due,
-        installments_known_at_date.principal_due as principal_due,
+        installments_known_at_date.installment_no,
+        installments_known_at_date.due_date,
+        installments_known_at_date.fee_due,
+        installments_known_at_date.interest_due,
+        installments_known_at_date.principal_due,
         installments_known_at_date.fee_due
         + installments_known_at_date.interest_due
         + installments_known_at_date.principal_due as total_due
@@ -47,9 +47,9 @@ final as (
     select
         installments_in_force.*,
         -- Oldest due date first, then installment_no (§3): everything ahead of this installment.
-        cast(coalesce(sum(total_due) over (
-            partition by loan_id
-            order by due_date asc, installment_no asc
+        cast(coalesce(sum(installments_in_force.total_due) over (
+            partition by installments_in_force.loan_id
+            order by installments_in_force.due_date asc, installments_in_force.installment_no asc
             rows between unbounded preceding and 1 preceding
         ), 0) as numeric(18, 2)) as due_before
     from installments_in_force

@@ -47,9 +47,9 @@ transitions as (
 
 transition_counts as (
     select
-        from_bucket as from_bucket,
-        from_bucket_order as from_bucket_order,
-        to_bucket as to_bucket,
+        from_bucket,
+        from_bucket_order,
+        to_bucket,
         count(*) as loans,
         sum(principal) as principal
     from transitions
@@ -58,20 +58,20 @@ transition_counts as (
 
 final as (
     select
-        month_ends.month_end as month_end,
-        transition_counts.from_bucket as from_bucket,
-        transition_counts.to_bucket as to_bucket,
+        month_ends.month_end,
+        transition_counts.from_bucket,
+        transition_counts.to_bucket,
         cast(transition_counts.loans as integer) as loans,
-        round(
-            transition_counts.loans::numeric
-            / sum(transition_counts.loans) over (partition by transition_counts.from_bucket),
-            6
+        cast(
+            cast(transition_counts.loans as numeric)
+            / sum(transition_counts.loans) over (partition by transition_counts.from_bucket)
+            as numeric(9, 6)
         ) as loans_share,
-        transition_counts.principal as principal,
-        round(
+        cast(transition_counts.principal as numeric(18, 2)) as principal,
+        cast(
             transition_counts.principal
-            / nullif(sum(transition_counts.principal) over (partition by transition_counts.from_bucket), 0),
-            6
+            / nullif(sum(transition_counts.principal) over (partition by transition_counts.from_bucket), 0)
+            as numeric(9, 6)
         ) as principal_share,
         -- Cure rate (§6): delinquent at the previous month end, M0 at this one.
         transition_counts.from_bucket_order > 0 and transition_counts.to_bucket = 'M0' as is_cure

@@ -12,20 +12,20 @@ with milestones as (
 
 loans_by_month_reached as (
     select
-        cohort_month as cohort_month,
-        principal as principal,
-        {%- for threshold in thresholds %}
-            case
-                when reached_dpd_{{ threshold }}_on <= {{ business_date() }}
-                    then {{ calendar_months_between('cohort_month', 'reached_dpd_' ~ threshold ~ '_on') }}
-            end as reached_dpd_{{ threshold }}_month{{ "," if not loop.last }}
-        {%- endfor %}
+        cohort_month,
+        principal,
+    {%- for threshold in thresholds %}
+        case
+            when reached_dpd_{{ threshold }}_on <= {{ business_date() }}
+                then {{ calendar_months_between('cohort_month', 'reached_dpd_' ~ threshold ~ '_on') }}
+        end as reached_dpd_{{ threshold }}_month{{ "," if not loop.last }}
+    {%- endfor %}
     from milestones
 ),
 
 cohort_totals as (
     select
-        cohort_month as cohort_month,
+        cohort_month,
         count(*) as loans,
         sum(principal) as principal
     from loans_by_month_reached
@@ -35,24 +35,24 @@ cohort_totals as (
 -- Aggregate per cohort and month reached first, so the grid below joins small tables only.
 {%- for threshold in thresholds %}
 
-reached_dpd_{{ threshold }}_by_month as (
-    select
-        cohort_month as cohort_month,
-        reached_dpd_{{ threshold }}_month as month_reached,
-        count(*) as loans,
-        sum(principal) as principal
-    from loans_by_month_reached
-    where reached_dpd_{{ threshold }}_month is not null
-    group by cohort_month, reached_dpd_{{ threshold }}_month
-),
+    reached_dpd_{{ threshold }}_by_month as (
+        select
+            cohort_month,
+            reached_dpd_{{ threshold }}_month as month_reached,
+            count(*) as loans,
+            sum(principal) as principal
+        from loans_by_month_reached
+        where reached_dpd_{{ threshold }}_month is not null
+        group by cohort_month, reached_dpd_{{ threshold }}_month
+    ),
 {%- endfor %}
 
 cohort_months_on_book as (
     select
-        cohort_totals.cohort_month as cohort_month,
+        cohort_totals.cohort_month,
         cast(months_on_book as integer) as months_on_book,
-        cohort_totals.loans as loans,
-        cohort_totals.principal as principal
+        cohort_totals.loans,
+        cohort_totals.principal
     from cohort_totals
     cross join lateral generate_series(
         0, {{ calendar_months_between('cohort_totals.cohort_month', business_date()) }}
@@ -61,41 +61,41 @@ cohort_months_on_book as (
 
 curves as (
     select
-        cohort_months_on_book.cohort_month as cohort_month,
-        cohort_months_on_book.months_on_book as months_on_book,
-        cohort_months_on_book.loans as loans,
-        cohort_months_on_book.principal as principal,
-        {%- for threshold in thresholds %}
-            (
-                select coalesce(sum(reached.loans), 0)
-                from reached_dpd_{{ threshold }}_by_month as reached
-                where
-                    reached.cohort_month = cohort_months_on_book.cohort_month
-                    and reached.month_reached <= cohort_months_on_book.months_on_book
-            ) as ever_{{ threshold }}_loans,
-            (
-                select coalesce(sum(reached.principal), 0)
-                from reached_dpd_{{ threshold }}_by_month as reached
-                where
-                    reached.cohort_month = cohort_months_on_book.cohort_month
-                    and reached.month_reached <= cohort_months_on_book.months_on_book
-            ) as ever_{{ threshold }}_principal{{ "," if not loop.last }}
-        {%- endfor %}
+        cohort_months_on_book.cohort_month,
+        cohort_months_on_book.months_on_book,
+        cohort_months_on_book.loans,
+        cohort_months_on_book.principal,
+    {%- for threshold in thresholds %}
+        (
+            select coalesce(sum(reached.loans), 0)
+            from reached_dpd_{{ threshold }}_by_month as reached
+            where
+                reached.cohort_month = cohort_months_on_book.cohort_month
+                and reached.month_reached <= cohort_months_on_book.months_on_book
+        ) as ever_{{ threshold }}_loans,
+        (
+            select coalesce(sum(reached.principal), 0)
+            from reached_dpd_{{ threshold }}_by_month as reached
+            where
+                reached.cohort_month = cohort_months_on_book.cohort_month
+                and reached.month_reached <= cohort_months_on_book.months_on_book
+        ) as ever_{{ threshold }}_principal{{ "," if not loop.last }}
+    {%- endfor %}
     from cohort_months_on_book
 ),
 
 final as (
     select
         {{ business_date() }} as as_of_date,
-        cohort_month as cohort_month,
-        months_on_book as months_on_book,
+        cohort_month,
+        months_on_book,
         cast(loans as integer) as loans,
-        principal as principal,
-        {%- for threshold in thresholds %}
-            round(ever_{{ threshold }}_loans::numeric / loans, 6) as ever_{{ threshold }}_share,
-            round(ever_{{ threshold }}_principal / nullif(principal, 0), 6)
-                as ever_{{ threshold }}_principal_share{{ "," if not loop.last }}
-        {%- endfor %}
+        cast(principal as numeric(18, 2)) as principal,
+    {%- for threshold in thresholds %}
+        cast(cast(ever_{{ threshold }}_loans as numeric) / loans as numeric(9, 6)) as ever_{{ threshold }}_share,
+        cast(ever_{{ threshold }}_principal / nullif(principal, 0) as numeric(9, 6))
+            as ever_{{ threshold }}_principal_share{{ "," if not loop.last }}
+    {%- endfor %}
     from curves
 )
 

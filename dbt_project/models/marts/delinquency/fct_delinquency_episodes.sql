@@ -35,15 +35,17 @@ dpd_buckets as (
 
 final as (
     select
-        latest_episode_state.loan_id as loan_id,
-        latest_episode_state.episode_no as episode_no,
-        latest_episode_state.started_on as started_on,
-        latest_episode_state.ended_on as ended_on,
-        latest_episode_state.end_reason as end_reason,
+        latest_episode_state.loan_id,
+        latest_episode_state.episode_no,
+        latest_episode_state.started_on,
+        latest_episode_state.ended_on,
+        latest_episode_state.end_reason,
         latest_episode_state.ended_on is null as is_open,
-        latest_episode_state.max_dpd as max_dpd,
+        latest_episode_state.max_dpd,
         dpd_buckets.bucket as max_bucket,
-        latest_episode_state.collected_amount as collected_amount,
+        latest_episode_state.collected_amount,
+        latest_episode_state.actions,
+        latest_episode_state.right_party_contacts,
         latest_episode_state.business_date as as_of_date
     from latest_episode_state
     left join dpd_buckets

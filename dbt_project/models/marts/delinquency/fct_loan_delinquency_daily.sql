@@ -19,28 +19,28 @@ with loan_dpd_at_date as (
 
 final as (
     select
-        business_date as business_date,
-        loan_id as loan_id,
-        borrower_id as borrower_id,
-        product_code as product_code,
-        loan_status as loan_status,
-        disbursed_on as disbursed_on,
-        principal as principal,
-        schedule_version as schedule_version,
-        dpd as dpd,
-        bucket as bucket,
-        bucket_order as bucket_order,
-        stage as stage,
-        regulatory_class as regulatory_class,
-        is_charge_off_candidate as is_charge_off_candidate,
+        business_date,
+        loan_id,
+        borrower_id,
+        product_code,
+        loan_status,
+        disbursed_on,
+        principal,
+        schedule_version,
+        dpd,
+        bucket,
+        bucket_order,
+        stage,
+        regulatory_class,
+        is_charge_off_candidate,
         cast(overdue_principal as numeric(18, 2)) as overdue_principal,
         cast(overdue_interest as numeric(18, 2)) as overdue_interest,
         cast(overdue_fee as numeric(18, 2)) as overdue_fee,
         cast(overdue_amount as numeric(18, 2)) as overdue_amount,
         cast(outstanding_principal as numeric(18, 2)) as outstanding_principal,
         cast(net_paid as numeric(18, 2)) as net_paid,
-        oldest_unpaid_due_date as oldest_unpaid_due_date,
-        next_due_date as next_due_date
+        oldest_unpaid_due_date,
+        next_due_date
     from loan_dpd_at_date
 )
 

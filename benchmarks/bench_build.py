@@ -1,0 +1,87 @@
+"""dbt build benchmark: a night's incremental build against a full refresh, on a simulated portfolio.
+
+    python -m benchmarks.bench_build --loans 1000000 --days 60
+
+In a throw-away $ARREARS_HOME (its own embedded warehouse): simulates `--days` deliveries
+(`arrears generate`), ingests them all, then builds every night in order with the nightly build
+(`arrears.transform.build`, incremental, no unit tests), timing each night; finally rebuilds the
+last night as a full refresh (which replays every night from the first delivery, in order: the
+snapshots are point in time). Prints the night of day 5, the night of the last day, their ratio,
+the full refresh and its ratio to the last night. Not a test: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+START = dt.date(2026, 1, 1)
+
+
+def _timed(label: str, action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    seconds = time.perf_counter() - started
+    print(f"  {label}: {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", help="ARREARS_HOME to use (default: a new temporary folder)")
+    parser.add_argument("--skip-full-refresh", action="store_true", help="time only the incremental nights")
+    args = parser.parse_args()
+
+    home = Path(args.home or tempfile.mkdtemp(prefix="arrears_bench_build_"))
+    os.environ["ARREARS_HOME"] = str(home)
+    os.environ.pop("ARREARS_WAREHOUSE_URL", None)
+
+    from arrears.generate import generate
+    from arrears.ingest import ingest_delivery
+    from arrears.transform import build
+    from arrears.warehouse import connect
+    from arrears.warehouse.schema import init_schema
+
+    with connect(autocommit=True) as conn:
+        init_schema(conn)
+    landing = home / "landing"
+    nights = [START + dt.timedelta(days=n) for n in range(args.days)]
+    print(f"portfolio: {args.loans:,} loans, {args.days} days from {START} (home {home})", flush=True)
+    _timed(
+        "simulate",
+        lambda: generate(loans=args.loans, start=START, days=args.days, seed=args.seed, out=landing, inject_faults=0.0),
+    )
+    _timed("ingest every day", lambda: [ingest_delivery(night, landing) for night in nights])
+
+    night_seconds: list[float] = []
+    for number, night in enumerate(nights, start=1):
+        started = time.perf_counter()
+        result = build(night)
+        night_seconds.append(time.perf_counter() - started)
+        print(f"  night {number:>3} {night}: {night_seconds[-1]:.1f} s ({result.summary()})", flush=True)
+
+    with connect(autocommit=True) as conn:
+        snapshot_rows = conn.execute("select count(*) from marts.fct_loan_delinquency_daily").fetchone()
+    last = night_seconds[-1]
+    early = night_seconds[min(4, len(night_seconds) - 1)]
+    print()
+    print(f"rows in marts.fct_loan_delinquency_daily: {snapshot_rows[0] if snapshot_rows else 0:,}")
+    ratio = last / early
+    print(f"night of day 5: {early:.1f} s; night of day {args.days}: {last:.1f} s; ratio {ratio:.2f}x (target <= 1.3x)")
+    print(f"median night: {statistics.median(night_seconds):.1f} s (target at 1,000,000 loans: <= 180 s, stretch 60 s)")
+    if not args.skip_full_refresh:
+        refresh = _timed(f"full refresh of day {args.days}", lambda: build(nights[-1], full_refresh=True))
+        print(f"full refresh / incremental night: {refresh / last:.1f}x (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()

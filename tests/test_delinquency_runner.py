@@ -1,0 +1,74 @@
+"""The dbt runner: `arrears build` reports each node, fails on one line naming the failed nodes, writes the manifest."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_delinquency_support import RawDeliveries
+
+
+def test_connection_env_is_taken_from_the_warehouse_url() -> None:
+    from arrears.transform.invoke import connection_env
+
+    assert connection_env("postgresql://pipeline:s%40cret@db.example:6543/arrears") == {
+        "ARREARS_DBT_HOST": "db.example",
+        "ARREARS_DBT_PORT": "6543",
+        "ARREARS_DBT_USER": "pipeline",
+        "ARREARS_DBT_PASSWORD": "s@cret",
+        "ARREARS_DBT_DBNAME": "arrears",
+    }
+
+
+@pytest.mark.slow
+def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "L1", 1, date(2026, 2, 1), "100.00", effective_from=date(2026, 1, 1))
+    raw.insert(conn)
+
+    result = build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+
+    statuses = {(n.name, n.resource_type): n.status for n in result.nodes}
+    assert statuses[("fct_loan_delinquency_daily", "model")] == "success"
+    assert statuses[("dpd_buckets", "seed")] == "success"
+    assert not result.failed_nodes
+    assert result.summary().startswith("built 2026-03-10: models ")
+    assert " 0 failed" in result.summary()
+    assert result.as_dict()["nodes"]
+    assert conn.execute("select dpd from marts.fct_loan_delinquency_daily where loan_id = 'L1'").fetchone() == (37,)
+    # dbt wrote into this home, never into the project folder.
+    assert (arrears_home / "dbt" / "target" / "run_results.json").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Connection) -> None:
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1), status="sold")  # not an accepted status
+    raw.insert(conn)
+
+    finished = run_cli("build", "--date", "2026-03-10")
+
+    assert finished.returncode != 0
+    last_line = finished.stderr.strip().splitlines()[-1]
+    assert "accepted_values_stg_loans_status" in last_line
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.slow
+def test_compile_manifest_writes_a_stable_manifest(warehouse_url: str, arrears_home: Path) -> None:
+    from arrears.transform import compile_manifest, manifest_path
+
+    written = compile_manifest()
+
+    assert written == manifest_path() == arrears_home / "dbt" / "manifest" / "manifest.json"
+    nodes = json.loads(written.read_text())["nodes"]
+    assert "model.arrears.fct_loan_delinquency_daily" in nodes
+    assert nodes["model.arrears.fct_loan_delinquency_daily"]["config"]["contract"]["enforced"] is True
