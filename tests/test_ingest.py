@@ -408,3 +408,18 @@ def test_typed_parquet_columns_go_through_the_same_rules(
     assert quarantine(conn) == [(3, "out_of_range", "amount = '-3.00' (must be > 0)")]
     loaded = conn.execute("select received_at, value_date, amount::text from raw.payments").fetchone()
     assert loaded == (dt.datetime(2026, 11, 21, 1, 30, tzinfo=dt.UTC), dt.date(2026, 11, 21), "1180.50")
+
+
+def test_a_stray_quote_inside_a_field_is_read_literally(
+    warehouse_url: str, conn: psycopg.Connection, landing: Path
+) -> None:
+    header = list(GOOD_ROWS["payments"])
+    content = csv_bytes([row("payments", payment_id=f"P{n}") for n in range(1, 5)], header)
+    content = content.replace(b"P2,L1", b'P2,L"1').replace(b"P4,L1", b'P4,L"1')  # not RFC 4180
+    Delivery(landing).add_bytes("payments", "payments.csv", content, 4).write_manifest()
+
+    result = ingest_delivery(DAY, landing)
+
+    assert (result.loaded, result.quarantined) == (4, 0)
+    loaded = conn.execute("select payment_id, loan_id, _line from raw.payments order by _line").fetchall()
+    assert loaded == [("P1", "L1", 2), ("P2", 'L"1', 3), ("P3", "L1", 4), ("P4", 'L"1', 5)]

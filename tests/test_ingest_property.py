@@ -69,8 +69,8 @@ KINDS = [
 ]
 # Kinds whose row is still valid: it must load (when its key is unique).
 VALID_KINDS = {"valid", "empty_optional", "very_long_field"}
-# Stray quotes (a `"` inside an unquoted field) are tried separately below: today one of them rejects the
-# whole delivery (a loader bug, pinned by an xfail test), which would hide every other property here.
+# Stray quotes (a `"` inside an unquoted field) are tried separately below (they once rejected the whole
+# delivery; the loader now reads such a file with the csv module, record by record).
 
 free_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=24
@@ -304,13 +304,6 @@ def test_every_delivered_record_is_loaded_or_quarantined(
         _check_file(conn, entity_name, records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeliveryRejected,
-    reason='ingest bug: a `"` inside an unquoted field (not RFC 4180) makes RecordCounter (ingest/files.py) and '
-    "PostgreSQL COPY open a quoted section that swallows the following lines, so validate() rejects the WHOLE "
-    "delivery with a misleading 'row count mismatch: manifest says 4, file has 2' instead of quarantining one record",
-)
 @pytest.mark.parametrize("stray_quotes", [1, 2])
 def test_a_stray_quote_quarantines_or_loads_its_record_but_never_rejects_the_delivery(
     warehouse_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stray_quotes: int

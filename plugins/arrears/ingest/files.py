@@ -11,6 +11,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,13 @@ class DeliveredFile:
         self.close()
 
 
+# A quote inside an unquoted field (`ag"ent`): not RFC 4180. PostgreSQL's COPY and a naive quote
+# toggle would open a quoted section there and swallow the following lines; the csv module (the
+# Python fallback) keeps it as a literal character. Opening quotes follow a delimiter, closing ones
+# precede one, and an escaped `""` is a pair, so a quote between two other bytes is stray.
+STRAY_QUOTE = re.compile(rb'[^,\n"]"[^,\r\n"]')
+
+
 class RecordCounter:
     """Counts CSV records in a byte stream at C speed: newlines outside double quotes.
 
@@ -102,6 +110,7 @@ class RecordCounter:
         self.newlines = 0
         self.in_quotes = False
         self.last_byte = b""
+        self.stray_quote = False
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -110,6 +119,9 @@ class RecordCounter:
             if not self.in_quotes:
                 self.newlines += chunk.count(b"\n")
         else:
+            # The byte before the chunk joins it, so a quote at the chunk's edge is judged too.
+            if STRAY_QUOTE.search(self.last_byte + chunk):
+                self.stray_quote = True
             parts = chunk.split(b'"')
             outside = parts[1::2] if self.in_quotes else parts[0::2]
             self.newlines += b"".join(outside).count(b"\n")
@@ -121,6 +133,23 @@ class RecordCounter:
     def records(self) -> int:
         """Records seen, the header included (a last record without a newline counts too)."""
         return self.newlines + (1 if self.last_byte not in (b"", b"\n") else 0)
+
+
+def csv_records(text: IO[str]) -> int:
+    """Records of a CSV text stream as the csv module (the loader's fallback) reads them, header included.
+
+    The slow, exact count, used only for a file with stray quotes.
+    """
+    count = 0
+    reader = csv.reader(text, strict=False)
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return count
+        except csv.Error:  # a quoted field running to the end of the file: one broken record
+            return count + 1
+        count += 1
 
 
 def csv_header(path: Path) -> list[str]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from arrears.contract import Entity, load_contract
 from arrears.errors import DeliveryRejected
 from arrears.ingest import sql
-from arrears.ingest.files import DeliveredFile, file_sha256, parquet_csv_chunks
+from arrears.ingest.files import STRAY_QUOTE, DeliveredFile, file_sha256, parquet_csv_chunks
 from arrears.ingest.manifest import Manifest, ManifestFile, check_rows, check_sha256, file_header
 
 if TYPE_CHECKING:
@@ -86,13 +86,19 @@ class _Source:
     def __init__(self, listed: ManifestFile) -> None:
         self.listed = listed
         self._delivered: DeliveredFile | None = None
+        self.stray_quote = False
 
     def chunks(self) -> Iterator[bytes]:
         if self.listed.format == ".parquet":
             yield from parquet_csv_chunks(self.listed.path)
             return
         self._delivered = DeliveredFile(self.listed.path)
-        yield from self._delivered.chunks()
+        last = b""
+        for chunk in self._delivered.chunks():
+            if b'"' in chunk and STRAY_QUOTE.search(last + chunk):
+                self.stray_quote = True
+            last = chunk[-1:]
+            yield chunk
 
     def verify(self, rows: int) -> None:
         """The bytes just loaded are the ones the manifest describes (the file may have changed since validation)."""
@@ -112,7 +118,14 @@ def _copy_fast(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, h
             for chunk in source.chunks():
                 copy.write(chunk)
         rows = cursor.rowcount
+    if source.stray_quote:
+        # COPY read the stray quote as the start of a quoted section: its rows cannot be trusted.
+        raise _NeedsFallback(f"{listed.file}: a quote inside an unquoted field")
     source.verify(rows)
+
+
+class _NeedsFallback(Exception):
+    """The fast path's result is unusable for this file; parse it record by record instead."""
 
 
 def _broken_record(fields: list[str], header: list[str]) -> tuple[str, str] | None:
@@ -171,7 +184,7 @@ def _land(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header
         with conn.transaction():  # a savepoint: a failed COPY leaves the landing table empty
             _copy_fast(conn, entity, listed, header)
         return False
-    except psycopg.errors.DataError:  # BadCopyFileFormat, invalid byte sequence, ...
+    except (psycopg.errors.DataError, _NeedsFallback):  # BadCopyFileFormat, invalid byte sequence, ...
         _copy_fallback(conn, entity, listed, header)
         return True
 
