@@ -7,7 +7,7 @@ export ARREARS_HOME ?= $(CURDIR)/.arrears
 BENCH_LOANS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint fmt bench bench-ingest docs airflow db-stop clean
+.PHONY: help setup demo test test-fast lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,16 @@ bench: setup ## every benchmark at BENCH_LOANS loans; writes benchmarks/results.
 
 bench-ingest: setup ## the loader against raw COPY on a 2,000,000-row payments file
 	$(BIN)/python -m benchmarks.bench_ingest --rows 2000000
+
+bench-generate: setup ## simulator throughput at 1,000,000 loans x 30 days
+	$(BIN)/python -m benchmarks.bench_generate --loans 1000000 --days 30
+
+profile-book: setup ## stage shares and roll rates of the simulated book (quoted in docs/simulator.md)
+	$(BIN)/python -m arrears.generate.profile --loans 20000 --days 60
+
+contract-docs: setup ## regenerate docs/landing-contract.md and dbt's __sources.yml from landing.yml
+	$(BIN)/python -m arrears.contract.docs
+	$(BIN)/python -m arrears.ingest.sources_yml
 
 docs: setup ## generate dbt docs into $ARREARS_HOME/dbt/target and print where to open them
 	$(BIN)/arrears docs
