@@ -109,7 +109,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
     ),
 }
 
-ORDER_BY = "p.sort_team, p.sort_rank, p.sort_loan"
+# Byte order ("C"), not the database locale: faster, and the same file whatever the server's collation.
+ORDER_BY = 'p.sort_team collate "C", p.sort_rank, p.sort_loan collate "C"'
 
 
 @dataclass(frozen=True)
