@@ -49,6 +49,22 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
 
 
 @pytest.mark.slow
+def test_docs_generate_documents_every_published_column(conn: psycopg.Connection) -> None:
+    from arrears.transform import build, generate_docs
+
+    build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+    index = generate_docs()
+
+    assert index.name == "index.html" and index.exists()
+    manifest = json.loads((index.parent / "manifest.json").read_text())
+    catalog = json.loads((index.parent / "catalog.json").read_text())
+    documented = manifest["nodes"]["model.arrears.fct_loan_delinquency_daily"]["columns"]
+    in_warehouse = catalog["nodes"]["model.arrears.fct_loan_delinquency_daily"]["columns"]
+    assert {name.lower() for name in in_warehouse} == set(documented)
+    assert all(column["description"] for column in documented.values())
+
+
+@pytest.mark.slow
 def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Connection) -> None:
     raw = RawDeliveries()
     raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1), status="sold")  # not an accepted status

@@ -6,6 +6,7 @@
 """
 
 from arrears.transform.build import BuildFailed, BuildResult, NodeStatus, build, business_dates_to_rebuild
+from arrears.transform.docs import generate_docs
 from arrears.transform.invoke import DbtInvocationError, dbt_invoke
 from arrears.transform.manifest import compile_manifest, manifest_path
 
@@ -18,5 +19,6 @@ __all__ = [
     "business_dates_to_rebuild",
     "compile_manifest",
     "dbt_invoke",
+    "generate_docs",
     "manifest_path",
 ]
