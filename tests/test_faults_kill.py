@@ -116,7 +116,7 @@ def test_killed_build_reruns_to_the_same_marts(baseline: Baseline, point: int) -
     run_to_completion(baseline.command("build"), baseline.env)
 
     with baseline.connect() as conn:
-        assert marts_fingerprint(conn) == baseline.marts
+        assert marts_fingerprint(conn, baseline.marts) == baseline.marts
         assert leftover_dbt_relations(conn) == []
 
 
