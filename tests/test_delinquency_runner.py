@@ -67,14 +67,14 @@ def test_docs_generate_documents_every_published_column(conn: psycopg.Connection
 @pytest.mark.slow
 def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Connection) -> None:
     raw = RawDeliveries()
-    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1), status="sold")  # not an accepted status
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1), borrower_id=None)  # the snapshot needs a borrower
     raw.insert(conn)
 
     finished = run_cli("build", "--date", "2026-03-10")
 
     assert finished.returncode != 0
     last_line = finished.stderr.strip().splitlines()[-1]
-    assert "accepted_values_stg_loans_status" in last_line
+    assert "not_null_fct_loan_delinquency_daily_borrower_id" in last_line
     assert "Traceback" not in finished.stderr
 
 
