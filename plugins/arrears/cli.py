@@ -148,21 +148,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from arrears.settings import paths
-    from arrears.transform import DbtInvocationError, dbt_invoke
+    from arrears.transform.docs import generate_docs
 
-    if not dbt_invoke(["docs", "generate"]).success:
-        raise DbtInvocationError("dbt docs generate failed: see the dbt log under $ARREARS_HOME/dbt/logs")
-    print(f"dbt docs: {paths().dbt_target / 'index.html'}  (serve: arrears docs --serve)")
+    print(f"dbt docs: {generate_docs()}")
     if args.serve:
+        from arrears.transform import dbt_invoke
+
         dbt_invoke(["docs", "serve", "--port", str(args.port), "--no-browser"])
-    return 0
-
-
-def _purge(args: argparse.Namespace) -> int:
-    from arrears.retention import purge
-
-    print(purge(args.date, dry_run=args.dry_run).summary())
     return 0
 
 
