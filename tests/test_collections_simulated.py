@@ -1,0 +1,105 @@
+"""Collections marts on a simulated portfolio: generate -> ingest -> dbt build, checked against the truth.
+
+The simulator writes the compliance violations it injected beside the landing folder; the
+violations mart must find exactly those, no more and no fewer, for every night it judged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+START = dt.date(2026, 3, 1)
+DAYS = 12
+# Two nights judged (each dbt build takes a while): a mid-period one and the last one.
+NIGHTS = [dt.date(2026, 3, 8), dt.date(2026, 3, 12)]
+
+
+@pytest.fixture(scope="module")
+def simulated_warehouse(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[tuple[str, Path]]:
+    """A database holding 12 ingested days of a 300-loan simulated portfolio, built for NIGHTS."""
+    import os
+
+    from arrears.generate import generate
+    from arrears.ingest import ingest_delivery
+    from arrears.transform import build
+    from arrears.warehouse.schema import init_schema
+
+    landing = tmp_path_factory.mktemp("collections_sim") / "landing"
+    generate(loans=300, start=START, days=DAYS, seed=7, out=landing)
+    name = f"test_collections_sim_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+        admin.execute(f'create database "{name}"')
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARREARS_WAREHOUSE_URL", url)
+    patch.setenv("ARREARS_HOME", str(tmp_path_factory.mktemp("collections_sim_home")))
+    with psycopg.connect(url, autocommit=True) as conn:
+        init_schema(conn)
+    for offset in range(DAYS):
+        ingest_delivery(START + dt.timedelta(days=offset), landing)
+    for night in NIGHTS:
+        build(night)
+    yield url, Path(str(landing) + "_truth")
+    patch.undo()
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_violations_mart_finds_exactly_the_injected_violations(simulated_warehouse: tuple[str, Path]) -> None:
+    url, truth = simulated_warehouse
+    with (truth / "violations.csv").open(encoding="utf-8") as handle:
+        injected = {(row["action_id"], row["rule"], row["business_date"]) for row in csv.DictReader(handle)}
+    expected = {row for row in injected if row[2] in {night.isoformat() for night in NIGHTS}}
+    with psycopg.connect(url) as conn:
+        found = {
+            (action_id, rule, business_date.isoformat())
+            for action_id, rule, business_date in conn.execute(
+                "select action_id, rule, business_date from marts.fct_compliance_violations"
+            )
+        }
+    assert expected, "the simulator injected no violation on the nights judged"
+    assert found == expected
+
+
+def test_every_pre_due_or_delinquent_loan_has_exactly_one_queue_row(simulated_warehouse: tuple[str, Path]) -> None:
+    url, _ = simulated_warehouse
+    with psycopg.connect(url) as conn:
+        for night in NIGHTS:
+            in_scope = {
+                loan_id
+                for (loan_id,) in conn.execute(
+                    "select loan_id from marts.fct_loan_delinquency_daily where business_date = %s "
+                    "and stage in ('pre_due', 'early', 'mid', 'late', 'written_off')",
+                    (night,),
+                )
+            }
+            queued = conn.execute(
+                "select loan_id, count(*) from marts.fct_work_queue where business_date = %s group by loan_id", (night,)
+            ).fetchall()
+            assert in_scope
+            assert dict(queued) == dict.fromkeys(in_scope, 1)
+
+
+def test_no_call_for_an_open_promise_and_no_team_on_a_held_row(simulated_warehouse: tuple[str, Path]) -> None:
+    url, _ = simulated_warehouse
+    with psycopg.connect(url) as conn:
+        open_promise_calls = conn.execute(
+            "select count(*) from marts.fct_work_queue as queue "
+            "join marts.fct_promises_to_pay as promise on promise.loan_id = queue.loan_id and promise.status = 'open' "
+            "where queue.business_date = %s and 'call' = any(queue.allowed_channels)",
+            (NIGHTS[-1],),
+        ).fetchone()
+        held_with_team = conn.execute(
+            "select count(*) from marts.fct_work_queue where hold_reason is not null and team_id is not null"
+        ).fetchone()
+        held = conn.execute("select count(*) from marts.fct_work_queue where team_id is null").fetchone()
+    assert open_promise_calls == (0,)
+    assert held_with_team == (0,)
+    assert held is not None and held[0] > 0, "the simulated portfolio should hold some loans (disputes, cease)"
