@@ -19,6 +19,9 @@ import psycopg
 import pytest
 
 from arrears.contract import load_contract
+from arrears.export import recipient_names
+from arrears.export.files import sha256_of
+from arrears.export.manifest import read_manifest
 from arrears.settings import Paths
 from arrears.warehouse import embedded
 from tests.conftest import REPO_ROOT
@@ -69,15 +72,22 @@ class Night:
         seconds, _ = run_to_completion(cli_command(*args), self.env)
         return seconds
 
+    def ensure_checked(self) -> None:
+        """Build and check DAY unless an earlier test did (the export gate needs a passed check run)."""
+        self.ensure_built()
+        with self.connect() as conn:
+            found = conn.execute("select count(*) from audit.dq_results where business_date = %s", (DAY,)).fetchone()
+        if not found or not found[0]:
+            self.run("check", "--date", DAY.isoformat())
+
     def ensure_built(self) -> None:
         """Build DAY unless an earlier test left it built (builds are the slow part)."""
         with self.connect() as conn:
             found = conn.execute("select to_regclass('marts.fct_work_queue') is not null").fetchone()
-            built = bool(found and found[0]) and bool(
-                conn.execute(
-                    "select exists (select from marts.fct_work_queue where business_date = %s)", (DAY,)
-                ).fetchone()[0]  # type: ignore[index]
-            )
+            built = bool(found and found[0])
+            if built:
+                rows = conn.execute("select count(*) from marts.fct_work_queue where business_date = %s", (DAY,))
+                built = rows.fetchone() != (0,)
         if not built:
             self.run("build", "--date", DAY.isoformat())
 
@@ -154,17 +164,20 @@ def test_warehouse_restarted_mid_build_fails_cleanly_and_the_retry_succeeds(nigh
         assert rows is not None and rows[0] >= 150
 
 
-def test_disk_full_while_exporting_is_one_clear_error_and_leaves_nothing(night: Night) -> None:
-    night.ensure_built()
-    night.run("check", "--date", DAY.isoformat())
+@pytest.mark.parametrize("pages_free", [0, 3], ids=["no-room", "room-for-a-few-files"])
+def test_disk_full_while_exporting_is_one_clear_error_and_leaves_no_partial_file(night: Night, pages_free: int) -> None:
+    """With no room, nothing appears; with room for a few files, the recipients exported before the
+    disk filled are complete and recorded, the one being written shows no partial file, and no
+    recipient without a manifest is recorded as exported."""
+    night.ensure_checked()
     exports = night.paths.exports
     with night.connect() as conn:
-        recorded_before = _recorded(conn)
+        exports_before, deliveries_before = _recorded(conn)
     why_not = mount_tmpfs(exports, "64k")
     if why_not is not None:
         pytest.skip(f"cannot mount a tmpfs to fill: {why_not}")
     try:
-        fill(exports, leave_free=100)  # less room than any export file (and its manifest) needs
+        fill(exports, leave_free=pages_free * 4096)  # tmpfs allocates whole 4 KiB pages
         result = subprocess.run(
             cli_command("export", "--date", DAY.isoformat()),
             env=night.env,
@@ -176,21 +189,40 @@ def test_disk_full_while_exporting_is_one_clear_error_and_leaves_nothing(night: 
         assert result.returncode != 0
         line = _one_error_line(result.stderr)
         assert "No space left on device" in line, line
-        assert export_files(exports, DAY) == {}  # no visible file at all: no data file, no manifest
-        assert hidden_files(exports, DAY) == []  # and no temporary left behind
+        assert hidden_files(exports, DAY) == []  # no temporary left behind
+        folders = {folder.parent.name: folder for folder in exports.glob(f"*/{DAY}")}
+        manifests = {name: read_manifest(folder) for name, folder in folders.items()}
+        complete = {name for name, manifest in manifests.items() if manifest is not None}
+        for name in complete:
+            for listed in manifests[name]["files"]:
+                assert sha256_of(folders[name] / listed["file"]) == listed["sha256"]
+        if pages_free == 0:
+            assert export_files(exports, DAY) == {}  # no visible file at all
+        else:
+            assert complete and complete != set(recipient_names()), "the disk did not fill mid-way"
     finally:
         unmount(exports)
     with night.connect() as conn:
-        assert _recorded(conn) == recorded_before  # nothing marked exported or delivered by the failed run
+        exports_after, deliveries_after = _recorded(conn)
+    assert deliveries_after == deliveries_before  # nothing marked delivered
+    recorded = {(row[0], row[2], row[4]) for row in exports_after} - {
+        (row[0], row[2], row[4]) for row in exports_before
+    }
+    assert {recipient for recipient, _, _ in recorded} == complete  # recorded exactly the completed recipients
+    for recipient, file, sha256 in recorded:
+        assert {"file": file, "sha256": sha256}.items() <= next(
+            item for item in manifests[recipient]["files"] if item["file"] == file
+        ).items()
 
 
-def _recorded(conn: psycopg.Connection) -> list[tuple[object, ...]]:
+def _recorded(conn: psycopg.Connection) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """DAY's rows of audit.exports and (once the delivery step has it) audit.deliveries."""
-    rows = conn.execute("select * from audit.exports where business_date = %s order by 1, 3", (DAY,)).fetchall()
-    deliveries = conn.execute("select to_regclass('audit.deliveries') is not null").fetchone()
-    if deliveries and deliveries[0]:
-        rows += conn.execute("select * from audit.deliveries where business_date = %s", (DAY,)).fetchall()
-    return rows
+    exports = conn.execute("select * from audit.exports where business_date = %s order by 1, 3", (DAY,)).fetchall()
+    deliveries: list[tuple[object, ...]] = []
+    found = conn.execute("select to_regclass('audit.deliveries') is not null").fetchone()
+    if found and found[0]:
+        deliveries = conn.execute("select * from audit.deliveries where business_date = %s", (DAY,)).fetchall()
+    return exports, deliveries
 
 
 def _without_run_id(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -202,8 +234,7 @@ def _without_run_id(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def test_two_backfills_of_one_date_at_once_one_waits_and_the_data_is_a_single_runs(night: Night) -> None:
-    night.ensure_built()
-    night.run("check", "--date", DAY.isoformat())
+    night.ensure_checked()
     night.run("export", "--date", DAY.isoformat())
     with night.connect() as conn:
         single = (ingest_fingerprint(conn, DAY), marts_fingerprint(conn))
