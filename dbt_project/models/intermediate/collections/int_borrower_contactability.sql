@@ -7,7 +7,8 @@
     indexes=[{'columns': ['borrower_id'], 'unique': true}],
 ) }}
 
-with own_numbers as (
+-- `not materialized`: used twice, each use plans on the table's own statistics.
+with own_numbers as not materialized (
     select
         contact_point_id,
         borrower_id,

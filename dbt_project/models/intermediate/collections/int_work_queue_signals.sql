@@ -92,7 +92,8 @@ loan_promises as (
     group by loan_id
 ),
 
-recent_actions as (
+-- `not materialized`: used three times, each use plans on the indexed table's statistics.
+recent_actions as not materialized (
     select
         borrower_id,
         loan_id,
