@@ -38,6 +38,16 @@ DAY = dt.date(2026, 10, 1)
 INGEST_POINTS, BUILD_POINTS, EXPORT_POINTS = 8, 5, 8
 
 
+def kill_at_point(baseline: Baseline, command: str, points: int, point: int) -> None:
+    """SIGKILL `arrears <command>` at point/(points+1) of its uninterrupted duration; if it finished
+    first (a faster run than the measured one), it must at least have succeeded."""
+    delay = kill_delays(baseline.seconds[command], points)[point - 1]
+    exit_code = kill_after(baseline.command(command), baseline.env, delay)
+    outcome = "killed" if exit_code is None else f"finished first (exit {exit_code})"
+    print(f"\n{command} point {point}/{points}: {outcome} at {delay:.2f} s of {baseline.seconds[command]:.1f} s")
+    assert exit_code in (None, 0)
+
+
 @dataclass
 class Baseline:
     """One uninterrupted night of DAY: how long each command took and what it produced."""
@@ -94,8 +104,7 @@ def test_the_baseline_is_worth_comparing(baseline: Baseline) -> None:
 
 @pytest.mark.parametrize("point", range(1, INGEST_POINTS + 1))
 def test_killed_ingest_reruns_to_the_same_rows(baseline: Baseline, point: int) -> None:
-    delay = kill_delays(baseline.seconds["ingest"], INGEST_POINTS)[point - 1]
-    kill_after(baseline.command("ingest"), baseline.env, delay)
+    kill_at_point(baseline, "ingest", INGEST_POINTS, point)
 
     run_to_completion(baseline.command("ingest"), baseline.env)
 
@@ -110,8 +119,7 @@ def test_killed_ingest_reruns_to_the_same_rows(baseline: Baseline, point: int) -
 
 @pytest.mark.parametrize("point", range(1, BUILD_POINTS + 1))
 def test_killed_build_reruns_to_the_same_marts(baseline: Baseline, point: int) -> None:
-    delay = kill_delays(baseline.seconds["build"], BUILD_POINTS)[point - 1]
-    kill_after(baseline.command("build"), baseline.env, delay)
+    kill_at_point(baseline, "build", BUILD_POINTS, point)
 
     run_to_completion(baseline.command("build"), baseline.env)
 
@@ -127,10 +135,9 @@ def test_killed_export_reruns_to_identical_files_and_never_shows_a_partial_one(b
         for folder in exports.glob(f"*/{DAY}"):
             shutil.rmtree(folder)
     watch = PartialFileWatch(exports, DAY, baseline.files)
-    delay = kill_delays(baseline.seconds["export"], EXPORT_POINTS)[point - 1]
 
     with watching(watch):
-        kill_after(baseline.command("export"), baseline.env, delay)
+        kill_at_point(baseline, "export", EXPORT_POINTS, point)
         run_to_completion(baseline.command("export"), baseline.env)
 
     assert watch.polls > 10 and watch.violations == []
