@@ -123,3 +123,16 @@ def test_dag_files_import_no_heavy_library_at_top_level() -> None:
 def test_business_date_is_the_previous_local_day(run_time_utc: dt.datetime, business_date: dt.date) -> None:
     assert business_date_for_run(run_time_utc) == business_date
     assert run_time_for_business_date(business_date) == run_time_utc
+
+
+def test_airflow_does_not_load_the_package_as_plugins() -> None:
+    # Airflow imports every .py under plugins/ by its bare file name; arrears/generate/profile.py would
+    # become `profile` and break the standard library's cProfile (and so dbt) inside tasks.
+    from airflow._shared.module_loading import find_path_from_directory
+
+    from arrears.orchestration.airflow_env import PLUGINS_DIR
+
+    loaded = [
+        path for path in find_path_from_directory(str(PLUGINS_DIR), ".airflowignore", "glob") if path.endswith(".py")
+    ]
+    assert loaded == []
