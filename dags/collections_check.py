@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from arrears.orchestration.assets import MARTS, QUALITY_RESULTS
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, alert_on_failure
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
 
 DOC_MD = """
 ### collections_check — quality gate
@@ -27,7 +27,6 @@ back the SMS reminders. The failed expectations are named in the log and in the 
     tags=TAGS,
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
-    on_failure_callback=alert_on_failure,
 )
 def collections_check() -> None:
     @task(outlets=[QUALITY_RESULTS])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from arrears.orchestration.assets import EXPORTS, QUALITY_RESULTS
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, alert_on_failure
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
 
 DOC_MD = """
 ### collections_export — files for collector teams, agencies and legal
@@ -29,7 +29,6 @@ Last, `run_report` writes `$ARREARS_HOME/reports/<D>/index.html` (also when an e
     tags=TAGS,
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
-    on_failure_callback=alert_on_failure,
 )
 def collections_export() -> None:
     @task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
 
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, alert_on_failure
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
 
 DOC_MD = """
 ### collections_export_deadline
@@ -23,7 +23,6 @@ the missing recipients, so the on-call engineer learns before the collectors sta
     tags=TAGS,
     doc_md=DOC_MD,
     default_args={**DEFAULT_ARGS, "retries": 0},
-    on_failure_callback=alert_on_failure,
 )
 def collections_export_deadline() -> None:
     @task

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from arrears.orchestration.assets import LOADED_ENTITIES
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, alert_on_failure
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
 
 DOC_MD = """
 ### collections_nightly — ingest
@@ -46,7 +46,6 @@ def _business_date() -> str:
     tags=TAGS,
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
-    on_failure_callback=alert_on_failure,
 )
 def collections_nightly() -> None:
     @task.sensor(mode="reschedule", poke_interval=300, timeout=6 * 3600)

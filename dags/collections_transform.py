@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from arrears.orchestration.assets import LOADED_ENTITIES, MARTS
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, alert_on_failure
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
 
 DOC_MD = """
 ### collections_transform — dbt
@@ -28,7 +28,6 @@ A failed model or dbt test fails the task without retries (fix the model or the 
     tags=TAGS,
     doc_md=DOC_MD,
     default_args=DEFAULT_ARGS,
-    on_failure_callback=alert_on_failure,
 )
 def collections_transform() -> None:
     @task(outlets=MARTS)

@@ -28,13 +28,16 @@ def _reason(context: dict[str, Any]) -> str:
 
 def alert_message(context: dict[str, Any]) -> dict[str, str]:
     """The alert's fields: dag, business date, task, reason."""
-    from arrears.orchestration.dates import business_date_for_run
+    from arrears.orchestration.dates import business_dates_from_context
 
     task_instance = context.get("task_instance") or context.get("ti")
-    interval_end = context.get("data_interval_end")
+    try:
+        business_date = ", ".join(day.isoformat() for day in business_dates_from_context(context))
+    except (ValueError, KeyError, TypeError):
+        business_date = "?"
     return {
         "dag": str(getattr(context.get("dag"), "dag_id", "?")),
-        "business_date": business_date_for_run(interval_end).isoformat() if interval_end else "?",
+        "business_date": business_date,
         "task": str(getattr(task_instance, "task_id", "?")),
         "reason": _reason(context),
     }
