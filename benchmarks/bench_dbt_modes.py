@@ -174,18 +174,24 @@ def cosmos_dag(mode: str, day: dt.date, select: list[str] | None, manifest: Path
 
 
 def run_consumers_after_producer(dag: Any) -> None:
-    """Let WATCHER run under dag.test(): the root consumers wait for the producer to finish.
+    """Let WATCHER run under dag.test(): every consumer starts only after the producer has finished.
 
-    Cosmos gives the root consumer sensors trigger_rule "always" so that, on a real scheduler, they
-    start beside the producer and show each model as it completes. dag.test() runs one task at a
-    time and runs a deferred sensor's trigger inline until it fires, so a consumer picked before the
-    producer waits for XCom nobody writes until its timeout (observed: it polls every 10 s, forever).
-    With "all_done" the producer runs first and each consumer then reads its node's status: the same
+    On a real scheduler the consumer sensors start beside the producer (cosmos gives the root ones
+    trigger_rule "always"; a model with only sources upstream, e.g. stg_restrictions, has no upstream
+    task at all) and show each model as it completes. dag.test() runs one task at a time and runs a
+    deferred sensor's trigger inline until it fires, so a consumer picked before the producer waits
+    for XCom nobody writes (observed: it polls every 10 s until its timeout). Here each task with no
+    upstream, or with the producer as its upstream, waits for the producer with "all_done": the same
     dbt work, serialised.
     """
     producer = next(task for task in dag.tasks if "producer" in task.task_id)
-    for task_id in producer.downstream_task_ids:
-        dag.get_task(task_id).trigger_rule = "all_done"
+    for task in dag.tasks:
+        if task is producer:
+            continue
+        if not task.upstream_task_ids:
+            producer >> task
+        if producer.task_id in task.upstream_task_ids:
+            task.trigger_rule = "all_done"
 
 
 def noop_dag() -> Any:
