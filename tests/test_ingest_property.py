@@ -1,7 +1,8 @@
 """Property-based test of the loader (issue 9, "Bad input tried"): hypothesis writes deliveries that mix
 random valid rows with every kind of malformed value, and for every file the loader must account for
 every record (loaded + quarantined = delivered, each line exactly once), load every row that is valid,
-quarantine every row that is surely bad, and raise nothing but the documented errors.
+quarantine every row that is surely bad, and never reject the delivery (every generated manifest is
+correct) nor raise anything else.
 
 The counts tried are printed at the end (run with `-s`) and written down in docs/reliability.md.
 """
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from arrears.contract import Column, Entity, load_contract
 from arrears.errors import DeliveryRejected
 from arrears.ingest import ingest_delivery
-from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery
+from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
 ENTITIES = ["borrowers", "contact_points", "installments", "payments", "collection_actions"]
 
@@ -64,13 +65,15 @@ KINDS = [
     "duplicate_key",
     "wrong_field_count",
     "non_utf8",
+    "stray_quote",
     "empty_optional",
     "very_long_field",
 ]
 # Kinds whose row is still valid: it must load (when its key is unique).
 VALID_KINDS = {"valid", "empty_optional", "very_long_field"}
-# Stray quotes (a `"` inside an unquoted field) are tried separately below (they once rejected the whole
-# delivery; the loader now reads such a file with the csv module, record by record).
+# A `"` inside an unquoted field breaks RFC 4180: the contract leaves open whether the record loads (read
+# literally) or is quarantined, but it must be accounted for and must not reject the delivery.
+OPEN_KINDS = {"stray_quote"}
 
 free_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=24
@@ -93,7 +96,6 @@ class Stats:
     examples: int = 0
     files: int = 0
     records: int = 0
-    rejected_deliveries: int = 0
     kinds: Counter[str] | None = None
     reasons: Counter[str] | None = None
 
@@ -128,8 +130,10 @@ def _kind_columns(entity: Entity) -> dict[str, list[str]]:
             lambda c: not c.required and c.name not in key and c.name in GOOD_ROWS[entity.name],
         ),
     }
-    for kind in ["duplicate_key", "wrong_field_count", "non_utf8", "very_long_field"]:
+    for kind in ["duplicate_key", "wrong_field_count", "non_utf8", "stray_quote"]:
         columns[kind] = FREE_TEXT[entity.name]
+    # Long values only outside the key: a long key crashes the loader today (xfail test below).
+    columns["very_long_field"] = [name for name in FREE_TEXT[entity.name] if name not in key]
     return columns
 
 
@@ -195,11 +199,11 @@ def entity_file(draw: st.DrawFn, entity_name: str) -> list[Record]:
         line = _csv_line(fields)
         if kind == "wrong_field_count":
             line = line + b",extra" if draw(st.booleans()) else _csv_line(fields[:-1])
-        elif kind == "non_utf8":
+        elif kind in {"stray_quote", "non_utf8"}:
             position = header.index(column)
-            plain = _plain(values[column])
-            splice = draw(st.sampled_from([b"\xff\xfe", b"\xc3", b"\x80abc"]))
-            middle = max(1, len(plain) // 2)
+            plain = _plain(values[column]).ljust(2, "x")  # a byte on each side: the quote is inside the field
+            splice = b'"' if kind == "stray_quote" else draw(st.sampled_from([b"\xff\xfe", b"\xc3", b"\x80abc"]))
+            middle = len(plain) // 2
             fields[position] = "\x00"  # placeholder the csv writer leaves unquoted
             raw = plain[:middle].encode() + splice + plain[middle:].encode()
             line = _csv_line(fields).replace(b"\x00", raw)
@@ -252,7 +256,7 @@ def _check_file(conn: psycopg.Connection, entity_name: str, records: list[Record
         if record.kind in VALID_KINDS:
             if keys[record.key] == 1:
                 assert line in loaded, f"{entity_name} line {line} ({record.kind}) is valid but was not loaded"
-        else:
+        elif record.kind not in OPEN_KINDS:
             assert line in quarantined, f"{entity_name} line {line} ({record.kind}) is bad but was loaded"
     assert STATS.reasons is not None
     STATS.reasons.update(quarantined.values())
@@ -264,8 +268,8 @@ def clean_landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("ARREARS_QUARANTINE_LIMIT", "1")
     yield tmp_path / "landing"
     print(
-        f"\nloader property: {STATS.examples} deliveries, {STATS.files} files, {STATS.records} records, "
-        f"{STATS.rejected_deliveries} rejected whole; kinds {dict(sorted((STATS.kinds or {}).items()))}; "
+        f"\nloader property: {STATS.examples} deliveries, {STATS.files} files, {STATS.records} records; "
+        f"kinds {dict(sorted((STATS.kinds or {}).items()))}; "
         f"quarantine reasons {dict(sorted((STATS.reasons or {}).items()))}"
     )
 
@@ -291,13 +295,10 @@ def test_every_delivered_record_is_loaded_or_quarantined(
 
     try:
         result = ingest_delivery(DAY, clean_landing)
-    except DeliveryRejected:
-        # Rejected as a whole (a documented outcome): then nothing of it may be loaded.
-        STATS.rejected_deliveries += 1
-        for entity_name in files:
-            loaded, quarantined = _outcome(conn, load_contract().entity(entity_name))
-            assert not loaded and not quarantined
-        return
+    except DeliveryRejected as err:
+        # A documented error, but never the right answer here: every generated manifest is correct, so a
+        # rejection means the loader misread a file (as it did with stray quotes), and a whole night is lost.
+        pytest.fail(f"a delivery with a correct manifest was rejected: {err}")
 
     assert result.loaded + result.quarantined == sum(len(records) for records in files.values())
     for entity_name, records in files.items():
@@ -330,3 +331,47 @@ def test_a_stray_quote_quarantines_or_loads_its_record_but_never_rejects_the_del
     loaded, quarantined = _outcome(conn, load_contract().entity("collection_actions"))
     assert sorted([*loaded, *quarantined]) == [2, 3, 4, 5]
     assert 2 in loaded and 4 in loaded  # the records without a stray quote
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=psycopg.errors.ProgramLimitExceeded,
+    reason="ingest bug: contract/ddl.py indexes every raw table on its key (<entity>_key_idx, a btree); a key value "
+    "over ~2.7 kB (after compression) makes the INSERT fail with 'index row size ... exceeds btree version 4 "
+    "maximum 2704', so ONE row aborts the whole delivery instead of being quarantined or loaded",
+)
+def test_a_very_long_key_is_quarantined_or_loaded_not_a_failed_delivery(
+    warehouse_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARREARS_QUARANTINE_LIMIT", "1")
+    long_id = "".join(chr(0x4E00 + (n * 7919) % 20000) for n in range(3000))  # 9 kB that do not compress
+    rows = [row("payments", payment_id="P1"), row("payments", payment_id=long_id), row("payments", payment_id="P3")]
+    Delivery(tmp_path).add("payments", rows).write_manifest()
+
+    ingest_delivery(DAY, tmp_path)
+
+    loaded, quarantined = _outcome(conn, load_contract().entity("payments"))
+    assert sorted([*loaded, *quarantined]) == [2, 3, 4] and {2, 4} <= set(loaded)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DeliveryRejected,
+    reason='ingest bug: a stray quote at the END of an unquoted field (`agent2",`) is not caught by STRAY_QUOTE '
+    "(ingest/files.py, which takes a quote before a delimiter for a closing one), so RecordCounter and COPY still "
+    "open a quoted section there and validate() rejects the delivery ('row count mismatch: manifest says 4, "
+    "file has 2')",
+)
+def test_a_stray_quote_ending_a_field_never_rejects_the_delivery(
+    warehouse_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARREARS_QUARANTINE_LIMIT", "1")
+    rows = [row("collection_actions", action_id=f"A{n}", agent_id=f"agent{n}") for n in range(1, 5)]
+    content = csv_bytes(rows, list(GOOD_ROWS["collection_actions"]))
+    content = content.replace(b"agent2,", b'agent2",').replace(b"agent4,", b'agent4",')
+    Delivery(tmp_path).add_bytes("collection_actions", "collection_actions.csv", content, 4).write_manifest()
+
+    ingest_delivery(DAY, tmp_path)
+
+    loaded, quarantined = _outcome(conn, load_contract().entity("collection_actions"))
+    assert sorted([*loaded, *quarantined]) == [2, 3, 4, 5] and {3, 5} <= set(loaded)
