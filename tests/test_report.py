@@ -232,6 +232,8 @@ def full_report(conn: psycopg.Connection, arrears_home: Path) -> tuple[Path, dic
     load_roll_rates_and_vintages(conn)
     load_queue_promises_violations(conn)
     load_audit(conn)
+    # The report shows whatever columns audit.deliveries has: replace the real ledger with a minimal one.
+    conn.execute("drop table if exists audit.deliveries")
     conn.execute("create table audit.deliveries (recipient text, business_date date, file text, status text)")
     conn.execute(
         "insert into audit.deliveries values ('dialer', %s, 'dialer_queue_2024-03-15.csv', 'delivered')", (DAY,)
@@ -251,7 +253,8 @@ def test_report_is_written_under_the_home_reports_folder(
     # Self-contained: nothing fetched from elsewhere, no script at all.
     assert not re.search(r"<(script|link)\b", html)
     assert not re.search(r'src="https?:', html)
-    assert all(section["available"] for section in report["sections"].values()), report["sections"]
+    # Every section but the dbt one (this fixture runs no dbt build) has its data.
+    assert all(s["available"] for key, s in report["sections"].items() if key != "dbt_models"), report["sections"]
 
 
 def test_portfolio_by_stage_and_bucket(full_report: tuple[Path, dict[str, Any], str]) -> None:
