@@ -7,7 +7,7 @@ export ARREARS_HOME ?= $(CURDIR)/.arrears
 BENCH_LOANS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow db-stop clean
+.PHONY: help setup demo test test-fast test-faults lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ fmt: setup ## apply ruff's fixes and formatting, and sqlfluff's fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix dbt_project/models
+
+test-faults: setup ## the fault-injection and bad-input tests only (slow: ~6 min idle)
+	$(BIN)/pytest -q -s tests/test_faults_kill.py tests/test_faults_night.py tests/test_ingest_property.py --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
 bench: setup ## every benchmark at BENCH_LOANS loans; writes benchmarks/results.md
 	$(BIN)/python -m benchmarks.run_all --loans $(BENCH_LOANS)
