@@ -366,6 +366,7 @@ def test_reasons_are_the_shared_codes() -> None:
         "malformed_row",
         "invalid_encoding",
         "missing_required",
+        "key_too_long",
         "bad_type",
         "not_allowed",
         "out_of_range",

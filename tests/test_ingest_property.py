@@ -333,13 +333,6 @@ def test_a_stray_quote_quarantines_or_loads_its_record_but_never_rejects_the_del
     assert 2 in loaded and 4 in loaded  # the records without a stray quote
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=psycopg.errors.ProgramLimitExceeded,
-    reason="ingest bug: contract/ddl.py indexes every raw table on its key (<entity>_key_idx, a btree); a key value "
-    "over ~2.7 kB (after compression) makes the INSERT fail with 'index row size ... exceeds btree version 4 "
-    "maximum 2704', so ONE row aborts the whole delivery instead of being quarantined or loaded",
-)
 def test_a_very_long_key_is_quarantined_or_loaded_not_a_failed_delivery(
     warehouse_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,6 +345,8 @@ def test_a_very_long_key_is_quarantined_or_loaded_not_a_failed_delivery(
 
     loaded, quarantined = _outcome(conn, load_contract().entity("payments"))
     assert sorted([*loaded, *quarantined]) == [2, 3, 4] and {2, 4} <= set(loaded)
+    reason = conn.execute("select reason from audit.quarantine where line_no = 3").fetchone()
+    assert reason == ("key_too_long",)
 
 
 @pytest.mark.xfail(

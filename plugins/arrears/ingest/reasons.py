@@ -2,7 +2,7 @@
 
 The simulator's ground-truth `faults.csv` uses the same codes, so tests can compare counts.
 A row gets the reason of the FIRST rule it fails, in this order: structure (malformed_row,
-invalid_encoding), then each column in contract order (missing_required, bad_type, not_allowed,
+invalid_encoding), then each column in contract order (missing_required, key_too_long, bad_type, not_allowed,
 out_of_range, invalid_national_id, invalid_phone), then the key rules (duplicate_key_in_file,
 event_conflict).
 """
@@ -13,6 +13,7 @@ REASONS: dict[str, str] = {
     "malformed_row": "wrong number of fields, or a record the CSV parser cannot read",
     "invalid_encoding": "bytes that are not UTF-8 (or a NUL byte)",
     "missing_required": "a required column is empty",
+    "key_too_long": "a key value longer than 200 characters (keys are indexed; no source key is that long)",
     "bad_type": "not a valid date, timestamp, amount, decimal, integer or boolean",
     "not_allowed": "a value outside the column's allowed values",
     "out_of_range": "a number failing its check: positive (> 0) or non_negative (>= 0)",
