@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.test_delinquency_support import random_portfolio
 from tests.reference_dpd import LoanState, snapshot
+from tests.test_delinquency_support import random_portfolio
 
 START = date(2026, 3, 1)
 DAYS = 40

@@ -5,15 +5,15 @@ with installments_known_at_date as (
 
 final as (
     select
-        loan_id as loan_id,
-        schedule_version as schedule_version,
-        effective_from as effective_from,
-        installment_no as installment_no,
-        due_date as due_date,
-        principal_due as principal_due,
-        interest_due as interest_due,
-        fee_due as fee_due,
-        updated_at as updated_at,
+        loan_id,
+        schedule_version,
+        effective_from,
+        installment_no,
+        due_date,
+        principal_due,
+        interest_due,
+        fee_due,
+        updated_at,
         _business_date as delivered_on
     from installments_known_at_date
 )

@@ -5,18 +5,18 @@ with loans_known_at_date as (
 
 final as (
     select
-        loan_id as loan_id,
-        borrower_id as borrower_id,
-        product_code as product_code,
-        principal as principal,
+        loan_id,
+        borrower_id,
+        product_code,
+        principal,
         coalesce(currency, 'CNY') as currency,
-        annual_rate as annual_rate,
-        term_months as term_months,
-        disbursed_on as disbursed_on,
+        annual_rate,
+        term_months,
+        disbursed_on,
         coalesce(status, 'active') as status,
-        closed_on as closed_on,
-        written_off_on as written_off_on,
-        updated_at as updated_at,
+        closed_on,
+        written_off_on,
+        updated_at,
         _business_date as delivered_on
     from loans_known_at_date
 )

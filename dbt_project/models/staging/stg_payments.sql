@@ -5,13 +5,13 @@ with payments_known_at_date as (
 
 final as (
     select
-        payment_id as payment_id,
-        loan_id as loan_id,
-        received_at as received_at,
-        value_date as value_date,
-        amount as amount,
-        channel as channel,
-        reversal_of as reversal_of,
+        payment_id,
+        loan_id,
+        received_at,
+        value_date,
+        amount,
+        channel,
+        reversal_of,
         reversal_of is not null as is_reversal,
         _business_date as delivered_on
     from payments_known_at_date

@@ -20,58 +20,62 @@ with snapshot_today as (
 
 milestones_today as (
     select
-        loan_id as loan_id,
+        loan_id,
         cast(date_trunc('month', disbursed_on) as date) as cohort_month,
-        disbursed_on as disbursed_on,
-        principal as principal,
+        disbursed_on,
+        principal,
         {{ business_date() }} as first_seen_on,
-        {%- for threshold in thresholds %}
-            case when dpd >= {{ threshold }} then {{ business_date() }} - dpd + {{ threshold }} end
-                as reached_dpd_{{ threshold }}_on{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- for threshold in thresholds %}
+        case when dpd >= {{ threshold }} then {{ business_date() }} - dpd + {{ threshold }} end
+            as reached_dpd_{{ threshold }}_on{{ "," if not loop.last }}
+    {%- endfor %}
     from snapshot_today
 ),
 
 {% if is_incremental() %}
-merged as (
-    select
-        milestones_today.loan_id as loan_id,
-        milestones_today.cohort_month as cohort_month,
-        milestones_today.disbursed_on as disbursed_on,
-        milestones_today.principal as principal,
-        least(recorded.first_seen_on, milestones_today.first_seen_on) as first_seen_on,
-        {%- for threshold in thresholds %}
-            least(recorded.reached_dpd_{{ threshold }}_on, milestones_today.reached_dpd_{{ threshold }}_on)
-                as reached_dpd_{{ threshold }}_on,
-        {%- endfor %}
-        recorded.loan_id is null
-        {%- for threshold in thresholds %}
-            or least(recorded.reached_dpd_{{ threshold }}_on, milestones_today.reached_dpd_{{ threshold }}_on)
-            is distinct from recorded.reached_dpd_{{ threshold }}_on
-        {%- endfor %}
-        or milestones_today.first_seen_on < recorded.first_seen_on as has_changed
-    from milestones_today
-    left join {{ this }} as recorded
-        on milestones_today.loan_id = recorded.loan_id
-),
+    merged as (
+        select
+            milestones_today.loan_id,
+            milestones_today.cohort_month,
+            milestones_today.disbursed_on,
+            milestones_today.principal,
+            least(recorded.first_seen_on, milestones_today.first_seen_on) as first_seen_on,
+            {%- for threshold in thresholds %}
+                least(recorded.reached_dpd_{{ threshold }}_on, milestones_today.reached_dpd_{{ threshold }}_on)
+                    as reached_dpd_{{ threshold }}_on,
+            {%- endfor %}
+            (
+                recorded.loan_id is null
+                or milestones_today.first_seen_on < recorded.first_seen_on
+                {%- for threshold in thresholds %}
+                    or (
+                        milestones_today.reached_dpd_{{ threshold }}_on
+                        < coalesce(recorded.reached_dpd_{{ threshold }}_on, date '9999-12-31')
+                    )
+                {%- endfor %}
+            ) as has_changed
+        from milestones_today
+        left join {{ this }} as recorded
+            on milestones_today.loan_id = recorded.loan_id
+    ),
 
-final as (
-    select
-        loan_id,
-        cohort_month,
-        disbursed_on,
-        principal,
-        first_seen_on,
+    final as (
+        select
+            loan_id,
+            cohort_month,
+            disbursed_on,
+            principal,
+            first_seen_on,
         {%- for threshold in thresholds %}
             reached_dpd_{{ threshold }}_on{{ "," if not loop.last }}
         {%- endfor %}
-    from merged
-    where has_changed
-)
+        from merged
+        where has_changed
+    )
 {% else %}
-final as (
-    select * from milestones_today
-)
+    final as (
+        select * from milestones_today
+    )
 {% endif %}
 
 select * from final

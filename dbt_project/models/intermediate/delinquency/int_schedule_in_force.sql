@@ -1,46 +1,43 @@
 -- §2 The schedule in force at D: per loan, the installments of the highest schedule_version whose
 -- effective_from <= D, with what falls due on the loan before each installment (the waterfall's start).
+-- Window functions over the point-in-time rows (already ordered by loan and version) pick the version
+-- in one pass: no self-join of the schedule.
 with installments_known_at_date as (
     select * from {{ ref('stg_installments') }}
 ),
 
-schedule_versions as (
+installments_with_version_start as (
     select
-        loan_id,
-        schedule_version,
-        min(effective_from) as effective_from
+        installments_known_at_date.*,
+        -- A version starts on the earliest effective_from among its rows.
+        min(installments_known_at_date.effective_from) over (
+            partition by installments_known_at_date.loan_id, installments_known_at_date.schedule_version
+        ) as version_effective_from
     from installments_known_at_date
-    group by loan_id, schedule_version
 ),
 
-version_in_force as (
-    select distinct on (loan_id)
-        loan_id,
-        schedule_version,
-        effective_from
-    from schedule_versions
-    where effective_from <= {{ business_date() }}
-    order by loan_id asc, schedule_version desc
+installments_with_version_in_force as (
+    select
+        installments_with_version_start.*,
+        max(installments_with_version_start.schedule_version) filter (
+            where installments_with_version_start.version_effective_from <= {{ business_date() }}
+        ) over (partition by installments_with_version_start.loan_id) as version_in_force
+    from installments_with_version_start
 ),
 
 installments_in_force as (
     select
-        installments_known_at_date.loan_id,
-        installments_known_at_date.schedule_version,
-        version_in_force.effective_from as version_effective_from,
-        installments_known_at_date.installment_no,
-        installments_known_at_date.due_date,
-        installments_known_at_date.fee_due,
-        installments_known_at_date.interest_due,
-        installments_known_at_date.principal_due,
-        installments_known_at_date.fee_due
-        + installments_known_at_date.interest_due
-        + installments_known_at_date.principal_due as total_due
-    from installments_known_at_date
-    inner join version_in_force
-        on
-            installments_known_at_date.loan_id = version_in_force.loan_id
-            and installments_known_at_date.schedule_version = version_in_force.schedule_version
+        loan_id,
+        schedule_version,
+        version_effective_from,
+        installment_no,
+        due_date,
+        fee_due,
+        interest_due,
+        principal_due,
+        fee_due + interest_due + principal_due as total_due
+    from installments_with_version_in_force
+    where schedule_version = version_in_force
 ),
 
 final as (
