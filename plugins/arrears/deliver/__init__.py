@@ -2,15 +2,22 @@
 
 The files of $ARREARS_HOME/exports/<recipient>/<D>/ are sent in manifest order, data files first
 and `_manifest.json` last (so the recipient, like a local reader, may trust a folder with a
-manifest). Each is uploaded under a temporary name and renamed on the server. The ledger
-audit.deliveries skips a file+SHA-256 already delivered; a file whose content changed for the same
-date is sent again and recorded as a re-delivery.
+manifest). Each is uploaded under a hidden temporary name (`.<file>.uploading`) and renamed on the
+server only once complete, so the recipient never sees a partial file. A connection that drops
+(mid-upload or before) is retried on a new connection with back-off (`retries`, `retry_delay` in the
+connection's extras), resuming after the last file renamed; authentication and host-key failures are
+not retried. The ledger audit.deliveries records each file that arrived, once, and skips a
+file+SHA-256 already delivered; a file whose content changed for the same date is sent again and
+recorded as a re-delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +66,37 @@ def _files_to_send(folder: Path) -> list[Path]:
     return [folder / item["file"] for item in manifest["files"]] + [folder / MANIFEST_NAME]
 
 
-async def _upload(target: SftpTarget, remote_folder: str, uploads: list[tuple[Path, str]]) -> None:
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ENETDOWN,
+    errno.EHOSTDOWN,
+}
+
+
+def _is_transient(err: BaseException) -> bool:
+    """A dropped or unreachable connection (worth a new attempt), not a refusal or a local fault."""
+    import asyncssh
+
+    if isinstance(err, asyncssh.ConnectionLost | asyncssh.SFTPConnectionLost | asyncssh.SFTPNoConnection):
+        return True
+    if isinstance(err, ConnectionError | TimeoutError):
+        return True
+    return isinstance(err, OSError) and err.errno in _NETWORK_ERRNOS
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+async def _upload(target: SftpTarget, remote_folder: str, uploads: list[tuple[Path, str]], done: list[str]) -> None:
+    """Upload each file not yet in `done` under a temporary name, rename it, then append it to `done`."""
     import asyncssh
 
     options: dict[str, object] = {
@@ -73,11 +110,48 @@ async def _upload(target: SftpTarget, remote_folder: str, uploads: list[tuple[Pa
     async with asyncssh.connect(target.host, target.port, **options) as conn, conn.start_sftp_client() as sftp:
         await sftp.makedirs(remote_folder, exist_ok=True)
         for local, name in uploads:
+            if name in done:  # renamed on the server by an earlier attempt
+                continue
             final = f"{remote_folder}/{name}"
             temporary = f"{remote_folder}/.{name}.uploading"
-            await sftp.put(str(local), temporary)
+            await sftp.put(str(local), temporary)  # truncates what a dropped attempt left there
             # posix-rename replaces atomically; plain SFTP rename refuses an existing target.
             await sftp.posix_rename(temporary, final)
+            done.append(name)
+
+
+def _upload_with_retries(target: SftpTarget, remote_folder: str, uploads: list[tuple[Path, str]]) -> list[str]:
+    """Upload, retrying a dropped connection; the names renamed on the server, even when it finally fails.
+
+    Raises _Failed (carrying those names) after the last attempt or on a failure that is not transient.
+    """
+    done: list[str] = []
+    attempts = target.retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            asyncio.run(_upload(target, remote_folder, uploads, done))
+            return done
+        except Exception as err:  # asyncssh raises its own hierarchy; any failure is this delivery's
+            if not _is_transient(err):
+                raise _Failed(done, _one_line(err)) from err
+            if attempt == attempts:
+                tried = f"on all {attempts} attempts" if attempts > 1 else "(retries=0)"
+                raise _Failed(done, f"connection dropped {tried}, last: {_one_line(err)}") from err
+            delay = target.retry_delay * 2 ** (attempt - 1)
+            print(
+                f"deliver: {target.display()}: {_one_line(err)}; attempt {attempt + 1} of {attempts} in {delay:g}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+class _Failed(Exception):
+    def __init__(self, done: list[str], reason: str) -> None:
+        super().__init__(reason)
+        self.done = done
+        self.reason = reason
 
 
 def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
@@ -93,17 +167,24 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
     pending = [(path, digest) for path, digest in plan if digest not in already.get(path.name, set())]
     skipped = [path.name for path, digest in plan if digest in already.get(path.name, set())]
     remote_folder = f"{target.path.rstrip('/')}/{business_date.isoformat()}"
+    failure: _Failed | None = None
+    arrived: list[str] = []
     if pending:
         try:
-            asyncio.run(_upload(target, remote_folder, [(path, path.name) for path, _ in pending]))
-        except (OSError, Exception) as err:  # asyncssh raises its own hierarchy; any failure is this delivery's
-            raise DeliveryFailed(f"deliver {recipient} {business_date} to {target.display()} failed: {err}") from err
+            arrived = _upload_with_retries(target, remote_folder, [(path, path.name) for path, _ in pending])
+        except _Failed as err:
+            failure, arrived = err, err.done
     redelivered = []
     for path, digest in pending:
+        if path.name not in arrived:
+            continue
         is_redelivery = path.name in already
         record_delivery(recipient, business_date, path.name, digest, target.display(), is_redelivery)
         if is_redelivery:
             redelivered.append(path.name)
+    if failure is not None:
+        message = f"deliver {recipient} {business_date} to {target.display()} failed: {failure.reason}"
+        raise DeliveryFailed(message) from failure.__cause__
     return Delivered(
         recipient,
         business_date,

@@ -5,13 +5,15 @@
 (Airflow reads the same variable as the connection `arrears_sftp_<recipient>`), or Airflow's JSON
 form. Secrets therefore live in the environment, never in the repository. The server's host key
 is verified against `known_hosts` (default ~/.ssh/known_hosts); `no_host_key_check=true` must be
-asked for explicitly.
+asked for explicitly. A dropped connection is retried `retries` times (default 3) after
+`retry_delay` seconds (default 2), the delay doubling each time: `...?retries=5&retry_delay=10`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,6 +22,10 @@ from arrears.errors import ArrearsError
 
 class SftpConnectionError(ArrearsError):
     """A configured SFTP connection that cannot be used as written."""
+
+
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = 2.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class SftpTarget:
     known_hosts: str | None
     no_host_key_check: bool
     path: str
+    retries: int = DEFAULT_RETRIES
+    retry_delay: float = DEFAULT_RETRY_DELAY
 
     def display(self) -> str:
         """The target without secrets, for summaries and logs."""
@@ -45,6 +53,17 @@ def connection_variable(recipient: str) -> str:
     return f"AIRFLOW_CONN_ARREARS_SFTP_{recipient.upper()}"
 
 
+def _retry_settings(extra: Mapping[str, object], variable: str) -> tuple[int, float]:
+    try:
+        retries = int(str(extra.get("retries", DEFAULT_RETRIES)))
+        delay = float(str(extra.get("retry_delay", DEFAULT_RETRY_DELAY)))
+    except ValueError as err:
+        raise SftpConnectionError(f"{variable}: retries must be an integer and retry_delay seconds: {err}") from err
+    if retries < 0 or delay < 0:
+        raise SftpConnectionError(f"{variable}: retries and retry_delay must not be negative")
+    return retries, delay
+
+
 def _from_json(text: str, variable: str) -> SftpTarget:
     try:
         raw = json.loads(text)
@@ -53,6 +72,7 @@ def _from_json(text: str, variable: str) -> SftpTarget:
     extra = raw.get("extra") or {}
     if isinstance(extra, str):
         extra = json.loads(extra or "{}")
+    retries, retry_delay = _retry_settings(extra, variable)
     return SftpTarget(
         host=str(raw.get("host") or ""),
         port=int(raw.get("port") or 22),
@@ -62,6 +82,8 @@ def _from_json(text: str, variable: str) -> SftpTarget:
         known_hosts=extra.get("known_hosts"),
         no_host_key_check=str(extra.get("no_host_key_check", "false")).lower() == "true",
         path="/" + str(raw.get("schema") or extra.get("path") or "").strip("/"),
+        retries=retries,
+        retry_delay=retry_delay,
     )
 
 
@@ -72,6 +94,7 @@ def _from_uri(text: str, variable: str) -> SftpTarget:
     extra = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if "__extra__" in extra:  # Airflow's encoding of a JSON extra inside a URI
         extra |= json.loads(extra.pop("__extra__"))
+    retries, retry_delay = _retry_settings(extra, variable)
     return SftpTarget(
         host=parts.hostname or "",
         port=parts.port or 22,
@@ -81,6 +104,8 @@ def _from_uri(text: str, variable: str) -> SftpTarget:
         known_hosts=extra.get("known_hosts"),
         no_host_key_check=str(extra.get("no_host_key_check", "false")).lower() == "true",
         path="/" + unquote(parts.path).strip("/"),
+        retries=retries,
+        retry_delay=retry_delay,
     )
 
 
