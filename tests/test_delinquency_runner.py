@@ -44,6 +44,9 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
     assert " 0 failed" in result.summary()
     assert result.as_dict()["nodes"]
     assert conn.execute("select dpd from marts.fct_loan_delinquency_daily where loan_id = 'L1'").fetchone() == (37,)
+    # The build handed what dbt created to the pipeline role (its grants and policies follow the owner).
+    owner = conn.execute("select tableowner from pg_tables where tablename = 'fct_loan_delinquency_daily'").fetchone()
+    assert owner == ("arrears_pipeline",)
     # dbt wrote into this home, never into the project folder.
     assert (arrears_home / "dbt" / "target" / "run_results.json").exists()
 

@@ -111,6 +111,19 @@ def _ensure_schema() -> None:
         init_schema(conn)
 
 
+def _secure_built_relations() -> None:
+    """Re-apply ownership, grants and the work queue's row security to what dbt just (re)created.
+
+    dbt may run as another user and re-creates tables on a full refresh; a new table carries none
+    of the old one's grants or policies (docs/decisions/005-least-privilege.md).
+    """
+    from arrears.warehouse import connect
+    from arrears.warehouse.roles import apply_access_policies
+
+    with connect(autocommit=True) as conn:
+        apply_access_policies(conn)
+
+
 def business_dates_to_rebuild(business_date: date) -> list[date]:
     """Every calendar day from the first delivered business date up to business_date (a full refresh).
 
@@ -185,4 +198,6 @@ def build(
         if result.failed_nodes:
             failed = ", ".join(f"{n.resource_type} {n.name} ({n.status})" for n in result.failed_nodes)
             raise BuildFailed(f"dbt build for {night.isoformat()} failed: {failed}", result)
+    _secure_built_relations()
+    result.seconds = time.perf_counter() - started
     return result
