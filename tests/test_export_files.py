@@ -185,6 +185,44 @@ def test_formula_injection_is_neutralised_on_every_trigger(
     assert not name.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
+def test_sub_teams_match_literally_and_masked_cells_are_neutralised_too(
+    conn: psycopg.Connection, arrears_home: Path, hash_key: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from arrears.export import export_recipient
+
+    config = {
+        "recipients": {
+            "ops": {
+                "teams": ["a_b"],  # `_` is a LIKE wildcard: it must match only itself
+                "header_language": "en",
+                "suites": ["fct_work_queue"],
+                "columns": [
+                    {"name": "team_id", "policy": "full"},
+                    {"name": "full_name", "policy": "masked"},
+                    {"name": "borrower_key", "policy": "hashed"},
+                ],
+            }
+        },
+    }
+    path = tmp_path / "recipients.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv("ARREARS_RECIPIENTS_FILE", str(path))
+    create_marts(conn)
+    for number, team in enumerate(["a_b", "a_b:acme", "axb", "axb:acme", "a_bc", "a_b_x:1"], start=1):
+        add_loan(conn, D, f"L{number}", dpd=5, team=team, rank=number)
+        add_borrower(conn, D, f"B{number}", line=number, full_name="=SUM(A1)")
+    clear_gate(conn)
+
+    written = export_recipient(D, "ops")
+    rows = read_csv(written.files[0].path)
+
+    assert [row[0] for row in rows[1:]] == ["a_b", "a_b:acme"]
+    assert rows[1][1] == "'=*******"  # the mask keeps the trigger, so the masked cell is neutralised
+    assert rows[1][2] == hmac.new(KEY.encode(), b"B1", hashlib.sha256).hexdigest()  # hex: never prefixed
+    manifest = json.loads((written.folder / "_manifest.json").read_text(encoding="utf-8"))
+    assert manifest["control_totals"]["rows_per_team"] == {"a_b": 1, "a_b:acme": 1}
+
+
 def test_borrower_version_known_at_the_date_is_exported(conn: psycopg.Connection, arrears_home: Path) -> None:
     from arrears.export import export_recipient
 

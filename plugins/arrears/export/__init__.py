@@ -16,7 +16,7 @@ from arrears.export.config import Recipient, load_recipients, recipient
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
 from arrears.export.privacy import hash_pads_for
-from arrears.export.query import CONTROL_TOTALS_SQL, export_query, query_parameters
+from arrears.export.query import CONTROL_TOTALS_SQL, EXPORT_SETTINGS, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet
 from arrears.settings import paths
 from arrears.warehouse import connect
@@ -83,6 +83,8 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
     with connect() as conn:
         # One snapshot for the file and its control totals, so the manifest describes exactly the file.
         conn.execute("set transaction isolation level repeatable read, read only")
+        for setting in EXPORT_SETTINGS:
+            conn.execute(setting)
         write = write_csv if target.format == "csv" else write_parquet
         written = write(conn, query.sql, params, headers, final)
         totals = conn.execute(CONTROL_TOTALS_SQL, query_parameters(target, business_date)).fetchall()

@@ -71,14 +71,23 @@ def hash_pads_for(recipient: Recipient) -> HmacPads | None:
 
 
 def neutralise_sql(expression: str) -> str:
-    """Prefix a text cell that starts with a formula trigger with a quote, so spreadsheets show it as text."""
-    triggers = ", ".join(f"chr({ord(char)})" for char in FORMULA_TRIGGERS)
-    return f"case when left({expression}, 1) in ({triggers}) then '''' || {expression} else {expression} end"
+    """Prefix a text cell that starts with a formula trigger with a quote, so spreadsheets show it as text.
+
+    The test is on the code point of the first character (`ascii()`: 0 for an empty string, null for
+    null), one integer list per cell instead of a substring and six text comparisons.
+    """
+    triggers = ", ".join(str(ord(char)) for char in FORMULA_TRIGGERS)
+    return f"case when ascii({expression}) in ({triggers}) then '''' || {expression} else {expression} end"
 
 
 def is_text(column: ExportColumn) -> bool:
     """Whether the exported cell is text (and so must be neutralised against formula injection)."""
     return column.spec.type == "text" or column.policy in ("masked", "hashed")
+
+
+def needs_neutralising(column: ExportColumn) -> bool:
+    """Text cells, except keyed hashes: lowercase hex digits never start with a formula trigger."""
+    return is_text(column) and column.policy != "hashed"
 
 
 def policy_sql(column: ExportColumn) -> str:
