@@ -92,42 +92,85 @@ class DeliveredFile:
         self.close()
 
 
-# A quote inside an unquoted field (`ag"ent`): not RFC 4180. PostgreSQL's COPY and a naive quote
-# toggle would open a quoted section there and swallow the following lines; the csv module (the
-# Python fallback) keeps it as a literal character. Opening quotes follow a delimiter, closing ones
-# precede one, and an escaped `""` is a pair, so a quote between two other bytes is stray.
-STRAY_QUOTE = re.compile(rb'[^,\n"]"[^,\r\n"]')
+# RFC 4180 quoting: a quoted field opens with `"` at the start of a field (after a delimiter, after a
+# newline, or at the start of the file) and closes with `"` right before a delimiter, a line end or
+# the end of the file; inside it `""` is an escaped quote. Any other quote is stray: inside an
+# unquoted field (`ag"ent`), ending one (`agent",`) or after a closing quote (`"agent"x`). PostgreSQL's
+# COPY and a naive quote toggle open or close a quoted section there anyway and may swallow the
+# following lines; the csv module (the Python fallback) keeps a quote inside an unquoted field as a
+# literal character.
+#
+# The pattern runs over a chunk's text outside quoted fields, where each quoted field (however long,
+# `""` pairs included) stands as a single `"` (see QuoteScanner): so a `"` there that follows a byte
+# ending no field, or precedes a byte starting none, is a stray quote. It starts with a literal, so the
+# regex engine jumps from quote to quote.
+STRAY_QUOTE = re.compile(rb'"(?:(?<=[^,\n"]")|[^,\r\n"])')
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
-class RecordCounter:
-    """Counts CSV records in a byte stream at C speed: newlines outside double quotes.
+class QuoteScanner:
+    """Follows RFC 4180 quoting through a byte stream fed in chunks, at C speed, and notes a stray quote.
 
-    RFC 4180 quotes toggle a "quoted" state (an escaped quote `""` toggles twice and changes
-    nothing), so splitting a chunk on `"` gives alternating outside/inside segments.
+    Quotes toggle a "quoted" state (an escaped `""` toggles twice), so splitting a chunk on `"` gives
+    alternating outside/inside segments; the state and the last outside byte carry over from one chunk
+    to the next, so a quote on a chunk's edge is judged like any other.
     """
 
     def __init__(self) -> None:
-        self.newlines = 0
         self.in_quotes = False
-        self.last_byte = b""
         self.stray_quote = False
+        self._last = b"\n"  # the last byte of the outside text so far; a file starts like a line
+        self._head: bytes | None = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Scan the next chunk; return its text outside quoted fields, each quoted field (or the part of
+        one in this chunk) written as a single `"` (so its newlines are the records' line ends)."""
+        if self._head is not None:  # the file's first bytes: a BOM before a quoted header field is no stray byte
+            chunk = self._head + chunk
+            if len(chunk) < len(UTF8_BOM) and UTF8_BOM.startswith(chunk):
+                self._head = chunk  # perhaps a BOM split across chunks: wait for the rest
+                return b""
+            self._head = None
+            chunk = chunk.removeprefix(UTF8_BOM)
+        if b'"' not in chunk:
+            outside = b"" if self.in_quotes else chunk
+        else:
+            parts = chunk.split(b'"')
+            segments = parts[1::2] if self.in_quotes else parts[0::2]
+            if self.in_quotes:
+                segments.insert(0, b"")  # the quote closing the field the chunk started in
+            if len(parts) % 2 == 0:  # an odd number of quotes
+                self.in_quotes = not self.in_quotes
+            if self.in_quotes:
+                segments.append(b"")  # the quote opening the field the chunk ends in
+            outside = b'"'.join(segments)
+        if outside:
+            if not self.stray_quote and (
+                STRAY_QUOTE.search(self._last + outside[:1]) or (b'"' in outside and STRAY_QUOTE.search(outside))
+            ):
+                self.stray_quote = True
+            self._last = outside[-1:]
+        return outside
+
+
+class RecordCounter:
+    """Counts CSV records in a byte stream at C speed: newlines outside double quotes (QuoteScanner)."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.last_byte = b""
+        self.quotes = QuoteScanner()
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        if b'"' not in chunk:
-            if not self.in_quotes:
-                self.newlines += chunk.count(b"\n")
-        else:
-            # The byte before the chunk joins it, so a quote at the chunk's edge is judged too.
-            if STRAY_QUOTE.search(self.last_byte + chunk):
-                self.stray_quote = True
-            parts = chunk.split(b'"')
-            outside = parts[1::2] if self.in_quotes else parts[0::2]
-            self.newlines += b"".join(outside).count(b"\n")
-            if (len(parts) - 1) % 2:
-                self.in_quotes = not self.in_quotes
+        self.newlines += self.quotes.feed(chunk).count(b"\n")
         self.last_byte = chunk[-1:]
+
+    @property
+    def stray_quote(self) -> bool:
+        """A quote that neither opens nor closes a quoted field: count with the csv module instead."""
+        return self.quotes.stray_quote
 
     @property
     def records(self) -> int:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from arrears.contract import Entity, load_contract
 from arrears.errors import DeliveryRejected
 from arrears.ingest import sql
-from arrears.ingest.files import STRAY_QUOTE, DeliveredFile, file_sha256, parquet_csv_chunks
+from arrears.ingest.files import DeliveredFile, QuoteScanner, file_sha256, parquet_csv_chunks
 from arrears.ingest.manifest import Manifest, ManifestFile, check_rows, check_sha256, file_header
 
 if TYPE_CHECKING:
@@ -93,11 +93,10 @@ class _Source:
             yield from parquet_csv_chunks(self.listed.path)
             return
         self._delivered = DeliveredFile(self.listed.path)
-        last = b""
+        quotes = QuoteScanner()
         for chunk in self._delivered.chunks():
-            if b'"' in chunk and STRAY_QUOTE.search(last + chunk):
-                self.stray_quote = True
-            last = chunk[-1:]
+            quotes.feed(chunk)
+            self.stray_quote = quotes.stray_quote
             yield chunk
 
     def verify(self, rows: int) -> None:
@@ -119,8 +118,8 @@ def _copy_fast(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, h
                 copy.write(chunk)
         rows = cursor.rowcount
     if source.stray_quote:
-        # COPY read the stray quote as the start of a quoted section: its rows cannot be trusted.
-        raise _NeedsFallback(f"{listed.file}: a quote inside an unquoted field")
+        # COPY opened or closed a quoted section at the stray quote: its rows cannot be trusted.
+        raise _NeedsFallback(f"{listed.file}: a quote that neither opens nor closes a quoted field")
     source.verify(rows)
 
 
