@@ -101,13 +101,13 @@ def main() -> None:
 
     from arrears.contract import load_contract
     from arrears.ingest import ingest_delivery
-    from arrears.warehouse import connect, warehouse_url
+    from arrears.warehouse import admin_url, connect
     from arrears.warehouse.schema import init_schema
 
-    server = warehouse_url()
+    server = admin_url()
     database = f"bench_ingest_{os.getpid()}"
-    admin_url = server.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
+    maintenance_url = server.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(maintenance_url, autocommit=True) as admin:
         admin.execute(f'create database "{database}"')
     os.environ["ARREARS_WAREHOUSE_URL"] = server.rsplit("/", 1)[0] + f"/{database}"
     try:
@@ -139,7 +139,7 @@ def main() -> None:
             result = ingest_delivery(BUSINESS_DATE, landing)
             loader_seconds = time.perf_counter() - started
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
+        with psycopg.connect(maintenance_url, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{database}" with (force)')
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

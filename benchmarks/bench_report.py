@@ -77,10 +77,10 @@ def main() -> None:
 
     import psycopg
 
-    from arrears.warehouse import warehouse_url
+    from arrears.warehouse import admin_url
     from arrears.warehouse.schema import init_schema
 
-    server = warehouse_url().rsplit("/", 1)[0]
+    server = admin_url().rsplit("/", 1)[0]
     name = f"bench_report_{os.getpid()}"
     with psycopg.connect(server + "/postgres", autocommit=True) as admin:
         admin.execute(f'create database "{name}"')

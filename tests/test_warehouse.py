@@ -15,10 +15,24 @@ def test_db_url_starts_the_embedded_server_on_loopback(tmp_path: Path) -> None:
     try:
         result = run_cli("db", "url", env=env, check=True)
         url = result.stdout.strip().splitlines()[-1]
-        assert url.startswith("postgresql://postgres@127.0.0.1:")
+        assert url.startswith("postgresql://arrears_pipeline@127.0.0.1:")
         # The server outlives the command: another process (here, this test) can connect.
         with psycopg.connect(url) as conn:
             assert conn.execute("show server_version").fetchone()[0].startswith("16")
+            # The pipeline is its least-privilege role, and owns what it writes (the loader's functions too).
+            assert conn.execute(
+                "select rolsuper, rolbypassrls from pg_roles where rolname = current_user"
+            ).fetchone() == (False, False)
+            owners = conn.execute(
+                """select distinct pg_get_userbyid(relowner) from pg_class c join pg_namespace n on n.oid = relnamespace
+                   where nspname in ('raw', 'pii', 'audit') and relkind = 'r'
+                   union select distinct pg_get_userbyid(proowner) from pg_proc p
+                   join pg_namespace n on n.oid = pronamespace where nspname = 'audit'"""
+            ).fetchall()
+            assert owners == [("arrears_pipeline",)]
+        # Re-initialising as the pipeline's administrator, twice, changes nothing and fails nothing.
+        for _ in range(2):
+            assert run_cli("db", "init", env=env).returncode == 0
         assert run_cli("db", "status", env=env).returncode == 0
     finally:
         run_cli("db", "stop", env=env)

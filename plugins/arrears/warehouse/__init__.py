@@ -18,7 +18,24 @@ def external_url() -> str | None:
 
 
 def warehouse_url(start: bool = True) -> str:
-    """The libpq URL every component uses (loader, dbt profile, GX, exports)."""
+    """The libpq URL every component uses (loader, dbt profile, GX, exports).
+
+    On the embedded default that is the arrears_pipeline role, never the superuser: with `start`,
+    the server is started and (once per process) initialised as the superuser — roles, schema,
+    grants — so the role exists before anyone connects as it.
+    """
+    configured = external_url()
+    if configured:
+        return configured
+    home = paths()
+    if start:
+        embedded.start(home)
+        initialise()
+    return embedded.pipeline_url(home)
+
+
+def admin_url(start: bool = True) -> str:
+    """A URL allowed to create roles and databases: the embedded superuser, or ARREARS_WAREHOUSE_URL."""
     configured = external_url()
     if configured:
         return configured
@@ -29,24 +46,39 @@ def warehouse_url(start: bool = True) -> str:
 _initialised: set[str] = set()
 
 
+def initialise(force: bool = False) -> None:
+    """Bring the warehouse to the current schema (roles, tables, grants), connected as its administrator.
+
+    Once per process and warehouse unless `force` (`arrears db init`).
+    """
+    from arrears.warehouse.schema import init_schema
+
+    target = warehouse_url(start=False)
+    if target in _initialised and not force:
+        return
+    with _open(admin_url(start=False), autocommit=True) as conn:
+        init_schema(conn)
+    _initialised.add(target)
+
+
+def _open(url: str, autocommit: bool) -> psycopg.Connection:
+    """psycopg.connect with a one-line error instead of a driver traceback."""
+    import psycopg
+
+    from arrears.errors import ArrearsError
+
+    try:
+        return psycopg.connect(url, autocommit=autocommit, application_name="arrears")
+    except psycopg.OperationalError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ArrearsError(f"cannot connect to the warehouse: {first_line}") from err
+
+
 def connect(autocommit: bool = False) -> psycopg.Connection:
     """A new connection to the warehouse, starting the embedded one and creating the schema if needed.
 
     So every command works on a brand-new warehouse without a separate `arrears db init`.
     """
-    import psycopg
-
-    from arrears.errors import ArrearsError
-
     target = warehouse_url()
-    try:
-        conn = psycopg.connect(target, autocommit=autocommit, application_name="arrears")
-    except psycopg.OperationalError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ArrearsError(f"cannot connect to the warehouse: {first_line}") from err
-    if target not in _initialised:
-        from arrears.warehouse.schema import init_schema
-
-        init_schema(conn)
-        _initialised.add(target)
-    return conn
+    initialise()
+    return _open(target, autocommit)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from arrears.settings import paths
-from arrears.warehouse import connect, embedded, external_url, warehouse_url
-from arrears.warehouse.schema import init_schema
+from arrears.warehouse import embedded, external_url, initialise, warehouse_url
 
 
 def run(action: str) -> int:
@@ -17,8 +16,8 @@ def run(action: str) -> int:
         # The URL is the last line so scripts can `arrears db url | tail -1`.
         print(warehouse_url())
     elif action == "init":
-        with connect() as conn:
-            init_schema(conn)
+        warehouse_url()  # starts the embedded server
+        initialise(force=True)
         print(f"initialised {warehouse_url(start=False)}")
     elif action == "status":
         if external:

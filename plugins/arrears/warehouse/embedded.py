@@ -21,7 +21,8 @@ from arrears.errors import ArrearsError
 from arrears.settings import Paths
 
 HOST = "127.0.0.1"
-SUPERUSER = "postgres"
+SUPERUSER = "postgres"  # administers the server: creates roles, initialises the schema
+PIPELINE_USER = "arrears_pipeline"  # everything else connects as the pipeline role (docs/security.md)
 DATABASE = "arrears"
 # Tuned for a nightly batch on a small machine: we value throughput over crash-time
 # durability of the last few milliseconds (fsync stays on; commits are still durable).
@@ -87,8 +88,13 @@ def _port(paths: Paths) -> int:
 
 
 def url(paths: Paths) -> str:
-    """libpq URL of the embedded warehouse (whether or not it is running)."""
+    """Superuser libpq URL of the embedded warehouse (whether or not it is running): for administration."""
     return f"postgresql://{SUPERUSER}@{HOST}:{_port(paths)}/{DATABASE}"
+
+
+def pipeline_url(paths: Paths) -> str:
+    """libpq URL the pipeline uses: the least-privilege arrears_pipeline role (no superuser, no BYPASSRLS)."""
+    return f"postgresql://{PIPELINE_USER}@{HOST}:{_port(paths)}/{DATABASE}"
 
 
 def is_running(paths: Paths) -> bool:

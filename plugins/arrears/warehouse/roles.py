@@ -212,6 +212,15 @@ def _own_everything(conn: psycopg.Connection) -> None:
         conn.execute(
             sql.SQL("alter {} {} owner to {}").format(sql.SQL(kinds[kind]), sql.Identifier(schema, name), pipeline)
         )
+    # Functions too (the loader's, in audit): the pipeline re-creates them with `create or replace`.
+    functions = conn.execute(
+        """select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+           where n.nspname = any(%s) and pg_get_userbyid(p.proowner) <> %s""",
+        (list(OWNED_SCHEMAS), PIPELINE),
+    ).fetchall()
+    for (signature,) in functions:
+        # regprocedure's text is already a quoted, schema-qualified signature.
+        conn.execute(sql.SQL("alter function {} owner to {}").format(sql.SQL(signature), pipeline))
 
 
 def _grant_database(conn: psycopg.Connection) -> None:
