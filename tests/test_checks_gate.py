@@ -116,6 +116,31 @@ def test_outstanding_falling_without_money_received_fails(conn: psycopg.Connecti
     }
 
 
+def test_a_reversal_raising_the_principal_passes_but_a_drop_on_a_reversal_day_fails(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    # A bounced payment of 500 taken back today: 400 of it had paid principal, which is owed again.
+    conn.execute(
+        "update marts.fct_loan_delinquency_daily set net_paid = 9500.00, outstanding_principal = 20400.00 "
+        "where business_date = %s and loan_id = 'L1'",
+        (D,),
+    )
+    assert _failed(run_suites(D, ["fct_loan_delinquency_daily"])) == set()
+
+    # Money went out, so the principal cannot have fallen (the book still reconciles: repaid = 100).
+    conn.execute(
+        "update marts.fct_loan_delinquency_daily set outstanding_principal = 19900.00 "
+        "where business_date = %s and loan_id = 'L1'",
+        (D,),
+    )
+    assert _failed(run_suites(D, ["fct_loan_delinquency_daily"])) == {
+        "fct_loan_delinquency_daily.principal_drop_backed_by_payments"
+    }
+
+
 def test_bucket_and_stage_must_agree_with_dpd(conn: psycopg.Connection, arrears_home: Path) -> None:
     from arrears.checks import run_suites
 

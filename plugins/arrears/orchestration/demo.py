@@ -7,6 +7,8 @@ exactly as the scheduler would run them. Then a short summary a collections mana
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import shutil
 
 from arrears.orchestration.backfill import backfill
@@ -29,6 +31,7 @@ def run_demo(
     from arrears.generate import generate
 
     home = paths()
+    _ensure_demo_hash_key()
     landing = home.landing
     if landing.exists():  # a demo always starts from the same deterministic portfolio
         shutil.rmtree(landing)
@@ -45,6 +48,23 @@ def run_demo(
         print(run_nightly_dag(day, landing))
         day += dt.timedelta(days=1)
     return summary(last)
+
+
+def _ensure_demo_hash_key() -> None:
+    """Hashed export columns need ARREARS_HASH_KEY; the demo makes one up for its own home if none is set.
+
+    Random and kept under $ARREARS_HOME (never in the repository), so re-running the demo gives the
+    same hashes; a real deployment sets its own key in the environment (docs/security.md).
+    """
+    if os.environ.get("ARREARS_HASH_KEY"):
+        return
+    key_file = paths().home / "demo-hash-key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+    os.environ["ARREARS_HASH_KEY"] = key_file.read_text(encoding="utf-8").strip()
+    print(f"ARREARS_HASH_KEY is not set: the demo uses a random key kept in {key_file}")
 
 
 def summary(business_date: dt.date) -> str:
