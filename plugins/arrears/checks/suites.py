@@ -102,6 +102,7 @@ def template_values(business_date: dt.date, settings: dict[str, Any] | None = No
         "volume_upper": str(float(band["upper"])),
         "trailing_days": str(int(band["trailing_days"])),
         "min_history_days": str(int(band["min_history_days"])),
+        "volume_min_average_rows": str(int(band["min_average_rows"])),
         "legal_min_principal": str(float(settings["legal_min_principal"])),
         "field_min_overdue": str(float(settings["field_min_overdue"])),
         "ptp_grace_days": str(int(settings["ptp_grace_days"])),
