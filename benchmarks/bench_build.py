@@ -7,19 +7,22 @@ In a throw-away $ARREARS_HOME (its own embedded warehouse): simulates `--days` d
 (`arrears.transform.build`, incremental, no unit tests), timing each night; finally rebuilds the
 last night as a full refresh (which replays every night from the first delivery, in order: the
 snapshots are point in time). Prints the night of day 5, the night of the last day, their ratio,
-the full refresh and its ratio to the last night. Not a test: figures only.
+the full refresh and its ratio to the last night, and the most expensive nodes of both nights
+(dbt's per-node seconds; two threads, so they overlap). Not a test: figures only.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 START = dt.date(2026, 1, 1)
 
@@ -32,6 +35,16 @@ def _timed(label: str, action: Callable[[], object]) -> float:
     return seconds
 
 
+def _print_top_nodes(label: str, result: Any, wall: float, top: int = 8) -> None:
+    """The `top` slowest nodes of one night's build, with its wall time and the summed node seconds."""
+    nodes = sorted(result.nodes, key=lambda n: n.seconds, reverse=True)
+    models = sum(n.seconds for n in result.nodes if n.resource_type not in ("test", "unit_test"))
+    tests = sum(n.seconds for n in result.nodes if n.resource_type in ("test", "unit_test"))
+    print(f"{label}: wall {wall:.1f} s; node seconds: models/seeds {models:.1f}, tests {tests:.1f}", flush=True)
+    for node in nodes[:top]:
+        print(f"    {node.seconds:7.2f} s  {node.resource_type:<9} {node.name}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=1_000_000)
@@ -39,6 +52,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", help="ARREARS_HOME to use (default: a new temporary folder)")
     parser.add_argument("--skip-full-refresh", action="store_true", help="time only the incremental nights")
+    parser.add_argument("--nodes-json", help="also write every night's per-node seconds to this JSON file")
     args = parser.parse_args()
 
     home = Path(args.home or tempfile.mkdtemp(prefix="arrears_bench_build_"))
@@ -63,10 +77,12 @@ def main() -> None:
     _timed("ingest every day", lambda: [ingest_delivery(night, landing) for night in nights])
 
     night_seconds: list[float] = []
+    results: list[Any] = []
     for number, night in enumerate(nights, start=1):
         started = time.perf_counter()
         result = build(night)
         night_seconds.append(time.perf_counter() - started)
+        results.append(result)
         print(f"  night {number:>3} {night}: {night_seconds[-1]:.1f} s ({result.summary()})", flush=True)
 
     with connect(autocommit=True) as conn:
@@ -78,6 +94,15 @@ def main() -> None:
     ratio = last / early
     print(f"night of day 5: {early:.1f} s; night of day {args.days}: {last:.1f} s; ratio {ratio:.2f}x (target <= 1.3x)")
     print(f"median night: {statistics.median(night_seconds):.1f} s (target at 1,000,000 loans: <= 180 s, stretch 60 s)")
+    if args.nodes_json:
+        per_night = {
+            r.business_dates[0].isoformat(): {"wall": w, "nodes": {n.name: n.seconds for n in r.nodes}}
+            for r, w in zip(results, night_seconds, strict=True)
+        }
+        Path(args.nodes_json).write_text(json.dumps(per_night, indent=1))
+    fifth = min(4, len(results) - 1)
+    _print_top_nodes(f"slowest nodes, night of day {fifth + 1}", results[fifth], early)
+    _print_top_nodes(f"slowest nodes, night of day {args.days}", results[-1], last)
     if not args.skip_full_refresh:
         refresh = _timed(f"full refresh of day {args.days}", lambda: build(nights[-1], full_refresh=True))
         print(f"full refresh / incremental night: {refresh / last:.1f}x (target >= 10x)")
