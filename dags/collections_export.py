@@ -16,7 +16,8 @@ last, then pushes the files to the recipient's SFTP (ledger `audit.deliveries`: 
 
 **Rerun a day**: fix the cause, rerun the checks, then trigger with conf `{"business_date": "YYYY-MM-DD"}`
 or `arrears export --date D && arrears deliver --date D`. Re-exporting gives byte-identical files.
-Last, `run_report` writes `$ARREARS_HOME/reports/<D>/index.html` (also when an export failed, to show why).
+Last, `run_report` writes `$ARREARS_HOME/reports/<D>/index.html` (also when an export failed, to show why);
+`all_recipients_published` fails the run when any recipient was not published.
 """
 
 
@@ -56,8 +57,18 @@ def collections_export() -> None:
 
         return [steps.report(day) for day in days]
 
+    @task
+    def all_recipients_published() -> None:
+        """A leaf with the default all_success rule: a failed publish fails the run.
+
+        run_report (all_done) is a leaf too and succeeds even then; without this task the run would
+        be marked success while a recipient's files were blocked.
+        """
+
     days = business_dates()
-    publish.partial(days=days).expand(recipient=recipients()) >> run_report(days)
+    published = publish.partial(days=days).expand(recipient=recipients())
+    published >> run_report(days)
+    published >> all_recipients_published()
 
 
 collections_export()

@@ -28,7 +28,10 @@ stats = {{s.file: s.duration.total_seconds() for s in bag.dagbag_stats}}
 dags = {{}}
 for dag_id, dag in bag.dags.items():
     tasks = {{t.task_id: {{"retries": t.retries, "owner": t.owner, "has_callback": bool(t.on_failure_callback),
-                          "mode": getattr(t, "mode", None), "outlets": sorted(o.name for o in t.outlets)}}
+                          "mode": getattr(t, "mode", None), "outlets": sorted(o.name for o in t.outlets),
+                          "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
+                          "upstream": sorted(t.upstream_task_ids),
+                          "downstream": sorted(t.downstream_task_ids)}}
              for t in dag.tasks}}
     dags[dag_id] = {{"tags": sorted(dag.tags), "doc_md": dag.doc_md or "", "catchup": dag.catchup,
                     "max_active_runs": dag.max_active_runs, "tasks": tasks, "asset_schedule": asset_names(dag),
@@ -137,3 +140,12 @@ def test_airflow_does_not_load_the_package_as_plugins() -> None:
         path for path in find_path_from_directory(str(PLUGINS_DIR), ".airflowignore", "glob") if path.endswith(".py")
     ]
     assert loaded == []
+
+
+def test_a_blocked_recipient_fails_the_export_run_though_the_report_still_runs(parsed: dict) -> None:  # type: ignore[type-arg]
+    # Airflow marks a run failed only when a leaf task failed: run_report (all_done) is a leaf that
+    # succeeds after a blocked publish, so another leaf must inherit publish's failure.
+    tasks = parsed["dags"]["collections_export"]["tasks"]
+    leaves = [task_id for task_id, task in tasks.items() if not task["downstream"]]
+    assert tasks["run_report"]["trigger_rule"] == "all_done" and "run_report" in leaves
+    assert any(tasks[leaf]["trigger_rule"] == "all_success" and "publish" in tasks[leaf]["upstream"] for leaf in leaves)

@@ -25,8 +25,11 @@ def _scripted_loans() -> RawDeliveries:
         raw.loan(_day(1), loan_id, date(2026, 1, 1))
         raw.installment(_day(1), loan_id, 1, _day(1), "100.00", effective_from=date(2026, 1, 1))
         raw.installment(_day(1), loan_id, 2, _day(4), "100.00", effective_from=date(2026, 1, 1))
-    # CURED: installment 1 paid on day 3 (episode 1: days 2-3), installment 2 unpaid from day 5 (episode 2).
+    # CURED: installment 1 paid on day 3 (episode 1: days 2-3); on day 5 that payment bounces, so
+    # installment 1 (due day 1) is unpaid again and episode 2 starts at DPD 4. The bounced money was
+    # collected in episode 1: episode 2 collected nothing (not -100).
     raw.payment(_day(3), "P-CURED", "CURED", _day(3), "100.00")
+    raw.payment(_day(5), "R-CURED", "CURED", _day(5), "100.00", reversal_of="P-CURED")
     # WRITTEN_OFF: written off on day 3.
     raw.loan(_day(3), "WRITTEN_OFF", date(2026, 1, 1), status="written_off", written_off_on=_day(3))
     # PAID_OFF: pays everything and is closed on day 3.
@@ -54,7 +57,7 @@ def test_episodes_start_and_end_for_each_reason(conn: psycopg.Connection) -> Non
     }
     assert episodes == {
         ("CURED", 1): (_day(2), _day(3), "cured", 1, "M1", Decimal("100.00")),
-        ("CURED", 2): (_day(5), None, None, 1, "M1", Decimal("0.00")),
+        ("CURED", 2): (_day(5), None, None, 4, "M1", Decimal("0.00")),
         ("WRITTEN_OFF", 1): (_day(2), _day(3), "written_off", 2, "M1", Decimal("0.00")),
         ("PAID_OFF", 1): (_day(2), _day(3), "paid_off", 1, "M1", Decimal("200.00")),
         ("RESTRUCTURED", 1): (_day(2), _day(4), "restructured", 2, "M1", Decimal("0.00")),

@@ -17,6 +17,8 @@ in_scope as (
     where
         business_date = {{ business_date() }}
         and stage in ({{ "'" ~ var('queue_stages') | join("', '") ~ "'" }})
+        -- pre-due or delinquent: a written-off loan whose recoveries cleared its arrears is neither
+        and (stage = 'pre_due' or dpd >= 1)
 ),
 
 final as (

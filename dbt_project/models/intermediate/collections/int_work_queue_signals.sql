@@ -4,7 +4,8 @@
 
 with loans_in_scope as (
     -- Active or written-off loans that are pre-due or delinquent at D (closed loans have left
-    -- the snapshot; current loans are not worked).
+    -- the snapshot; current loans are not worked). A written-off loan whose recoveries cleared
+    -- its overdue amount has DPD 0: not delinquent, so not in the queue (§5).
     select
         business_date,
         loan_id,
@@ -19,6 +20,7 @@ with loans_in_scope as (
     where
         business_date = {{ business_date() }}
         and stage in ({{ "'" ~ var('queue_stages') | join("', '") ~ "'" }})
+        and (stage = 'pre_due' or dpd >= 1)
 ),
 
 restrictions_active as (

@@ -119,7 +119,10 @@ episodes_today as (
 ),
 
 collected_during_episode as (
-    -- Net money (payments minus reversals) with value date from the episode's start up to D, as known at D.
+    -- Net money (payments minus their reversals) with value date from the episode's start up to D,
+    -- as known at D. A reversal counts where its payment did (belongs_to_date): a payment made before
+    -- the episode and bounced during it was never collected by the episode, so it does not make the
+    -- episode's collection negative.
     select
         episodes_today.loan_id,
         sum(signed_payments.signed_amount) as collected_amount
@@ -127,7 +130,8 @@ collected_during_episode as (
     inner join signed_payments
         on
             episodes_today.loan_id = signed_payments.loan_id
-            and signed_payments.counts_from between episodes_today.started_on and {{ business_date() }}
+            and signed_payments.belongs_to_date between episodes_today.started_on and {{ business_date() }}
+            and signed_payments.counts_from <= {{ business_date() }}
     group by episodes_today.loan_id
 ),
 
