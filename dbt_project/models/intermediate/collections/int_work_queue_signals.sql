@@ -1,6 +1,14 @@
 -- Everything the routing table and the channel narrowing need to know about each loan that
 -- belongs in tomorrow's work queue (business rules §5), one row per loan, as of the business date.
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+-- The pre-hook analyses the snapshot first: it is incremental, so without it D's rows have no
+-- statistics, the planner expects one loan in scope and nests every join below (a scan of each
+-- aggregate per queued loan: quadratic in loans, growing with the history of actions/promises).
+{{ config(
+    materialized='table',
+    pre_hook="analyze {{ ref('fct_loan_delinquency_daily') }} (business_date, stage, dpd)",
+    post_hook='analyze {{ this }}',
+    indexes=[{'columns': ['loan_id'], 'unique': true}],
+) }}
 
 with loans_in_scope as (
     -- Active or written-off loans that are pre-due or delinquent at D (closed loans have left
@@ -91,6 +99,8 @@ loan_promises as (
         bool_or(status = 'open') as has_open_promise,
         bool_or(status = 'broken' and broken_on = {{ business_date() }}) as broke_promise_today
     from {{ ref('fct_promises_to_pay') }}
+    -- Only the promises either flag can see: not every promise ever made.
+    where status = 'open' or (status = 'broken' and broken_on = {{ business_date() }})
     group by loan_id
 ),
 
