@@ -1,11 +1,10 @@
 -- Everything the routing table and the channel narrowing need to know about each loan that
 -- belongs in tomorrow's work queue (business rules §5), one row per loan, as of the business date.
--- The pre-hook analyses the snapshot first: it is incremental, so without it D's rows have no
--- statistics, the planner expects one loan in scope and nests every join below (a scan of each
--- aggregate per queued loan: quadratic in loans, growing with the history of actions/promises).
+-- Relies on fct_loan_delinquency_daily's post-hook ANALYZE: without statistics for D's rows the
+-- planner expects one loan in scope and nests every join below (a scan of each aggregate per
+-- queued loan: quadratic in loans, growing with the history of actions and promises).
 {{ config(
     materialized='table',
-    pre_hook="analyze {{ ref('fct_loan_delinquency_daily') }} (business_date, stage, dpd)",
     post_hook='analyze {{ this }}',
     indexes=[{'columns': ['loan_id'], 'unique': true}],
 ) }}

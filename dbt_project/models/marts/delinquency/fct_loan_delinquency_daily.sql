@@ -1,11 +1,15 @@
 -- Published (§8): one row per loan in the snapshot and business date. Incremental by business date:
 -- a night deletes and re-inserts only D's rows, so its cost does not grow with the days already built.
+-- The post-hook refreshes the planner's statistics (autovacuum may not have seen D's rows yet):
+-- without them every model reading D's snapshot expects one row and nests its joins (the work
+-- queue's signals went quadratic in loans; docs/scaling.md). ANALYZE samples, so it stays cheap.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ replace_business_date() }}",
+        post_hook='analyze {{ this }}',
         indexes=[
             {'columns': ['business_date', 'loan_id'], 'unique': true},
             {'columns': ['loan_id', 'business_date']},
