@@ -49,6 +49,13 @@ def read_csv(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
 
 
+def use_recipients(config: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """Point ARREARS_RECIPIENTS_FILE at a recipients.yml written from `config`."""
+    path = tmp_path / "recipients.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv("ARREARS_RECIPIENTS_FILE", str(path))
+
+
 def test_collector_file_masks_the_id_number_and_uses_chinese_headers(
     conn: psycopg.Connection, arrears_home: Path
 ) -> None:
@@ -128,9 +135,7 @@ def test_every_policy_and_omission_from_a_custom_recipients_file(
             }
         },
     }
-    path = tmp_path / "recipients.yml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    monkeypatch.setenv("ARREARS_RECIPIENTS_FILE", str(path))
+    use_recipients(config, tmp_path, monkeypatch)
     create_marts(conn)
     add_loan(conn, D, "L2", dpd=45, team="mid")
     add_borrower(conn, D, "B2")
@@ -204,9 +209,7 @@ def test_sub_teams_match_literally_and_masked_cells_are_neutralised_too(
             }
         },
     }
-    path = tmp_path / "recipients.yml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    monkeypatch.setenv("ARREARS_RECIPIENTS_FILE", str(path))
+    use_recipients(config, tmp_path, monkeypatch)
     create_marts(conn)
     for number, team in enumerate(["a_b", "a_b:acme", "axb", "axb:acme", "a_bc", "a_b_x:1"], start=1):
         add_loan(conn, D, f"L{number}", dpd=5, team=team, rank=number)
@@ -280,27 +283,24 @@ def test_parquet_format(
 
     from arrears.export import export_recipient
 
-    path = tmp_path / "recipients.yml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "recipients": {
-                    "bi": {
-                        "teams": ["early"],
-                        "format": "parquet",
-                        "header_language": "en",
-                        "suites": ["fct_work_queue"],
-                        "columns": [
-                            {"name": "loan_id", "policy": "full"},
-                            {"name": "overdue_amount", "policy": "full"},
-                        ],
-                    }
+    use_recipients(
+        {
+            "recipients": {
+                "bi": {
+                    "teams": ["early"],
+                    "format": "parquet",
+                    "header_language": "en",
+                    "suites": ["fct_work_queue"],
+                    "columns": [
+                        {"name": "loan_id", "policy": "full"},
+                        {"name": "overdue_amount", "policy": "full"},
+                    ],
                 }
             }
-        ),
-        encoding="utf-8",
+        },
+        tmp_path,
+        monkeypatch,
     )
-    monkeypatch.setenv("ARREARS_RECIPIENTS_FILE", str(path))
     create_marts(conn)
     add_loan(conn, D, "L1", dpd=5, team="early", overdue="10.25")
     clear_gate(conn)
