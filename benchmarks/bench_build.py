@@ -45,6 +45,17 @@ def _print_top_nodes(label: str, result: Any, wall: float, top: int = 8) -> None
         print(f"    {node.seconds:7.2f} s  {node.resource_type:<9} {node.name}", flush=True)
 
 
+def _already_done(connect: Callable[..., Any]) -> tuple[set[dt.date], set[dt.date]]:
+    """The business dates already ingested and already built in this home (for --reuse)."""
+    with connect(autocommit=True) as conn:
+        loaded = {row[0] for row in conn.execute("select business_date from audit.batches where status = 'loaded'")}
+        exists = conn.execute("select to_regclass('marts.fct_loan_delinquency_daily') is not null").fetchone()
+        built: set[dt.date] = set()
+        if exists and exists[0]:
+            built = {r[0] for r in conn.execute("select distinct business_date from marts.fct_loan_delinquency_daily")}
+    return loaded, built
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=1_000_000)
@@ -53,6 +64,12 @@ def main() -> None:
     parser.add_argument("--home", help="ARREARS_HOME to use (default: a new temporary folder)")
     parser.add_argument("--skip-full-refresh", action="store_true", help="time only the incremental nights")
     parser.add_argument("--nodes-json", help="also write every night's per-node seconds to this JSON file")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep what --home already holds: simulate only if its landing folder is empty, ingest only the "
+        "dates not loaded yet, build only the nights after the last one built (resume an interrupted run)",
+    )
     args = parser.parse_args()
 
     home = Path(args.home or tempfile.mkdtemp(prefix="arrears_bench_build_"))
@@ -70,15 +87,24 @@ def main() -> None:
     landing = home / "landing"
     nights = [START + dt.timedelta(days=n) for n in range(args.days)]
     print(f"portfolio: {args.loans:,} loans, {args.days} days from {START} (home {home})", flush=True)
-    _timed(
-        "simulate",
-        lambda: generate(loans=args.loans, start=START, days=args.days, seed=args.seed, out=landing, inject_faults=0.0),
-    )
-    _timed("ingest every day", lambda: [ingest_delivery(night, landing) for night in nights])
+    loaded: set[dt.date] = set()
+    built: set[dt.date] = set()
+    if args.reuse:
+        loaded, built = _already_done(connect)
+    if not (args.reuse and any(landing.glob("*/_manifest.json"))):
+        _timed(
+            "simulate",
+            lambda: generate(
+                loans=args.loans, start=START, days=args.days, seed=args.seed, out=landing, inject_faults=0.0
+            ),
+        )
+    _timed("ingest every day", lambda: [ingest_delivery(night, landing) for night in nights if night not in loaded])
 
     night_seconds: list[float] = []
     results: list[Any] = []
     for number, night in enumerate(nights, start=1):
+        if night in built:
+            continue
         started = time.perf_counter()
         result = build(night)
         night_seconds.append(time.perf_counter() - started)
@@ -87,12 +113,20 @@ def main() -> None:
 
     with connect(autocommit=True) as conn:
         snapshot_rows = conn.execute("select count(*) from marts.fct_loan_delinquency_daily").fetchone()
+    if not results:
+        print("every night is already built (--reuse): nothing to time")
+        return
+    # Day 5's night, or the first night built in this run when resuming past it.
+    fifth = next((i for i, r in enumerate(results) if r.business_dates[0] == nights[min(4, len(nights) - 1)]), 0)
     last = night_seconds[-1]
-    early = night_seconds[min(4, len(night_seconds) - 1)]
+    early = night_seconds[fifth]
     print()
     print(f"rows in marts.fct_loan_delinquency_daily: {snapshot_rows[0] if snapshot_rows else 0:,}")
     ratio = last / early
-    print(f"night of day 5: {early:.1f} s; night of day {args.days}: {last:.1f} s; ratio {ratio:.2f}x (target <= 1.3x)")
+    print(
+        f"night of {results[fifth].business_dates[0]}: {early:.1f} s; night of day {args.days}: {last:.1f} s; "
+        f"ratio {ratio:.2f}x (target <= 1.3x)"
+    )
     print(f"median night: {statistics.median(night_seconds):.1f} s (target at 1,000,000 loans: <= 180 s, stretch 60 s)")
     if args.nodes_json:
         per_night = {
@@ -100,8 +134,7 @@ def main() -> None:
             for r, w in zip(results, night_seconds, strict=True)
         }
         Path(args.nodes_json).write_text(json.dumps(per_night, indent=1))
-    fifth = min(4, len(results) - 1)
-    _print_top_nodes(f"slowest nodes, night of day {fifth + 1}", results[fifth], early)
+    _print_top_nodes(f"slowest nodes, night of {results[fifth].business_dates[0]}", results[fifth], early)
     _print_top_nodes(f"slowest nodes, night of day {args.days}", results[-1], last)
     if not args.skip_full_refresh:
         refresh = _timed(f"full refresh of day {args.days}", lambda: build(nights[-1], full_refresh=True))

@@ -221,6 +221,10 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
         cursor.execute(sql.route_statement(entity, header, business_date, listed.file))
         loaded = cursor.rowcount
         if entity.is_event and _has_earlier_rows(conn, entity, business_date):
+            # Statistics first: without them the planner expects one row of D and nests a scan of
+            # the earlier rows around the date index — quadratic (at 1M loans a 120k-action day
+            # ran for minutes instead of about a second).
+            cursor.execute(f"analyze {entity.raw_table}")
             cursor.execute(sql.conflict_statement(entity, header, business_date, listed.file))
             loaded -= cursor.rowcount
     conn.execute(f"drop table {sql.land_table(entity)}")
