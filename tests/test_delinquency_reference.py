@@ -20,13 +20,11 @@ from tests.test_delinquency_support import random_portfolio
 START = date(2026, 3, 1)
 DAYS = 40
 # Spread over the delivery window: month ends, instalment due dates, the nights after late deliveries.
-BUILD_DATES = [
-    START,
-    START + timedelta(days=9),
-    START + timedelta(days=17),
-    START + timedelta(days=30),
-    START + timedelta(days=39),
-]
+# A night whose D-1 is not built recomputes every loan; the eight consecutive nights around the month
+# end carry forward every loan that cannot have changed (stg_loans_to_recompute), so both paths are
+# checked against the reference.
+CONSECUTIVE_NIGHTS = [START + timedelta(days=day) for day in range(24, 32)]
+BUILD_DATES = [START, START + timedelta(days=9), *CONSECUTIVE_NIGHTS, START + timedelta(days=39)]
 COLUMNS = [
     "loan_id",
     "dpd",
@@ -60,14 +58,19 @@ def test_snapshot_matches_reference_on_every_loan_and_date(conn: psycopg.Connect
     raw = random_portfolio(seed=20260301, loans=60, start=START, days=DAYS)
     raw.insert(conn)
 
+    carried_nights = 0
     for day in BUILD_DATES:
         build(day, select=["+fct_loan_delinquency_daily"])
         expected = _expected_rows(snapshot(raw.loans, raw.installments, raw.payments, day))
         actual = _mart_rows(conn, day)
+        recomputed = conn.execute("select count(*) from staging.stg_loans_to_recompute").fetchone()[0]
+        carried_nights += recomputed < len(actual)
         assert actual.keys() == expected.keys(), f"loans differ on {day}"
         mismatches = {k: (actual[k], expected[k]) for k in expected if actual[k] != expected[k]}
         assert not mismatches, f"{len(mismatches)} loans differ on {day}: {list(mismatches.items())[:3]}"
 
+    # The consecutive nights really carried loans forward (and the others recomputed every loan).
+    assert carried_nights == len(CONSECUTIVE_NIGHTS) - 1
     # The portfolio really exercises the rules (a vacuous agreement would prove nothing).
     stages = {row[0] for row in conn.execute("select distinct stage from marts.fct_loan_delinquency_daily")}
     assert {"current", "early", "written_off"} <= stages, stages

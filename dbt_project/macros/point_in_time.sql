@@ -5,8 +5,13 @@
       _business_date <= D; ties go to the later delivery, then the later line of the file.
     - event entities: deduplicated by key, keeping the FIRST delivery (earliest _business_date,
       then _line): a redelivered event never changes what an earlier night saw.
+    `filter` (optional) is applied BEFORE the deduplication, so it is pushed into the scan (a filter on
+    the view could not pass `distinct on`). It must not change which version wins: for upsert
+    entities filter on key columns only; for events any delivered column is safe, because a
+    redelivered event with other content is quarantined by the loader (every kept delivery of a
+    key is identical).
     Returns a select (use it inside a CTE); all source columns, lineage included, are kept. -#}
-{% macro point_in_time(relation, key_columns, kind) -%}
+{% macro point_in_time(relation, key_columns, kind, filter=none) -%}
     {%- if kind == 'upsert' -%}
         {%- set version_order = 'updated_at desc, _business_date desc, _line desc' -%}
     {%- elif kind == 'event' -%}
@@ -16,7 +21,7 @@
     {%- endif -%}
     select distinct on ({{ key_columns | join(', ') }}) *
     from {{ relation }}
-    where _business_date <= {{ business_date() }}
+    where _business_date <= {{ business_date() }}{% if filter %} and ({{ filter }}){% endif %}
     order by {{ key_columns | join(', ') }}, {{ version_order }}
 {%- endmacro %}
 
@@ -39,4 +44,11 @@
         (extract(year from {{ end_date }}) * 12 + extract(month from {{ end_date }}))
         - (extract(year from {{ start_date }}) * 12 + extract(month from {{ start_date }}))
     )::integer
+{%- endmacro %}
+
+
+{#- The point-in-time filter of the delinquency snapshot's inputs: only the loans recomputed tonight
+    (stg_loans_to_recompute; every loan when there is no snapshot of D-1 to carry forward). -#}
+{% macro only_loans_to_recompute() -%}
+    loan_id in (select loan_id from {{ ref('stg_loans_to_recompute') }})
 {%- endmacro %}

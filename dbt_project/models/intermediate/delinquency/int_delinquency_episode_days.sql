@@ -57,7 +57,8 @@ action_outcomes as (
             cast(null as date) as started_on,
             cast(null as integer) as schedule_version,
             cast(null as integer) as max_dpd,
-            cast(null as integer) as max_bucket_order
+            cast(null as integer) as max_bucket_order,
+            cast(null as numeric(18, 2)) as collected_amount
         where false
     ),
 
@@ -78,6 +79,7 @@ continuing_episodes as (
         greatest(open_yesterday.max_dpd, coalesce(snapshot_today.dpd, 0)) as max_dpd,
         greatest(open_yesterday.max_bucket_order, coalesce(snapshot_today.bucket_order, 0)) as max_bucket_order,
         snapshot_today.dpd,
+        open_yesterday.collected_amount as collected_until_yesterday,
         -- The first reason that holds ends the episode (closing beats everything, then write-off).
         case
             when snapshot_today.loan_id is null or snapshot_today.loan_status = 'closed' then 'paid_off'
@@ -99,6 +101,7 @@ starting_episodes as (
         snapshot_today.dpd as max_dpd,
         snapshot_today.bucket_order as max_bucket_order,
         snapshot_today.dpd,
+        cast(null as numeric(18, 2)) as collected_until_yesterday,
         cast(null as text) as end_reason
     from snapshot_today
     left join earlier_episode_numbers
@@ -116,6 +119,12 @@ episodes_today as (
     select * from continuing_episodes
     union all
     select * from starting_episodes
+),
+
+-- Payments are read for the loans recomputed tonight only (int_payments_signed): a loan that is not
+-- had no money delivered on D nor valued on D, so its episode keeps yesterday's collected amount.
+loans_recomputed as (
+    select loan_id from {{ ref('stg_loans_to_recompute') }}
 ),
 
 collected_during_episode as (
@@ -164,7 +173,11 @@ final as (
         episodes_today.dpd,
         episodes_today.max_dpd,
         episodes_today.max_bucket_order,
-        cast(coalesce(collected_during_episode.collected_amount, 0) as numeric(18, 2)) as collected_amount,
+        cast(case
+            when loans_recomputed.loan_id is null and episodes_today.collected_until_yesterday is not null
+                then episodes_today.collected_until_yesterday
+            else coalesce(collected_during_episode.collected_amount, 0)
+        end as numeric(18, 2)) as collected_amount,
         cast(coalesce(actions_during_episode.actions, 0) as integer) as actions,
         cast(coalesce(actions_during_episode.right_party_contacts, 0) as integer) as right_party_contacts
     from episodes_today
@@ -172,6 +185,8 @@ final as (
         on episodes_today.loan_id = collected_during_episode.loan_id
     left join actions_during_episode
         on episodes_today.loan_id = actions_during_episode.loan_id
+    left join loans_recomputed
+        on episodes_today.loan_id = loans_recomputed.loan_id
 )
 
 select * from final

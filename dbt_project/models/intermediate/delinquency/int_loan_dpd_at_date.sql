@@ -1,5 +1,5 @@
--- §3-4 Per loan in the snapshot of D: days past due, the overdue split, outstanding principal,
--- bucket, stage and regulatory class. Left joins to the seeds: a DPD no range covers shows up as a
+-- §3-4 Per loan recomputed for D (stg_loans_to_recompute; the snapshot carries the others forward):
+-- days past due, the overdue split, outstanding principal, bucket, stage and regulatory class. Left joins to the seeds: a DPD no range covers shows up as a
 -- null bucket (caught by not_null tests), never as a silently dropped loan.
 with loans_in_snapshot as (
     select * from {{ ref('int_loans_in_snapshot') }}
@@ -76,11 +76,9 @@ final as (
         loan_dpd.dpd,
         dpd_buckets.bucket,
         dpd_buckets.bucket_order,
-        case
-            when loan_dpd.is_written_off then 'written_off'
-            when loan_dpd.dpd = 0 and loan_dpd.has_unpaid_installment_due_soon then 'pre_due'
-            else dpd_buckets.stage
-        end as stage,
+        {{ delinquency_stage(
+            'loan_dpd.is_written_off', 'loan_dpd.dpd', 'loan_dpd.has_unpaid_installment_due_soon', 'dpd_buckets.stage'
+        ) }} as stage,
         regulatory_classes.regulatory_class,
         dpd_buckets.is_charge_off_candidate,
         cast(loan_dpd.overdue_principal as numeric(18, 2)) as overdue_principal,

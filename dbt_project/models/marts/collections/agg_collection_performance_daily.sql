@@ -60,7 +60,7 @@ payments_known as (
         value_date,
         amount,
         reversal_of
-    from {{ ref('stg_payments') }}
+    from {{ ref('stg_payments_valued_today') }}
     where value_date <= {{ business_date() }}
 ),
 

@@ -1,8 +1,13 @@
 -- Published (§8): one row per loan in the snapshot and business date. Incremental by business date:
--- a night deletes and re-inserts only D's rows, so its cost does not grow with the days already built.
+-- a night deletes and re-inserts only D's rows, so its cost does not grow with the days already built;
+-- and only the loans that can have changed are recomputed, the rest carried forward from D-1
+-- (stg_loans_to_recompute, docs/decisions/010), so it grows with the day's changes, not the book.
 -- The post-hook refreshes the planner's statistics (autovacuum may not have seen D's rows yet):
 -- without them every model reading D's snapshot expects one row and nests its joins (the work
 -- queue's signals went quadratic in loans; docs/scaling.md). ANALYZE samples, so it stays cheap.
+-- depends_on: {{ ref('stg_loans_to_recompute') }}
+-- depends_on: {{ ref('dpd_buckets') }}
+-- depends_on: {{ ref('regulatory_classes') }}
 {{
     config(
         materialized='incremental',
@@ -21,7 +26,71 @@ with loan_dpd_at_date as (
     select * from {{ ref('int_loan_dpd_at_date') }}
 ),
 
-final as (
+{% if is_incremental() %}
+    -- Every loan not recomputed tonight keeps D-1's state (stg_loans_to_recompute lists what can change
+    -- a loan from one day to the next); only its DPD advances with the date, and its bucket, stage and
+    -- class follow the DPD. D-1's stage tells whether the loan was pre-due (DPD 0 and an installment due
+    -- soon) or written off: neither can change without the loan being recomputed.
+    carried_from_yesterday as (
+        select
+            yesterday.*,
+            case
+                when yesterday.oldest_unpaid_due_date < {{ business_date() }}
+                    then {{ business_date() }} - yesterday.oldest_unpaid_due_date
+                else 0
+            end as dpd_today
+        from {{ this }} as yesterday
+        where
+            yesterday.business_date = {{ business_date() }} - 1
+            and not exists (
+                select from {{ ref('stg_loans_to_recompute') }} as recomputed
+                where recomputed.loan_id = yesterday.loan_id
+            )
+    ),
+
+    carried as (
+        select
+            {{ business_date() }} as business_date,
+            carried_from_yesterday.loan_id,
+            carried_from_yesterday.borrower_id,
+            carried_from_yesterday.product_code,
+            carried_from_yesterday.loan_status,
+            carried_from_yesterday.disbursed_on,
+            carried_from_yesterday.principal,
+            carried_from_yesterday.schedule_version,
+            carried_from_yesterday.dpd_today as dpd,
+            dpd_buckets.bucket,
+            dpd_buckets.bucket_order,
+            {{ delinquency_stage(
+                "carried_from_yesterday.stage = 'written_off'",
+                'carried_from_yesterday.dpd_today',
+                "carried_from_yesterday.stage = 'pre_due'",
+                'dpd_buckets.stage',
+            ) }} as stage,
+            regulatory_classes.regulatory_class,
+            dpd_buckets.is_charge_off_candidate,
+            carried_from_yesterday.overdue_principal,
+            carried_from_yesterday.overdue_interest,
+            carried_from_yesterday.overdue_fee,
+            carried_from_yesterday.overdue_amount,
+            carried_from_yesterday.outstanding_principal,
+            carried_from_yesterday.net_paid,
+            carried_from_yesterday.oldest_unpaid_due_date,
+            carried_from_yesterday.next_due_date
+        from carried_from_yesterday
+        left join {{ ref('dpd_buckets') }} as dpd_buckets
+            on
+                carried_from_yesterday.dpd_today
+                between dpd_buckets.min_dpd and coalesce(dpd_buckets.max_dpd, carried_from_yesterday.dpd_today)
+        left join {{ ref('regulatory_classes') }} as regulatory_classes
+            on
+                carried_from_yesterday.dpd_today
+                between regulatory_classes.min_dpd
+                and coalesce(regulatory_classes.max_dpd, carried_from_yesterday.dpd_today)
+    ),
+{% endif %}
+
+recomputed as (
     select
         business_date,
         loan_id,
@@ -46,6 +115,14 @@ final as (
         oldest_unpaid_due_date,
         next_due_date
     from loan_dpd_at_date
+),
+
+final as (
+    select * from recomputed
+    {% if is_incremental() %}
+        union all
+        select * from carried
+    {% endif %}
 )
 
 select * from final

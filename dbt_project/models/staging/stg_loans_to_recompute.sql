@@ -1,0 +1,81 @@
+-- The loans whose delinquency snapshot must be recomputed for D: every other loan's row is yesterday's
+-- carried forward (fct_loan_delinquency_daily), so a night costs what changed, not the whole book.
+-- A loan's §3-4 state can change from D-1 to D only through (docs/decisions/010):
+--   a delivery on D (a loan version, a schedule row, a payment or reversal) or a loan version
+--   delivered on D-1 (a closure without its date closes on its delivery day and leaves the day after);
+--   a date reached: disbursed on D, closed on D-1 or D, written off on D, a schedule version in force
+--   from D, money valued on D, or an installment due on D-1 (overdue from D), on D (leaves the pre-due
+--   window) or on D + predue_days (enters it).
+-- Without D-1's snapshot (first night, a gap, a full refresh) every loan is recomputed.
+-- D-1's snapshot is looked up by relation, not ref(): the snapshot reads this model, and a ref back
+-- would be a cycle.
+{{ config(
+    materialized='table',
+    post_hook='analyze {{ this }}',
+    indexes=[{'columns': ['loan_id'], 'unique': true}],
+) }}
+
+{%- set carry_forward = namespace(enabled=false) %}
+{%- if execute and not flags.FULL_REFRESH %}
+    {%- set snapshot_node = graph.nodes['model.arrears.fct_loan_delinquency_daily'] %}
+    {%- set snapshot = adapter.get_relation(
+        database=snapshot_node.database, schema=snapshot_node.schema, identifier=snapshot_node.alias
+    ) %}
+    {%- if snapshot is not none %}
+        {%- set yesterday = run_query(
+            'select exists (select from ' ~ snapshot ~ ' where business_date = ' ~ business_date() ~ ' - 1)'
+        ) %}
+        {%- set carry_forward.enabled = yesterday.columns[0].values()[0] %}
+    {%- endif %}
+{%- endif %}
+
+{% if carry_forward.enabled %}
+    with loans_changed as (
+        select loan_id from {{ source('raw', 'loans') }}
+        where
+            _business_date <= {{ business_date() }}
+            and (
+                _business_date >= {{ business_date() }} - 1
+                or disbursed_on = {{ business_date() }}
+                or closed_on between {{ business_date() }} - 1 and {{ business_date() }}
+                or written_off_on = {{ business_date() }}
+            )
+    ),
+
+    schedules_changed as (
+        select loan_id from {{ source('raw', 'installments') }}
+        where
+            _business_date <= {{ business_date() }}
+            and (
+                _business_date = {{ business_date() }}
+                or effective_from = {{ business_date() }}
+                or due_date in (
+                    {{ business_date() }} - 1,
+                    {{ business_date() }},
+                    {{ business_date() }} + {{ var('predue_days') }}
+                )
+            )
+    ),
+
+    money_changed as (
+        select loan_id from {{ source('raw', 'payments') }}
+        where
+            _business_date = {{ business_date() }}
+            or (_business_date <= {{ business_date() }} and value_date = {{ business_date() }})
+    ),
+
+    final as (
+        select loan_id from loans_changed
+        union
+        select loan_id from schedules_changed
+        union
+        select loan_id from money_changed
+    )
+{% else %}
+    with final as (
+        select distinct loan_id from {{ source('raw', 'loans') }}
+        where _business_date <= {{ business_date() }}
+    )
+{% endif %}
+
+select * from final
