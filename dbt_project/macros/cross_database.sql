@@ -211,3 +211,10 @@
         ~ "': add " ~ target.type ~ "__" ~ name ~ " in dbt_project/macros/ (docs/decisions/009-cross-database-sql.md)"
     ) }}
 {%- endmacro %}
+
+
+{#- Portable date arithmetic (no dispatch: dbt's macros already are): a date plus a number of days,
+    as a date (`date + integer` is PostgreSQL's; dbt.dateadd returns a timestamp on some engines). -#}
+{% macro add_days(date_expression, days) -%}
+    cast({{ dbt.dateadd('day', days, '(' ~ date_expression ~ ')') }} as date)
+{%- endmacro %}

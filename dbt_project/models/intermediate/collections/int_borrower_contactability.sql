@@ -3,7 +3,7 @@
 -- third-party numbers (emergency contact, employer) be used, and only to locate the borrower.
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['borrower_id'], 'unique': true}],
 ) }}
 

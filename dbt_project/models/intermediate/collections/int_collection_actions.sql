@@ -5,7 +5,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     pre_hook="{{ replace_business_date('delivered_on') }}",
     indexes=[
         {'columns': ['delivered_on']},

@@ -3,7 +3,7 @@
 -- (do_not_contact), the optional weekly rules remove `call` (weekly_call_limit); a non-legal
 -- row left with no channel is held. Channel lists stay `|`-separated text here (fct_work_queue
 -- publishes text[]).
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+{{ config(materialized='table', post_hook='{{ analyze_relation(this) }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
 
 with routed as (
     select

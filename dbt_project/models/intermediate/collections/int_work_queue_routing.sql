@@ -2,7 +2,7 @@
 -- first rule in rule_order whose condition holds decides the team and its channels, or holds
 -- the loan with a reason. The conditions are named here; their order, teams, channels and hold
 -- reasons are the seed's, so a collections manager changes routing without touching SQL.
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+{{ config(materialized='table', post_hook='{{ analyze_relation(this) }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
 
 with signals as (
     select

@@ -5,7 +5,7 @@
 -- queued loan: quadratic in loans, growing with the history of actions and promises).
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['loan_id'], 'unique': true}],
 ) }}
 

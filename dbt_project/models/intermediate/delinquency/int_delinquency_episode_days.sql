@@ -34,7 +34,7 @@ action_outcomes as (
 {% if is_incremental() %}
     open_yesterday as (
         select * from {{ this }}
-        where business_date = {{ business_date() }} - 1 and end_reason is null
+        where business_date = {{ add_days(business_date(), -1) }} and end_reason is null
     ),
 
     earlier_episode_numbers as (
@@ -52,7 +52,7 @@ action_outcomes as (
 -- First build (or full refresh): no episode is open before D.
     open_yesterday as (
         select
-            cast(null as text) as loan_id,
+            cast(null as {{ dbt.type_string() }}) as loan_id,
             cast(null as integer) as episode_no,
             cast(null as date) as started_on,
             cast(null as integer) as schedule_version,
@@ -63,7 +63,7 @@ action_outcomes as (
 
     earlier_episode_numbers as (
         select
-            cast(null as text) as loan_id,
+            cast(null as {{ dbt.type_string() }}) as loan_id,
             cast(null as integer) as last_episode_no
         where false
     ),
@@ -99,7 +99,7 @@ starting_episodes as (
         snapshot_today.dpd as max_dpd,
         snapshot_today.bucket_order as max_bucket_order,
         snapshot_today.dpd,
-        cast(null as text) as end_reason
+        cast(null as {{ dbt.type_string() }}) as end_reason
     from snapshot_today
     left join earlier_episode_numbers
         on snapshot_today.loan_id = earlier_episode_numbers.loan_id
@@ -140,7 +140,7 @@ actions_during_episode as (
     select
         episodes_today.loan_id,
         count(*) as actions,
-        count(*) filter (where action_outcomes.is_right_party_contact) as right_party_contacts
+        count(case when action_outcomes.is_right_party_contact then 1 end) as right_party_contacts
     from episodes_today
     inner join collection_actions
         on

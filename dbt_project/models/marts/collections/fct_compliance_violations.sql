@@ -2,7 +2,7 @@
 -- rules §7), one row per action and rule, for the compliance officer's morning review.
 -- Rule names are fixed (the simulator's ground truth uses them): see docs/work-queue.md.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',

@@ -2,7 +2,7 @@
 -- (business rules §6). Rebuilt each night as of D: a reversal delivered later can turn a
 -- kept promise back into an open or broken one, so statuses are never frozen.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='table',
     indexes=[{'columns': ['loan_id']}],
     contract={'enforced': true},

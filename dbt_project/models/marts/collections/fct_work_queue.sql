@@ -4,7 +4,7 @@
 -- remove the channels they bar, the optional weekly rules remove `call`, and a non-legal row
 -- left with no channel is held. The dialer gets the contact window and daily caps with each row.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
