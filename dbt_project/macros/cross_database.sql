@@ -142,18 +142,18 @@
 {%- endmacro %}
 
 
-{#- The elements `element` of the array for which `condition` (an expression on `element`) holds,
-    in their order. -#}
+{#- The elements of the array for which `condition` holds, in their order; the condition names the
+    element `element` (unqualified). -#}
 {% macro array_filter(array_expression, element, condition) -%}
     {{ return(adapter.dispatch('array_filter', 'arrears')(array_expression, element, condition)) }}
 {%- endmacro %}
 
 {% macro postgres__array_filter(array_expression, element, condition) -%}
     array(
-        select listed.{{ element }}
-        from unnest({{ array_expression }}) with ordinality as listed ({{ element }}, ordinal)
+        select {{ element }}
+        from unnest({{ array_expression }}) with ordinality as listed ({{ element }}, element_ordinal)
         where {{ condition }}
-        order by listed.ordinal
+        order by element_ordinal
     )
 {%- endmacro %}
 

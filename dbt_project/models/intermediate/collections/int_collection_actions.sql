@@ -29,7 +29,8 @@ with actions_delivered as (
                     from {{ this }} as built
                     where built.delivered_on < {{ business_date() }}
                 ),
-                '-infinity'::date
+                -- (no delivery predates year 1; '-infinity' is PostgreSQL's)
+                cast('0001-01-01' as date)
             )
         {% endif %}
 ),
@@ -38,7 +39,7 @@ actions_local as (
     select
         actions_delivered.*,
         -- Borrower-local time: every borrower is in the source time zone (mainland China).
-        actions_delivered.action_at at time zone '{{ var("source_timezone") }}' as action_local_at
+        {{ local_timestamp('actions_delivered.action_at') }} as action_local_at
     from actions_delivered
 ),
 
@@ -50,8 +51,8 @@ final as (
         actions_local.contact_point_id,
         actions_local.action_at,
         actions_local.action_local_at,
-        actions_local.action_local_at::date as action_local_date,
-        actions_local.action_local_at::time as action_local_time,
+        cast(actions_local.action_local_at as date) as action_local_date,
+        cast(actions_local.action_local_at as time) as action_local_time,
         actions_local.channel,
         actions_local.direction,
         actions_local.team_id,
