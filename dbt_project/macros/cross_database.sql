@@ -44,7 +44,10 @@
 {%- endmacro %}
 
 {% macro postgres__local_timestamp(timestamp_column) -%}
-    ({{ timestamp_column }} at time zone '{{ var("source_timezone") }}')
+    {#- An expression goes in parentheses: `at time zone` binds tighter than + and -. -#}
+    {%- set is_column = timestamp_column.replace('_', '').replace('.', '').isalnum() -%}
+    {%- set operand = timestamp_column if is_column else '(' ~ timestamp_column ~ ')' -%}
+    ({{ operand }} at time zone '{{ var("source_timezone") }}')
 {%- endmacro %}
 
 {% macro default__local_timestamp(timestamp_column) -%}
