@@ -18,7 +18,8 @@ final as (
             when hold_reason is not null and priority_rank is not null then 'held row has a priority'
             when team_id is null and hold_reason is null then 'no team and no hold reason'
             when team_id <> 'legal' and {{ array_size('allowed_channels') }} = 0 then 'worked row without channels'
-            when has_open_promise and {{ array_contains('allowed_channels', "'call'") }} then 'call despite an open promise'
+            when has_open_promise and {{ array_contains('allowed_channels', "'call'") }}
+                then 'call despite an open promise'
         end as problem
     from queue_today
 )
