@@ -86,8 +86,9 @@ payments_collected_today as (
 ),
 
 -- Each payment with the right-party contacts on its loan in the attribution window before it,
--- latest first. The local-date bounds follow from the action_at bounds (a later instant never has
--- an earlier local date) and let the (loan_id, action_local_date) index bound the look-up.
+-- latest first. The local-date bounds follow from the action_at bounds (a day of slack for a
+-- time zone whose clocks change at midnight) and let the (loan_id, action_local_date) index bound
+-- the look-up to the window instead of the loan's whole history.
 rpc_before_payment as (
     select
         payments_collected_today.payment_id,
@@ -107,8 +108,8 @@ rpc_before_payment as (
             and rpc_actions.delivered_on <= {{ business_date() }}
             and payments_collected_today.received_at >= rpc_actions.action_at
             and rpc_actions.action_at >= {{ attribution_start }}
-            and rpc_actions.action_local_date <= {{ local_date('payments_collected_today.received_at') }}
-            and rpc_actions.action_local_date >= {{ local_date(attribution_start) }}
+            and rpc_actions.action_local_date <= {{ add_days(local_date('payments_collected_today.received_at'), 1) }}
+            and rpc_actions.action_local_date >= {{ add_days(local_date(attribution_start), -1) }}
 ),
 
 -- The last of them claims the payment (none: team, agent and channel null).
