@@ -19,10 +19,9 @@
     {%- else -%}
         {{ exceptions.raise_compiler_error("point_in_time: kind must be 'upsert' or 'event', got " ~ kind) }}
     {%- endif -%}
-    select distinct on ({{ key_columns | join(', ') }}) *
-    from {{ relation }}
-    where _business_date <= {{ business_date() }}{% if filter %} and ({{ filter }}){% endif %}
-    order by {{ key_columns | join(', ') }}, {{ version_order }}
+    {%- set where = '_business_date <= ' ~ business_date() ~ ((' and (' ~ filter ~ ')') if filter else '') %}
+    {#- distinct on in PostgreSQL, qualify row_number() elsewhere (macros/cross_database.sql) -#}
+    {{ deduplicate(relation, key_columns, version_order, where=where) }}
 {%- endmacro %}
 
 
@@ -34,16 +33,16 @@
 
 {#- The local calendar date of a timestamptz in the source time zone (var source_timezone). -#}
 {% macro local_date(timestamp_column) -%}
-    cast(({{ timestamp_column }} at time zone '{{ var("source_timezone") }}') as date)
+    cast({{ local_timestamp(timestamp_column) }} as date)
 {%- endmacro %}
 
 
 {#- Whole calendar months from the month of start_date to the month of end_date (both dates). -#}
 {% macro calendar_months_between(start_date, end_date) -%}
-    (
+    cast((
         (extract(year from {{ end_date }}) * 12 + extract(month from {{ end_date }}))
         - (extract(year from {{ start_date }}) * 12 + extract(month from {{ start_date }}))
-    )::integer
+    ) as integer)
 {%- endmacro %}
 
 

@@ -11,7 +11,7 @@
 -- would be a cycle.
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['loan_id'], 'unique': true}],
 ) }}
 
@@ -23,7 +23,8 @@
     ) %}
     {%- if snapshot is not none %}
         {%- set yesterday = run_query(
-            'select exists (select from ' ~ snapshot ~ ' where business_date = ' ~ business_date() ~ ' - 1)'
+            'select count(*) > 0 from (select 1 from ' ~ snapshot ~ ' where business_date = '
+            ~ add_days(business_date(), -1) ~ ' limit 1) as yesterday'
         ) %}
         {%- set carry_forward.enabled = yesterday.columns[0].values()[0] %}
     {%- endif %}
@@ -35,9 +36,9 @@
         where
             _business_date <= {{ business_date() }}
             and (
-                _business_date >= {{ business_date() }} - 1
+                _business_date >= {{ add_days(business_date(), -1) }}
                 or disbursed_on = {{ business_date() }}
-                or closed_on between {{ business_date() }} - 1 and {{ business_date() }}
+                or closed_on between {{ add_days(business_date(), -1) }} and {{ business_date() }}
                 or written_off_on = {{ business_date() }}
             )
     ),
@@ -50,9 +51,9 @@
                 _business_date = {{ business_date() }}
                 or effective_from = {{ business_date() }}
                 or due_date in (
-                    {{ business_date() }} - 1,
+                    {{ add_days(business_date(), -1) }},
                     {{ business_date() }},
-                    {{ business_date() }} + {{ var('predue_days') }}
+                    {{ add_days(business_date(), var('predue_days')) }}
                 )
             )
     ),

@@ -14,11 +14,12 @@ final as (
         loan_id,
         case
             when hold_reason is not null and team_id is not null then 'held row has a team'
-            when hold_reason is not null and cardinality(allowed_channels) > 0 then 'held row has channels'
+            when hold_reason is not null and {{ array_size('allowed_channels') }} > 0 then 'held row has channels'
             when hold_reason is not null and priority_rank is not null then 'held row has a priority'
             when team_id is null and hold_reason is null then 'no team and no hold reason'
-            when team_id <> 'legal' and cardinality(allowed_channels) = 0 then 'worked row without channels'
-            when has_open_promise and 'call' = any(allowed_channels) then 'call despite an open promise'
+            when team_id <> 'legal' and {{ array_size('allowed_channels') }} = 0 then 'worked row without channels'
+            when has_open_promise and {{ array_contains('allowed_channels', "'call'") }}
+                then 'call despite an open promise'
         end as problem
     from queue_today
 )

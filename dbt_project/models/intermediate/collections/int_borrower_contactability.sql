@@ -3,12 +3,12 @@
 -- third-party numbers (emergency contact, employer) be used, and only to locate the borrower.
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['borrower_id'], 'unique': true}],
 ) }}
 
 -- `not materialized`: used twice, each use plans on the table's own statistics.
-with own_numbers as not materialized (
+with own_numbers as {{ not_materialized() }} (
     select
         contact_point_id,
         borrower_id,
@@ -33,7 +33,7 @@ recent_own_calls as (
         and actions.delivered_on <= {{ business_date() }}
         and actions.action_local_date <= {{ business_date() }}
         and actions.action_local_date
-        > {{ business_date() }} - {{ var('lost_contact_lookback_days') }}
+        > {{ add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) }}
         and actions.contact_point_id in (select own_numbers.contact_point_id from own_numbers)
 ),
 
@@ -41,7 +41,7 @@ last_calls_per_number as (
     select
         contact_point_id,
         count(*) as calls,
-        count(*) filter (where is_failed_call) as failed_calls
+        count(case when is_failed_call then 1 end) as failed_calls
     from recent_own_calls
     where recency <= {{ var('lost_contact_last_calls') }}
     group by contact_point_id
@@ -62,9 +62,9 @@ own_numbers_reachability as (
 final as (
     select
         borrower_id,
-        count(*)::integer as own_numbers,
-        count(*) filter (where not is_lost)::integer as own_numbers_reachable,
-        bool_and(is_lost) as is_lost_contact
+        cast(count(*) as integer) as own_numbers,
+        cast(count(case when not is_lost then 1 end) as integer) as own_numbers_reachable,
+        {{ bool_and('is_lost') }} as is_lost_contact
     from own_numbers_reachability
     group by borrower_id
 )

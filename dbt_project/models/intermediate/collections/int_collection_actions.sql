@@ -1,11 +1,12 @@
 -- Every collection action with its borrower-local time and outcome classes, stored once per
 -- delivery date so later models read a few days of actions by index instead of all history.
 -- Analysed after each night's insert: the models downstream plan their joins on its statistics.
+-- depends_on: {{ source('raw', 'collection_actions') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     pre_hook="{{ replace_business_date('delivered_on') }}",
     indexes=[
         {'columns': ['delivered_on']},
@@ -15,30 +16,41 @@
     ],
 ) }}
 
+{#- The last delivery date already stored before D: the night reads only the actions first delivered
+    after it, up to D (normally D alone; a skipped night is caught up instead of leaving a hole). -#}
+{%- set stored_until = namespace(day=none) %}
+{#- (not flags.FULL_REFRESH: lint renders without a warehouse, scripts/sqlfluff_library/flags.py) -#}
+{%- if is_incremental() and execute and not flags.FULL_REFRESH %}
+    {%- set found = run_query(
+        'select max(delivered_on) from ' ~ this ~ ' where delivered_on < ' ~ business_date()
+    ) %}
+    {%- set stored_until.day = found.columns[0].values()[0] %}
+{%- endif %}
+
 with actions_delivered as (
-    select *
-    from {{ ref('stg_collection_actions') }}
-    where
-        delivered_on <= {{ business_date() }}
-        {% if is_incremental() %}
-            -- D's deliveries, plus any after the last night built before D: a skipped night
-            -- is caught up instead of leaving a hole (max() reads one index entry).
-            and delivered_on > coalesce(
-                (
-                    select max(built.delivered_on)
-                    from {{ this }} as built
-                    where built.delivered_on < {{ business_date() }}
-                ),
-                '-infinity'::date
-            )
-        {% endif %}
+    {#- The date filter runs inside the deduplication (staged_collection_actions): filtering
+        stg_collection_actions instead would sort every action ever delivered, every night. An
+        action is new only if none of its deliveries is stored already (first delivery wins). -#}
+    {% if stored_until.day is not none %}
+        {{ staged_collection_actions(
+            filter="_business_date > cast('" ~ stored_until.day ~ "' as date)
+                and not exists (
+                    select 1 from " ~ source('raw', 'collection_actions') ~ " as earlier
+                    where earlier.action_id = delivered.action_id
+                        and earlier._business_date <= cast('" ~ stored_until.day ~ "' as date)
+                )"
+        ) }}
+    {% else %}
+        select * from {{ ref('stg_collection_actions') }}
+        where delivered_on <= {{ business_date() }}
+    {% endif %}
 ),
 
 actions_local as (
     select
         actions_delivered.*,
         -- Borrower-local time: every borrower is in the source time zone (mainland China).
-        actions_delivered.action_at at time zone '{{ var("source_timezone") }}' as action_local_at
+        {{ local_timestamp('actions_delivered.action_at') }} as action_local_at
     from actions_delivered
 ),
 
@@ -50,8 +62,8 @@ final as (
         actions_local.contact_point_id,
         actions_local.action_at,
         actions_local.action_local_at,
-        actions_local.action_local_at::date as action_local_date,
-        actions_local.action_local_at::time as action_local_time,
+        cast(actions_local.action_local_at as date) as action_local_date,
+        cast(actions_local.action_local_at as time) as action_local_time,
         actions_local.channel,
         actions_local.direction,
         actions_local.team_id,

@@ -3,7 +3,7 @@
 -- a staging view (a window over every version) would be recomputed by each of them.
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['contact_point_id'], 'unique': true}, {'columns': ['borrower_id']}],
 ) }}
 

@@ -3,30 +3,33 @@
 -- (do_not_contact), the optional weekly rules remove `call` (weekly_call_limit); a non-legal
 -- row left with no channel is held. Channel lists stay `|`-separated text here (fct_work_queue
 -- publishes text[]).
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+{{ config(
+    materialized='table',
+    post_hook='{{ analyze_relation(this) }}',
+    indexes=[{'columns': ['loan_id'], 'unique': true}],
+) }}
 
 with routed as (
     select
         routing.*,
-        coalesce(string_to_array(nullif(routing.routed_channels, ''), '|'), array[]::text[]) as routed_channel_list,
-        coalesce(string_to_array(nullif(routing.barred_channels, ''), '|'), array[]::text[]) as barred_channel_list
+        {{ split_to_array('routing.routed_channels', "'|'") }} as routed_channel_list,
+        {{ split_to_array('routing.barred_channels', "'|'") }} as barred_channel_list
     from {{ ref('int_work_queue_routing') }} as routing
 ),
 
 channels_narrowed as (
     select
         routed.*,
-        array(
-            select routed_channel.channel
-            from unnest(routed.routed_channel_list) with ordinality as routed_channel (channel, ordinal)
-            where
-                not (routed_channel.channel = 'call' and routed.has_open_promise)
-                and not (routed_channel.channel = any(routed.barred_channel_list))
-                and not (routed_channel.channel = 'call' and routed.is_weekly_call_blocked)
-            order by routed_channel.ordinal
-        ) as narrowed_channels,
-        routed.routed_channel_list && routed.barred_channel_list as lost_channel_to_restriction,
-        'call' = any(routed.routed_channel_list) and routed.is_weekly_call_blocked as lost_call_to_weekly_rules
+        {{ array_filter(
+            'routed.routed_channel_list',
+            'routed_channel',
+            "not (routed_channel = 'call' and routed.has_open_promise)"
+            ~ " and not " ~ array_contains('routed.barred_channel_list', 'routed_channel')
+            ~ " and not (routed_channel = 'call' and routed.is_weekly_call_blocked)"
+        ) }} as narrowed_channels,
+        {{ arrays_overlap('routed.routed_channel_list', 'routed.barred_channel_list') }} as lost_channel_to_restriction,
+        {{ array_contains('routed.routed_channel_list', "'call'") }} and routed.is_weekly_call_blocked
+            as lost_call_to_weekly_rules
     from routed
 ),
 
@@ -37,7 +40,7 @@ held_or_worked as (
             when channels_narrowed.routed_hold_reason is not null then channels_narrowed.routed_hold_reason
             -- A legal row keeps its team with no channel: the court case goes on regardless.
             when
-                cardinality(channels_narrowed.narrowed_channels) = 0
+                {{ array_size('channels_narrowed.narrowed_channels') }} = 0
                 and channels_narrowed.routed_team_id <> 'legal'
                 then case
                     when channels_narrowed.lost_channel_to_restriction then 'do_not_contact'
@@ -54,22 +57,15 @@ with_reasons as (
         case when held_or_worked.hold_reason is null then held_or_worked.routed_team_id end as team_id,
         case
             when held_or_worked.hold_reason is null then held_or_worked.narrowed_channels
-            else array[]::text[]
+            else {{ dbt.array_construct([], dbt.type_string()) }}
         end as allowed_channel_list,
         -- Reasons, most decisive first: the hold, the routing rule, then each narrowing applied.
-        array_remove(
-            array[
-                held_or_worked.hold_reason,
-                case
-                    when held_or_worked.routing_rule is distinct from held_or_worked.hold_reason
-                        then held_or_worked.routing_rule
-                end,
-                case when held_or_worked.has_open_promise then 'ptp_hold' end,
-                case when held_or_worked.lost_channel_to_restriction then 'do_not_contact' end,
-                case when held_or_worked.lost_call_to_weekly_rules then 'weekly_call_limit' end
-            ],
-            null
-        ) as reasons
+        held_or_worked.hold_reason as first_reason,
+        -- (parenthesised: sqlfluff 4.5 cannot parse `case when a is distinct from b then` here)
+        case
+            when (held_or_worked.routing_rule is distinct from held_or_worked.hold_reason)
+                then held_or_worked.routing_rule
+        end as second_reason
     from held_or_worked
 ),
 
@@ -91,21 +87,28 @@ final as (
         with_reasons.routing_rule,
         with_reasons.team_id,
         with_reasons.hold_reason,
-        nullif(array_to_string(with_reasons.allowed_channel_list, '|'), '') as allowed_channels,
-        -- reasons without duplicates, in order (a hold can repeat a narrowing reason)
-        array_to_string(
-            array(
-                select first_mentions.reason
-                from (
-                    select
-                        listed.reason,
-                        min(listed.ordinal) as ordinal
-                    from unnest(with_reasons.reasons) with ordinality as listed (reason, ordinal)
-                    group by listed.reason
-                ) as first_mentions
-                order by first_mentions.ordinal
-            ),
-            ','
+        nullif({{ array_to_text('with_reasons.allowed_channel_list', "'|'") }}, '') as allowed_channels,
+        -- The reasons joined by ',', each once (a hold or the routing rule can repeat a narrowing
+        -- reason): every non-null reason prefixed with ',', then the first ',' dropped.
+        substr(
+            coalesce(',' || with_reasons.first_reason, '')
+            || coalesce(',' || with_reasons.second_reason, '')
+            {%- for narrowing, reason in [
+                ('has_open_promise', 'ptp_hold'),
+                ('lost_channel_to_restriction', 'do_not_contact'),
+                ('lost_call_to_weekly_rules', 'weekly_call_limit'),
+            ] %}
+                || case
+                    when
+                        with_reasons.{{ narrowing }}
+                        and '{{ reason }}' not in (
+                            coalesce(with_reasons.first_reason, ''), coalesce(with_reasons.second_reason, '')
+                        )
+                        then ',{{ reason }}'
+                    else ''
+                end
+            {%- endfor %},
+            2
         ) as reason
     from with_reasons
 )

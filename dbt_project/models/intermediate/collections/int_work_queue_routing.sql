@@ -2,7 +2,11 @@
 -- first rule in rule_order whose condition holds decides the team and its channels, or holds
 -- the loan with a reason. The conditions are named here; their order, teams, channels and hold
 -- reasons are the seed's, so a collections manager changes routing without touching SQL.
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['loan_id'], 'unique': true}]) }}
+{{ config(
+    materialized='table',
+    post_hook='{{ analyze_relation(this) }}',
+    indexes=[{'columns': ['loan_id'], 'unique': true}],
+) }}
 
 with signals as (
     select
@@ -15,47 +19,43 @@ with signals as (
     from {{ ref('int_work_queue_signals') }}
 ),
 
-rule_conditions as (
+-- Every rule of the seed whose condition holds for the loan (a rule the SQL does not name
+-- never holds).
+matching_rules as (
     select
         signals.loan_id,
-        conditions.rule_id,
-        conditions.holds
-    from signals
-    cross join lateral (
-        values
-        ('estate_or_bankruptcy', signals.has_estate_or_bankruptcy),
-        ('legal_case_or_hold', signals.has_open_legal_case or signals.has_legal_hold),
-        ('dispute', signals.has_dispute),
-        ('cease_communication_legal', signals.has_cease_communication and signals.meets_legal_rule),
-        ('cease_communication', signals.has_cease_communication),
-        ('pre_due', signals.stage = 'pre_due'),
-        ('early', signals.stage = 'early'),
-        (
-            'field',
-            signals.stage = 'mid'
-            and signals.dpd >= {{ var('field_min_dpd') }}
-            and signals.overdue_amount >= {{ var('field_min_overdue') }}
-            and not signals.has_recent_rpc
-            and signals.has_address
-        ),
-        ('mid', signals.stage = 'mid'),
-        ('legal_rule', signals.meets_legal_rule),
-        ('late', signals.stage in ('late', 'written_off'))
-    ) as conditions (rule_id, holds)
-),
-
-first_matching_rule as (
-    select distinct on (rule_conditions.loan_id)
-        rule_conditions.loan_id,
         routing.rule_id,
+        routing.rule_order,
         nullif(routing.team_id, '') as team_id,
         nullif(routing.channels, '') as channels,
         nullif(routing.hold_reason, '') as hold_reason
-    from rule_conditions
-    inner join {{ ref('work_queue_routing') }} as routing
-        on rule_conditions.rule_id = routing.rule_id
-    where rule_conditions.holds
-    order by rule_conditions.loan_id asc, routing.rule_order asc
+    from signals
+    cross join {{ ref('work_queue_routing') }} as routing
+    where
+        case routing.rule_id
+            when 'estate_or_bankruptcy' then signals.has_estate_or_bankruptcy
+            when 'legal_case_or_hold' then signals.has_open_legal_case or signals.has_legal_hold
+            when 'dispute' then signals.has_dispute
+            when 'cease_communication_legal' then signals.has_cease_communication and signals.meets_legal_rule
+            when 'cease_communication' then signals.has_cease_communication
+            when 'pre_due' then signals.stage = 'pre_due'
+            when 'early' then signals.stage = 'early'
+            when 'field'
+                then
+                    signals.stage = 'mid'
+                    and signals.dpd >= {{ var('field_min_dpd') }}
+                    and signals.overdue_amount >= {{ var('field_min_overdue') }}
+                    and not signals.has_recent_rpc
+                    and signals.has_address
+            when 'mid' then signals.stage = 'mid'
+            when 'legal_rule' then signals.meets_legal_rule
+            when 'late' then signals.stage in ('late', 'written_off')
+        end
+),
+
+-- The first of them in rule_order.
+first_matching_rule as (
+    {{ deduplicate('matching_rules', ['loan_id'], 'rule_order asc') }}
 ),
 
 final as (

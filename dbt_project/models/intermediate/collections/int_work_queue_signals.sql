@@ -5,7 +5,7 @@
 -- queued loan: quadratic in loans, growing with the history of actions and promises).
 {{ config(
     materialized='table',
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['loan_id'], 'unique': true}],
 ) }}
 
@@ -44,10 +44,10 @@ restrictions_active as (
 borrower_restrictions as (
     select
         borrower_id,
-        bool_or(kind in ('deceased', 'bankruptcy')) as has_estate_or_bankruptcy,
-        bool_or(kind = 'legal_hold') as has_legal_hold,
-        bool_or(kind = 'dispute') as has_dispute,
-        bool_or(kind = 'cease_communication') as has_cease_communication
+        {{ dbt.bool_or("kind in ('deceased', 'bankruptcy')") }} as has_estate_or_bankruptcy,
+        {{ dbt.bool_or("kind = 'legal_hold'") }} as has_legal_hold,
+        {{ dbt.bool_or("kind = 'dispute'") }} as has_dispute,
+        {{ dbt.bool_or("kind = 'cease_communication'") }} as has_cease_communication
     from restrictions_active
     group by borrower_id
 ),
@@ -56,13 +56,15 @@ borrower_restrictions as (
 -- restriction's own channel, or every channel when it names none), `|`-separated like the
 -- routing seed (intermediate models keep channel lists as text; the published mart has text[]).
 all_channels as (
-    select unnest(array['call', 'sms', 'email', 'app_push', 'letter', 'visit', 'legal_notice']) as channel
+    {%- for channel in ['call', 'sms', 'email', 'app_push', 'letter', 'visit', 'legal_notice'] %}
+        select '{{ channel }}' as channel{{ " union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 borrower_barred_channels as (
     select
         restrictions_active.borrower_id,
-        string_agg(distinct all_channels.channel, '|' order by all_channels.channel) as barred_channels
+        {{ dbt.listagg('distinct all_channels.channel', "'|'", 'order by all_channels.channel') }} as barred_channels
     from restrictions_active
     inner join {{ ref('restriction_channel_bars') }} as bars
         on restrictions_active.kind = bars.restriction_kind
@@ -95,8 +97,8 @@ loans_with_active_arrangement as (
 loan_promises as (
     select
         loan_id,
-        bool_or(status = 'open') as has_open_promise,
-        bool_or(status = 'broken' and broken_on = {{ business_date() }}) as broke_promise_today
+        {{ dbt.bool_or("status = 'open'") }} as has_open_promise,
+        {{ dbt.bool_or("status = 'broken' and broken_on = " ~ business_date()) }} as broke_promise_today
     from {{ ref('fct_promises_to_pay') }}
     -- Only the promises either flag can see: not every promise ever made.
     where status = 'open' or (status = 'broken' and broken_on = {{ business_date() }})
@@ -104,7 +106,7 @@ loan_promises as (
 ),
 
 -- `not materialized`: used three times, each use plans on the indexed table's statistics.
-recent_actions as not materialized (
+recent_actions as {{ not_materialized() }} (
     select
         borrower_id,
         loan_id,
@@ -116,11 +118,12 @@ recent_actions as not materialized (
     where
         delivered_on <= {{ business_date() }}
         and action_local_date <= {{ business_date() }}
-        and action_local_date > {{ business_date() }} - greatest(
-            {{ var('field_rpc_lookback_days') }},
-            {{ var('weekly_window_days') }},
-            {{ var('weekly_quiet_days_after_conversation') }}
-        )
+        and action_local_date > {{ add_days(
+            business_date(),
+            '-greatest(' ~ var('field_rpc_lookback_days')
+            ~ ', ' ~ var('weekly_window_days')
+            ~ ', ' ~ var('weekly_quiet_days_after_conversation') ~ ')'
+        ) }}
 ),
 
 borrowers_with_recent_rpc as (
@@ -128,7 +131,7 @@ borrowers_with_recent_rpc as (
     from recent_actions
     where
         is_right_party_contact
-        and action_local_date > {{ business_date() }} - {{ var('field_rpc_lookback_days') }}
+        and action_local_date > {{ add_days(business_date(), '-' ~ var('field_rpc_lookback_days')) }}
 ),
 
 -- Optional weekly rules (US Regulation F style) for work on D+1: the 7-day window that ends
@@ -140,7 +143,7 @@ loans_weekly_call_blocked as (
     where
         channel = 'call'
         and direction is distinct from 'inbound'
-        and action_local_date > {{ business_date() }} + 1 - {{ var('weekly_window_days') }}
+        and action_local_date > {{ add_days(business_date(), '1 - ' ~ var('weekly_window_days')) }}
     group by loan_id
     having count(*) >= {{ var('weekly_max_call_attempts') }}
     union
@@ -149,7 +152,7 @@ loans_weekly_call_blocked as (
     where
         channel = 'call'
         and is_right_party_contact
-        and action_local_date >= {{ business_date() }} + 1 - {{ var('weekly_quiet_days_after_conversation') }}
+        and action_local_date >= {{ add_days(business_date(), '1 - ' ~ var('weekly_quiet_days_after_conversation')) }}
 ),
 
 buckets as (
@@ -187,7 +190,8 @@ final as (
         -- Days until the loan rolls into the next bucket if nothing is paid: a pre-due loan
         -- becomes 1 DPD the day after its due date; none once past the last bucket.
         case
-            when loans_in_scope.stage = 'pre_due' then loans_in_scope.next_due_date + 1 - {{ business_date() }}
+            when loans_in_scope.stage = 'pre_due'
+                then {{ dbt.datediff(business_date(), 'loans_in_scope.next_due_date', 'day') }} + 1
             when buckets.max_dpd is not null then buckets.max_dpd + 1 - loans_in_scope.dpd
         end as days_to_next_bucket
     from loans_in_scope

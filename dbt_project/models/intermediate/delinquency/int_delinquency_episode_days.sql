@@ -23,18 +23,17 @@ signed_payments as (
     select * from {{ ref('int_payments_signed') }}
 ),
 
+-- The stored actions (indexed by loan and local date) as known at D: a night reads the episodes'
+-- loans' actions, not every action ever delivered.
 collection_actions as (
-    select * from {{ ref('stg_collection_actions') }}
-),
-
-action_outcomes as (
-    select * from {{ ref('action_outcomes') }}
+    select * from {{ ref('int_collection_actions') }}
+    where delivered_on <= {{ business_date() }}
 ),
 
 {% if is_incremental() %}
     open_yesterday as (
         select * from {{ this }}
-        where business_date = {{ business_date() }} - 1 and end_reason is null
+        where business_date = {{ add_days(business_date(), -1) }} and end_reason is null
     ),
 
     earlier_episode_numbers as (
@@ -52,7 +51,7 @@ action_outcomes as (
 -- First build (or full refresh): no episode is open before D.
     open_yesterday as (
         select
-            cast(null as text) as loan_id,
+            cast(null as {{ dbt.type_string() }}) as loan_id,
             cast(null as integer) as episode_no,
             cast(null as date) as started_on,
             cast(null as integer) as schedule_version,
@@ -64,7 +63,7 @@ action_outcomes as (
 
     earlier_episode_numbers as (
         select
-            cast(null as text) as loan_id,
+            cast(null as {{ dbt.type_string() }}) as loan_id,
             cast(null as integer) as last_episode_no
         where false
     ),
@@ -102,7 +101,7 @@ starting_episodes as (
         snapshot_today.bucket_order as max_bucket_order,
         snapshot_today.dpd,
         cast(null as numeric(18, 2)) as collected_until_yesterday,
-        cast(null as text) as end_reason
+        cast(null as {{ dbt.type_string() }}) as end_reason
     from snapshot_today
     left join earlier_episode_numbers
         on snapshot_today.loan_id = earlier_episode_numbers.loan_id
@@ -149,15 +148,12 @@ actions_during_episode as (
     select
         episodes_today.loan_id,
         count(*) as actions,
-        count(*) filter (where action_outcomes.is_right_party_contact) as right_party_contacts
+        count(case when collection_actions.is_right_party_contact then 1 end) as right_party_contacts
     from episodes_today
     inner join collection_actions
         on
             episodes_today.loan_id = collection_actions.loan_id
-            and {{ local_date('collection_actions.action_at') }}
-            between episodes_today.started_on and {{ business_date() }}
-    left join action_outcomes
-        on collection_actions.outcome = action_outcomes.outcome
+            and collection_actions.action_local_date between episodes_today.started_on and {{ business_date() }}
     group by episodes_today.loan_id
 ),
 

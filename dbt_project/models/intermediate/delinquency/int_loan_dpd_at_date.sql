@@ -1,6 +1,7 @@
 -- §3-4 Per loan recomputed for D (stg_loans_to_recompute; the snapshot carries the others forward):
--- days past due, the overdue split, outstanding principal, bucket, stage and regulatory class. Left joins to the seeds: a DPD no range covers shows up as a
--- null bucket (caught by not_null tests), never as a silently dropped loan.
+-- days past due, the overdue split, outstanding principal, bucket, stage and regulatory class. Left joins
+-- to the seeds: a DPD no range covers shows up as a null bucket (caught by not_null tests), never as a
+-- silently dropped loan.
 with loans_in_snapshot as (
     select * from {{ ref('int_loans_in_snapshot') }}
 ),
@@ -22,19 +23,20 @@ installments_summed as (
         loan_id,
         max(schedule_version) as schedule_version,
         max(net_paid) as net_paid,
-        min(due_date) filter (where not is_paid) as oldest_unpaid_due_date,
-        min(due_date) filter (where not is_paid and due_date >= {{ business_date() }}) as next_due_date,
+        min(case when not is_paid then due_date end) as oldest_unpaid_due_date,
+        min(case when not is_paid and due_date >= {{ business_date() }} then due_date end) as next_due_date,
         -- An installment due on D itself does not make the loan pre_due (§4).
-        coalesce(bool_or(
-            not is_paid
-            and due_date > {{ business_date() }}
-            and due_date <= {{ business_date() }} + {{ var('predue_days') }}
-        ), false) as has_unpaid_installment_due_soon,
-        coalesce(sum(principal_due - principal_allocated) filter (where due_date < {{ business_date() }}), 0)
+        coalesce({{ dbt.bool_or(
+            'not is_paid'
+            ~ ' and due_date > ' ~ business_date()
+            ~ ' and due_date <= ' ~ add_days(business_date(), var('predue_days'))
+        ) }}, false) as has_unpaid_installment_due_soon,
+        coalesce(sum(case when due_date < {{ business_date() }} then principal_due - principal_allocated end), 0)
             as overdue_principal,
-        coalesce(sum(interest_due - interest_allocated) filter (where due_date < {{ business_date() }}), 0)
+        coalesce(sum(case when due_date < {{ business_date() }} then interest_due - interest_allocated end), 0)
             as overdue_interest,
-        coalesce(sum(fee_due - fee_allocated) filter (where due_date < {{ business_date() }}), 0) as overdue_fee,
+        coalesce(sum(case when due_date < {{ business_date() }} then fee_due - fee_allocated end), 0)
+            as overdue_fee,
         sum(principal_due) - sum(principal_allocated) as outstanding_principal
     from installment_allocation
     group by loan_id
@@ -55,7 +57,7 @@ loan_dpd as (
         coalesce(installments_summed.outstanding_principal, loans_in_snapshot.principal) as outstanding_principal,
         case
             when installments_summed.oldest_unpaid_due_date < {{ business_date() }}
-                then {{ business_date() }} - installments_summed.oldest_unpaid_due_date
+                then {{ dbt.datediff('installments_summed.oldest_unpaid_due_date', business_date(), 'day') }}
             else 0
         end as dpd
     from loans_in_snapshot

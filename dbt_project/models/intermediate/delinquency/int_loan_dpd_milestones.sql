@@ -21,12 +21,12 @@ with snapshot_today as (
 milestones_today as (
     select
         loan_id,
-        cast(date_trunc('month', disbursed_on) as date) as cohort_month,
+        cast({{ dbt.date_trunc('month', 'disbursed_on') }} as date) as cohort_month,
         disbursed_on,
         principal,
         {{ business_date() }} as first_seen_on,
     {%- for threshold in thresholds %}
-        case when dpd >= {{ threshold }} then {{ business_date() }} - dpd + {{ threshold }} end
+        case when dpd >= {{ threshold }} then {{ add_days(business_date(), threshold ~ ' - dpd') }} end
             as reached_dpd_{{ threshold }}_on{{ "," if not loop.last }}
     {%- endfor %}
     from snapshot_today
@@ -39,10 +39,18 @@ milestones_today as (
             milestones_today.cohort_month,
             milestones_today.disbursed_on,
             milestones_today.principal,
-            least(recorded.first_seen_on, milestones_today.first_seen_on) as first_seen_on,
+            -- least() of a null is null on some engines (PostgreSQL ignores it): coalesce keeps PostgreSQL's result.
+            coalesce(
+                least(recorded.first_seen_on, milestones_today.first_seen_on),
+                recorded.first_seen_on,
+                milestones_today.first_seen_on
+            ) as first_seen_on,
             {%- for threshold in thresholds %}
-                least(recorded.reached_dpd_{{ threshold }}_on, milestones_today.reached_dpd_{{ threshold }}_on)
-                    as reached_dpd_{{ threshold }}_on,
+                coalesce(
+                    least(recorded.reached_dpd_{{ threshold }}_on, milestones_today.reached_dpd_{{ threshold }}_on),
+                    recorded.reached_dpd_{{ threshold }}_on,
+                    milestones_today.reached_dpd_{{ threshold }}_on
+                ) as reached_dpd_{{ threshold }}_on,
             {%- endfor %}
             (
                 recorded.loan_id is null
@@ -50,7 +58,7 @@ milestones_today as (
                 {%- for threshold in thresholds %}
                     or (
                         milestones_today.reached_dpd_{{ threshold }}_on
-                        < coalesce(recorded.reached_dpd_{{ threshold }}_on, date '9999-12-31')
+                        < coalesce(recorded.reached_dpd_{{ threshold }}_on, cast('9999-12-31' as date))
                     )
                 {%- endfor %}
             ) as has_changed

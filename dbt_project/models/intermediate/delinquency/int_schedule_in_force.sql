@@ -19,8 +19,11 @@ installments_with_version_start as (
 installments_with_version_in_force as (
     select
         installments_with_version_start.*,
-        max(installments_with_version_start.schedule_version) filter (
-            where installments_with_version_start.version_effective_from <= {{ business_date() }}
+        max(
+            case
+                when installments_with_version_start.version_effective_from <= {{ business_date() }}
+                    then installments_with_version_start.schedule_version
+            end
         ) over (partition by installments_with_version_start.loan_id) as version_in_force
     from installments_with_version_start
 ),

@@ -11,6 +11,10 @@
     contract={'enforced': true},
 ) }}
 
+{%- set attribution_start = dbt.dateadd(
+    'day', '-' ~ var('attribution_days'), 'payments_collected_today.received_at'
+) %}
+
 with actions_today as (
     select
         team_id,
@@ -30,9 +34,9 @@ activity as (
         team_id,
         agent_id,
         channel,
-        count(*) filter (where direction is distinct from 'inbound') as attempts,
-        count(*) filter (where is_right_party_contact) as rpc,
-        count(*) filter (where outcome = 'promise_to_pay') as ptp
+        count(case when direction is distinct from 'inbound' then 1 end) as attempts,
+        count(case when is_right_party_contact then 1 end) as rpc,
+        count(case when outcome = 'promise_to_pay' then 1 end) as ptp
     from actions_today
     group by team_id, agent_id, channel
 ),
@@ -44,7 +48,7 @@ promises_falling_due as (
         agent_id,
         channel,
         count(*) as promises_due,
-        count(*) filter (where status = 'kept') as promises_kept
+        count(case when status = 'kept' then 1 end) as promises_kept
     from {{ ref('fct_promises_to_pay') }}
     where
         window_ends_on = {{ business_date() }}
@@ -81,29 +85,42 @@ payments_collected_today as (
         )
 ),
 
-payments_attributed as (
+-- Each payment with the right-party contacts on its loan in the attribution window before it,
+-- latest first. The local-date bounds follow from the action_at bounds (a day of slack for a
+-- time zone whose clocks change at midnight) and let the (loan_id, action_local_date) index bound
+-- the look-up to the window instead of the loan's whole history.
+rpc_before_payment as (
     select
+        payments_collected_today.payment_id,
         payments_collected_today.amount,
-        last_rpc.team_id,
-        last_rpc.agent_id,
-        last_rpc.channel
+        rpc_actions.team_id,
+        rpc_actions.agent_id,
+        rpc_actions.channel,
+        row_number() over (
+            partition by payments_collected_today.payment_id
+            order by rpc_actions.action_at desc, rpc_actions.action_id desc
+        ) as recency
     from payments_collected_today
-    left join lateral (
-        select
-            rpc_actions.team_id,
-            rpc_actions.agent_id,
-            rpc_actions.channel
-        from {{ ref('int_collection_actions') }} as rpc_actions
-        where
-            rpc_actions.loan_id = payments_collected_today.loan_id
+    left join {{ ref('int_collection_actions') }} as rpc_actions
+        on
+            payments_collected_today.loan_id = rpc_actions.loan_id
             and rpc_actions.is_right_party_contact
             and rpc_actions.delivered_on <= {{ business_date() }}
-            and rpc_actions.action_at <= payments_collected_today.received_at
-            and rpc_actions.action_at
-            >= payments_collected_today.received_at - interval '{{ var("attribution_days") }} days'
-        order by rpc_actions.action_at desc, rpc_actions.action_id desc
-        limit 1
-    ) as last_rpc on true
+            and payments_collected_today.received_at >= rpc_actions.action_at
+            and rpc_actions.action_at >= {{ attribution_start }}
+            and rpc_actions.action_local_date <= {{ add_days(local_date('payments_collected_today.received_at'), 1) }}
+            and rpc_actions.action_local_date >= {{ add_days(local_date(attribution_start), -1) }}
+),
+
+-- The last of them claims the payment (none: team, agent and channel null).
+payments_attributed as (
+    select
+        amount,
+        team_id,
+        agent_id,
+        channel
+    from rpc_before_payment
+    where recency = 1
 ),
 
 collections as (
@@ -139,19 +156,24 @@ keys as (
 final as (
     select
         {{ business_date() }} as business_date,
-        keys.team_id::text as team_id,
-        keys.agent_id::text as agent_id,
-        keys.channel::text as channel,
-        coalesce(activity.attempts, 0)::integer as attempts,
-        coalesce(activity.rpc, 0)::integer as rpc,
-        coalesce(activity.ptp, 0)::integer as ptp,
-        (activity.rpc::numeric / nullif(activity.attempts, 0))::numeric(9, 4) as rpc_rate,
-        (activity.ptp::numeric / nullif(activity.rpc, 0))::numeric(9, 4) as ptp_rate,
-        coalesce(promises_falling_due.promises_due, 0)::integer as promises_due,
-        coalesce(promises_falling_due.promises_kept, 0)::integer as promises_kept,
-        (promises_falling_due.promises_kept::numeric / nullif(promises_falling_due.promises_due, 0))::numeric(9, 4)
-            as ptp_kept_rate,
-        coalesce(collections.collected_amount, 0)::numeric(18, 2) as collected_amount
+        cast(keys.team_id as {{ dbt.type_string() }}) as team_id,
+        cast(keys.agent_id as {{ dbt.type_string() }}) as agent_id,
+        cast(keys.channel as {{ dbt.type_string() }}) as channel,
+        cast(coalesce(activity.attempts, 0) as integer) as attempts,
+        cast(coalesce(activity.rpc, 0) as integer) as rpc,
+        cast(coalesce(activity.ptp, 0) as integer) as ptp,
+        cast(cast(activity.rpc as {{ dbt.type_numeric() }}) / nullif(activity.attempts, 0) as numeric(9, 4))
+            as rpc_rate,
+        cast(cast(activity.ptp as {{ dbt.type_numeric() }}) / nullif(activity.rpc, 0) as numeric(9, 4))
+            as ptp_rate,
+        cast(coalesce(promises_falling_due.promises_due, 0) as integer) as promises_due,
+        cast(coalesce(promises_falling_due.promises_kept, 0) as integer) as promises_kept,
+        cast(
+            cast(promises_falling_due.promises_kept as {{ dbt.type_numeric() }})
+            / nullif(promises_falling_due.promises_due, 0)
+            as numeric(9, 4)
+        ) as ptp_kept_rate,
+        cast(coalesce(collections.collected_amount, 0) as numeric(18, 2)) as collected_amount
     from keys
     left join activity
         on

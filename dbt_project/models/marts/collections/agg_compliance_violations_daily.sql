@@ -17,12 +17,12 @@ with violations_today as (
 
 final as (
     select
-        business_date::date as business_date,
-        team_id::text as team_id,
-        agent_id::text as agent_id,
-        agency_name::text as agency_name,
-        rule::text as rule,
-        count(*)::integer as violations
+        cast(business_date as date) as business_date,
+        cast(team_id as {{ dbt.type_string() }}) as team_id,
+        cast(agent_id as {{ dbt.type_string() }}) as agent_id,
+        cast(agency_name as {{ dbt.type_string() }}) as agency_name,
+        cast(rule as {{ dbt.type_string() }}) as rule,
+        cast(count(*) as integer) as violations
     from violations_today
     group by business_date, team_id, agent_id, agency_name, rule
 )

@@ -45,16 +45,21 @@ outcomes as (
 final as (
     select
         {{ business_date() }} as business_date,
-        team_id::text as team_id,
-        stage::text as stage,
-        count(*)::integer as loans_worked,
-        count(*) filter (where was_delinquent)::integer as delinquent_loans_worked,
-        count(*) filter (where is_cured)::integer as cured,
-        count(*) filter (where has_rolled_forward)::integer as rolled_forward,
-        (
-            count(*) filter (where is_cured)::numeric / nullif(count(*) filter (where was_delinquent), 0)
-        )::numeric(9, 4) as cure_rate,
-        (count(*) filter (where has_rolled_forward)::numeric / nullif(count(*), 0))::numeric(9, 4) as roll_forward_rate
+        cast(team_id as {{ dbt.type_string() }}) as team_id,
+        cast(stage as {{ dbt.type_string() }}) as stage,
+        cast(count(*) as integer) as loans_worked,
+        cast(count(case when was_delinquent then 1 end) as integer) as delinquent_loans_worked,
+        cast(count(case when is_cured then 1 end) as integer) as cured,
+        cast(count(case when has_rolled_forward then 1 end) as integer) as rolled_forward,
+        cast(
+            cast(count(case when is_cured then 1 end) as {{ dbt.type_numeric() }})
+            / nullif(count(case when was_delinquent then 1 end), 0)
+            as numeric(9, 4)
+        ) as cure_rate,
+        cast(
+            cast(count(case when has_rolled_forward then 1 end) as {{ dbt.type_numeric() }}) / nullif(count(*), 0)
+            as numeric(9, 4)
+        ) as roll_forward_rate
     from outcomes
     group by team_id, stage
 )

@@ -2,7 +2,7 @@
 -- rules §7), one row per action and rule, for the compliance officer's morning review.
 -- Rule names are fixed (the simulator's ground truth uses them): see docs/work-queue.md.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
@@ -13,7 +13,7 @@
 
 -- Outbound = not inbound: an action of unknown direction is audited rather than missed.
 -- `not materialized`: each use scans the indexed, analysed table with real statistics.
-with actions_delivered_today as not materialized (
+with actions_delivered_today as {{ not_materialized() }} (
     select *
     from {{ ref('int_collection_actions') }}
     where
@@ -23,7 +23,7 @@ with actions_delivered_today as not materialized (
 
 -- Caps count every action of the same borrower-local day known so far, including ones
 -- delivered earlier (a day's actions can arrive over two deliveries).
-calls_on_the_same_days as not materialized (
+calls_on_the_same_days as {{ not_materialized() }} (
     select *
     from {{ ref('int_collection_actions') }}
     where
@@ -42,8 +42,8 @@ outside_contact_window as (
     where
         channel in ({{ "'" ~ var('contact_window_channels') | join("', '") ~ "'" }})
         and (
-            action_local_time < '{{ var("contact_window_start") }}'::time
-            or action_local_time >= '{{ var("contact_window_end") }}'::time
+            action_local_time < cast('{{ var("contact_window_start") }}' as time)
+            or action_local_time >= cast('{{ var("contact_window_end") }}' as time)
         )
 ),
 
@@ -115,7 +115,7 @@ own_numbers_at_third_party_contact as (
         third_party_contacts.action_id,
         not own_numbers.is_valid
         or (
-            select count(*) filter (where last_calls.is_failed_call)
+            select count(case when last_calls.is_failed_call then 1 end)
             from (
                 select earlier_calls.is_failed_call
                 from {{ ref('int_collection_actions') }} as earlier_calls
@@ -126,7 +126,7 @@ own_numbers_at_third_party_contact as (
                     and earlier_calls.delivered_on <= {{ business_date() }}
                     and earlier_calls.action_at < third_party_contacts.action_at
                     and earlier_calls.action_local_date
-                    > third_party_contacts.action_local_date - {{ var('lost_contact_lookback_days') }}
+                    > {{ add_days('third_party_contacts.action_local_date', '-' ~ var('lost_contact_lookback_days')) }}
                 order by earlier_calls.action_at desc
                 limit {{ var('lost_contact_last_calls') }}
             ) as last_calls
@@ -145,7 +145,7 @@ third_party_without_lost_contact as (
         'third_party_without_lost_contact' as rule
     from own_numbers_at_third_party_contact
     group by action_id
-    having not bool_and(is_lost)
+    having not {{ bool_and('is_lost') }}
 ),
 
 restrictions_barring as (
@@ -209,17 +209,17 @@ violations as (
 
 final as (
     select
-        violations.action_id::text as action_id,
+        cast(violations.action_id as {{ dbt.type_string() }}) as action_id,
         {{ business_date() }} as business_date,
-        violations.rule::text as rule,
-        actions.team_id::text as team_id,
-        actions.agent_id::text as agent_id,
-        actions.agency_name::text as agency_name,
-        actions.loan_id::text as loan_id,
-        actions.borrower_id::text as borrower_id,
-        actions.channel::text as channel,
-        actions.action_at::timestamptz as action_at,
-        actions.action_local_date::date as action_local_date
+        cast(violations.rule as {{ dbt.type_string() }}) as rule,
+        cast(actions.team_id as {{ dbt.type_string() }}) as team_id,
+        cast(actions.agent_id as {{ dbt.type_string() }}) as agent_id,
+        cast(actions.agency_name as {{ dbt.type_string() }}) as agency_name,
+        cast(actions.loan_id as {{ dbt.type_string() }}) as loan_id,
+        cast(actions.borrower_id as {{ dbt.type_string() }}) as borrower_id,
+        cast(actions.channel as {{ dbt.type_string() }}) as channel,
+        cast(actions.action_at as {{ type_timestamp_tz() }}) as action_at,
+        cast(actions.action_local_date as date) as action_local_date
     from violations
     -- Only today's deliveries are judged (the caps look at earlier ones for context only).
     inner join {{ ref('int_collection_actions') }} as actions

@@ -2,7 +2,7 @@
 -- (business rules §6). Rebuilt each night as of D: a reversal delivered later can turn a
 -- kept promise back into an open or broken one, so statuses are never frozen.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='table',
     indexes=[{'columns': ['loan_id']}],
     contract={'enforced': true},
@@ -30,7 +30,7 @@ with promises_made as (
 promises_in_sequence as (
     select
         promises_made.*,
-        promises_made.promised_date + {{ var('ptp_grace_days') }} as window_ends_on,
+        {{ add_days('promises_made.promised_date', var('ptp_grace_days')) }} as window_ends_on,
         -- The next promise on the same loan, if any: made before this one resolved, it supersedes it.
         lead(promises_made.promised_on) over (
             partition by promises_made.loan_id
@@ -119,19 +119,19 @@ promises_with_status as (
 
 final as (
     select
-        action_id::text as action_id,
-        loan_id::text as loan_id,
-        borrower_id::text as borrower_id,
-        promised_on::date as promised_on,
-        promised_date::date as promised_date,
-        promised_amount::numeric(18, 2) as promised_amount,
-        window_ends_on::date as window_ends_on,
-        status::text as status,
-        case when status = 'kept' then payment_reached_on end::date as kept_on,
-        case when status = 'broken' then window_ends_on + 1 end::date as broken_on,
-        team_id::text as team_id,
-        agent_id::text as agent_id,
-        channel::text as channel,
+        cast(action_id as {{ dbt.type_string() }}) as action_id,
+        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
+        cast(borrower_id as {{ dbt.type_string() }}) as borrower_id,
+        cast(promised_on as date) as promised_on,
+        cast(promised_date as date) as promised_date,
+        cast(promised_amount as numeric(18, 2)) as promised_amount,
+        cast(window_ends_on as date) as window_ends_on,
+        cast(status as {{ dbt.type_string() }}) as status,
+        cast(case when status = 'kept' then payment_reached_on end as date) as kept_on,
+        cast(case when status = 'broken' then {{ add_days('window_ends_on', 1) }} end as date) as broken_on,
+        cast(team_id as {{ dbt.type_string() }}) as team_id,
+        cast(agent_id as {{ dbt.type_string() }}) as agent_id,
+        cast(channel as {{ dbt.type_string() }}) as channel,
         {{ business_date() }} as as_of_date
     from promises_with_status
 )

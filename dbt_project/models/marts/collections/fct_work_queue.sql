@@ -4,7 +4,7 @@
 -- remove the channels they bar, the optional weekly rules remove `call`, and a non-legal row
 -- left with no channel is held. The dialer gets the contact window and daily caps with each row.
 {{ config(
-    post_hook='analyze {{ this }}',
+    post_hook='{{ analyze_relation(this) }}',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
@@ -37,34 +37,36 @@ prioritised as (
 
 final as (
     select
-        business_date::date as business_date,
-        (business_date + 1)::date as work_date,
-        loan_id::text as loan_id,
-        borrower_id::text as borrower_id,
-        team_id::text as team_id,
-        coalesce(string_to_array(nullif(allowed_channels, ''), '|'), array[]::text[])::text[] as allowed_channels,
-        priority_rank::integer as priority_rank,
-        reason::text as reason,
-        hold_reason::text as hold_reason,
-        routing_rule::text as routing_rule,
-        stage::text as stage,
-        dpd::integer as dpd,
-        bucket::text as bucket,
-        overdue_amount::numeric(18, 2) as overdue_amount,
-        outstanding_principal::numeric(18, 2) as outstanding_principal,
-        days_to_next_bucket::integer as days_to_next_bucket,
-        broke_promise_today::boolean as broke_promise_today,
-        has_open_promise::boolean as has_open_promise,
-        is_lost_contact::boolean as is_lost_contact,
+        cast(business_date as date) as business_date,
+        {{ add_days('business_date', 1) }} as work_date,
+        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
+        cast(borrower_id as {{ dbt.type_string() }}) as borrower_id,
+        cast(team_id as {{ dbt.type_string() }}) as team_id,
+        {{ split_to_array('allowed_channels', "'|'") }} as allowed_channels,
+        cast(priority_rank as integer) as priority_rank,
+        cast(reason as {{ dbt.type_string() }}) as reason,
+        cast(hold_reason as {{ dbt.type_string() }}) as hold_reason,
+        cast(routing_rule as {{ dbt.type_string() }}) as routing_rule,
+        cast(stage as {{ dbt.type_string() }}) as stage,
+        cast(dpd as integer) as dpd,
+        cast(bucket as {{ dbt.type_string() }}) as bucket,
+        cast(overdue_amount as numeric(18, 2)) as overdue_amount,
+        cast(outstanding_principal as numeric(18, 2)) as outstanding_principal,
+        cast(days_to_next_bucket as integer) as days_to_next_bucket,
+        cast(broke_promise_today as boolean) as broke_promise_today,
+        cast(has_open_promise as boolean) as has_open_promise,
+        cast(is_lost_contact as boolean) as is_lost_contact,
         case
-            when 'visit' = any(string_to_array(allowed_channels, '|')) then {{ var('field_min_collectors') }}
-        end::integer
-            as min_collectors,
-        '{{ var("source_timezone") }}'::text as contact_timezone,
-        '{{ var("contact_window_start") }}'::time as contact_window_start,
-        '{{ var("contact_window_end") }}'::time as contact_window_end,
-        {{ var('max_connected_calls_per_day_per_borrower') }}::integer as max_connected_calls_per_day_per_borrower,
-        {{ var('max_unanswered_attempts_per_day_per_number') }}::integer as max_unanswered_attempts_per_day_per_number
+            when {{ array_contains(split_to_array('allowed_channels', "'|'"), "'visit'") }}
+                then cast({{ var('field_min_collectors') }} as integer)
+        end as min_collectors,
+        cast('{{ var("source_timezone") }}' as {{ dbt.type_string() }}) as contact_timezone,
+        cast('{{ var("contact_window_start") }}' as time) as contact_window_start,
+        cast('{{ var("contact_window_end") }}' as time) as contact_window_end,
+        cast({{ var('max_connected_calls_per_day_per_borrower') }} as integer)
+            as max_connected_calls_per_day_per_borrower,
+        cast({{ var('max_unanswered_attempts_per_day_per_number') }} as integer)
+            as max_unanswered_attempts_per_day_per_number
     from prioritised
 )
 

@@ -21,7 +21,7 @@ with queue_rows_with_phone_channels as (
     where
         business_date = {{ business_date() }}
         and team_id is not null
-        and allowed_channels && array['call', 'sms']
+        and {{ arrays_overlap('allowed_channels', dbt.array_construct(["'call'", "'sms'"], dbt.type_string())) }}
 ),
 
 usable_contact_points as (
@@ -36,11 +36,11 @@ usable_contact_points as (
 
 final as (
     select
-        queue_rows.business_date::date as business_date,
-        queue_rows.loan_id::text as loan_id,
-        contact_points.contact_point_id::text as contact_point_id,
-        contact_points.kind::text as kind,
-        contact_points.is_third_party::boolean as locate_only
+        cast(queue_rows.business_date as date) as business_date,
+        cast(queue_rows.loan_id as {{ dbt.type_string() }}) as loan_id,
+        cast(contact_points.contact_point_id as {{ dbt.type_string() }}) as contact_point_id,
+        cast(contact_points.kind as {{ dbt.type_string() }}) as kind,
+        cast(contact_points.is_third_party as boolean) as locate_only
     from queue_rows_with_phone_channels as queue_rows
     inner join usable_contact_points as contact_points
         on queue_rows.borrower_id = contact_points.borrower_id

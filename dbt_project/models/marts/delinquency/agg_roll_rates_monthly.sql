@@ -15,9 +15,9 @@
 with month_ends as (
     select
         {{ business_date() }} as month_end,
-        cast(date_trunc('month', {{ business_date() }}) - interval '1 day' as date) as previous_month_end
+        {{ add_days(dbt.date_trunc('month', business_date()), -1) }} as previous_month_end
     -- Only the last day of a month produces rows.
-    where {{ business_date() }} = cast(date_trunc('month', {{ business_date() }}) + interval '1 month - 1 day' as date)
+    where {{ business_date() }} = {{ dbt.last_day(business_date(), 'month') }}
 ),
 
 previous_snapshot as (
@@ -63,7 +63,7 @@ final as (
         transition_counts.to_bucket,
         cast(transition_counts.loans as integer) as loans,
         cast(
-            cast(transition_counts.loans as numeric)
+            cast(transition_counts.loans as {{ dbt.type_numeric() }})
             / sum(transition_counts.loans) over (partition by transition_counts.from_bucket)
             as numeric(9, 6)
         ) as loans_share,

@@ -27,7 +27,8 @@ cohort_totals as (
     select
         cohort_month,
         count(*) as loans,
-        sum(principal) as principal
+        sum(principal) as principal,
+        {{ calendar_months_between('cohort_month', business_date()) }} as months_to_date
     from loans_by_month_reached
     group by cohort_month
 ),
@@ -47,16 +48,34 @@ cohort_totals as (
     ),
 {%- endfor %}
 
+-- Months on book 0 .. 9999 (833 years: more than any cohort's age), cut at the oldest cohort's
+-- age: the integers every cohort's curve needs, in portable SQL (no generate_series).
+digits as (
+    {%- for digit in range(10) %}
+        select {{ digit }} as digit{{ " union all" if not loop.last }}
+    {%- endfor %}
+),
+
+months_on_book_series as (
+    select thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + units.digit as months_on_book
+    from digits as thousands
+    cross join digits as hundreds
+    cross join digits as tens
+    cross join digits as units
+    where
+        thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + units.digit
+        <= (select max(cohort_totals.months_to_date) from cohort_totals)
+),
+
 cohort_months_on_book as (
     select
         cohort_totals.cohort_month,
-        cast(months_on_book as integer) as months_on_book,
+        cast(months_on_book_series.months_on_book as integer) as months_on_book,
         cohort_totals.loans,
         cohort_totals.principal
     from cohort_totals
-    cross join lateral generate_series(
-        0, {{ calendar_months_between('cohort_totals.cohort_month', business_date()) }}
-    ) as months_on_book
+    inner join months_on_book_series
+        on months_on_book_series.months_on_book between 0 and cohort_totals.months_to_date
 ),
 
 curves as (
@@ -92,7 +111,8 @@ final as (
         cast(loans as integer) as loans,
         cast(principal as numeric(18, 2)) as principal,
     {%- for threshold in thresholds %}
-        cast(cast(ever_{{ threshold }}_loans as numeric) / loans as numeric(9, 6)) as ever_{{ threshold }}_share,
+        cast(cast(ever_{{ threshold }}_loans as {{ dbt.type_numeric() }}) / loans as numeric(9, 6))
+            as ever_{{ threshold }}_share,
         cast(ever_{{ threshold }}_principal / nullif(principal, 0) as numeric(9, 6))
             as ever_{{ threshold }}_principal_share{{ "," if not loop.last }}
     {%- endfor %}

@@ -24,9 +24,7 @@ with episode_days as (
 ),
 
 latest_episode_state as (
-    select distinct on (loan_id, episode_no) *
-    from episode_days
-    order by loan_id asc, episode_no asc, business_date desc
+    {{ deduplicate('episode_days', ['loan_id', 'episode_no'], 'business_date desc') }}
 ),
 
 dpd_buckets as (

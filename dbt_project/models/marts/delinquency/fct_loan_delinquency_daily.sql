@@ -14,7 +14,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ replace_business_date() }}",
-        post_hook='analyze {{ this }}',
+        post_hook='{{ analyze_relation(this) }}',
         indexes=[
             {'columns': ['business_date', 'loan_id'], 'unique': true},
             {'columns': ['loan_id', 'business_date']},
@@ -36,14 +36,14 @@ with loan_dpd_at_date as (
             yesterday.*,
             case
                 when yesterday.oldest_unpaid_due_date < {{ business_date() }}
-                    then {{ business_date() }} - yesterday.oldest_unpaid_due_date
+                    then {{ dbt.datediff('yesterday.oldest_unpaid_due_date', business_date(), 'day') }}
                 else 0
             end as dpd_today
         from {{ this }} as yesterday
         where
-            yesterday.business_date = {{ business_date() }} - 1
+            yesterday.business_date = {{ add_days(business_date(), -1) }}
             and not exists (
-                select from {{ ref('stg_loans_to_recompute') }} as recomputed
+                select 1 from {{ ref('stg_loans_to_recompute') }} as recomputed
                 where recomputed.loan_id = yesterday.loan_id
             )
     ),
