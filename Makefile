@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export ARREARS_HOME ?= $(CURDIR)/.arrears
 BENCH_LOANS ?= 1000000
+BENCH_DAYS ?= 60
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test test-fast test-faults lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow db-stop clean
@@ -51,8 +52,8 @@ fmt: setup ## apply ruff's fixes and formatting, and sqlfluff's fixes
 test-faults: setup ## the fault-injection and bad-input tests only (slow: ~6 min idle)
 	$(BIN)/pytest -q -s tests/test_faults_kill.py tests/test_faults_night.py tests/test_ingest_property.py --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
-bench: setup ## every benchmark at BENCH_LOANS loans; writes benchmarks/results.md
-	$(BIN)/python -m benchmarks.run_all --loans $(BENCH_LOANS)
+bench: setup ## every benchmark at BENCH_LOANS loans (BENCH_DAYS of history); writes benchmarks/results.md
+	$(BIN)/python -m benchmarks.run_all --loans $(BENCH_LOANS) --days $(BENCH_DAYS)
 
 bench-ingest: setup ## the loader against raw COPY on a 2,000,000-row payments file
 	$(BIN)/python -m benchmarks.bench_ingest --rows 2000000

@@ -35,12 +35,15 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{memory}; {platform.platform()}; Python {platform.python_version()}"
 
 
-def benchmarks(loans: int) -> list[tuple[str, list[str]]]:
-    """(title, command) of every benchmark, scaled to `loans`."""
+def benchmarks(loans: int, days: int) -> list[tuple[str, list[str]]]:
+    """(title, command) of every benchmark, scaled to `loans` (and `days` of history for the dbt nights)."""
     return [
         ("Ingest: loader vs raw COPY (2,000,000 payments rows)", ["benchmarks.bench_ingest", "--rows", "2000000"]),
         ("Simulator", ["benchmarks.bench_generate", "--loans", str(loans), "--days", "30"]),
-        ("dbt: a night's increment vs full refresh", ["benchmarks.bench_build", "--loans", str(loans)]),
+        (
+            "dbt: a night's increment vs full refresh",
+            ["benchmarks.bench_build", "--loans", str(loans), "--days", str(days)],
+        ),
         ("dbt execution mode (Airflow)", ["benchmarks.bench_dbt_modes"]),
         ("Checks and export", ["benchmarks.bench_export", "--rows", str(loans)]),
         ("Run report", ["benchmarks.bench_report", "--loans", str(loans)]),
@@ -51,20 +54,24 @@ def benchmarks(loans: int) -> list[tuple[str, list[str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=60, help="days of history before the timed dbt night (issue 5: 60)")
     parser.add_argument("--only", help="run only benchmarks whose module name contains this")
     args = parser.parse_args()
     sections = [
         "# Benchmark results",
         "",
         f"Written by `make bench` on {dt.date.today()} — {machine()}.",
-        f"Portfolio size: {args.loans:,} loans. Figures are wall-clock seconds of one run unless stated.",
+        f"Portfolio size: {args.loans:,} loans, {args.days} days of history for the dbt nights. Figures are",
+        "wall-clock seconds of one run unless stated.",
         "",
     ]
-    for title, command in benchmarks(args.loans):
+    summary = ["## Summary", "", "| benchmark | command | wall (s) | outcome |", "|---|---|---:|---|"]
+    details: list[str] = []
+    for title, command in benchmarks(args.loans, args.days):
         if args.only and args.only not in command[0]:
             continue
         if not Path(__file__).with_name(command[0].split(".")[-1] + ".py").exists():
-            sections += [f"## {title}", "", "_not available: the benchmark script is missing._", ""]
+            details += [f"## {title}", "", "_not available: the benchmark script is missing._", ""]
             continue
         print(f"== {title}", flush=True)
         started = time.monotonic()
@@ -74,8 +81,10 @@ def main() -> None:
         if result.returncode != 0:
             output = f"FAILED ({result.returncode}):\n```\n{result.stderr[-2000:]}\n```"
         print(output, flush=True)
-        sections += [f"## {title}", "", f"`python -m {' '.join(command)}` ({elapsed:.0f} s in all)", "", output, ""]
-    RESULTS.write_text("\n".join(sections) + "\n", encoding="utf-8")
+        outcome = "ok" if result.returncode == 0 else f"failed ({result.returncode})"
+        summary.append(f"| {title} | `{' '.join(command[1:])}` | {elapsed:.0f} | {outcome} |")
+        details += [f"## {title}", "", f"`python -m {' '.join(command)}` ({elapsed:.0f} s in all)", "", output, ""]
+    RESULTS.write_text("\n".join([*sections, *summary, "", *details]) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")
 
 

@@ -14,7 +14,10 @@
     )
 }}
 
-with snapshot_today as (
+-- `not materialized`: D's snapshot and D-1's open episodes are read several times; inlined, each read
+-- is planned on the indexed, analysed table (materialised, the planner guessed 200 distinct loans and
+-- expected hundreds of millions of joined rows: 23 s instead of 11 s at 1 M loans).
+with snapshot_today as {{ not_materialized() }} (
     select * from {{ ref('fct_loan_delinquency_daily') }}
     where business_date = {{ business_date() }}
 ),
@@ -31,7 +34,7 @@ collection_actions as (
 ),
 
 {% if is_incremental() %}
-    open_yesterday as (
+    open_yesterday as {{ not_materialized() }} (
         select * from {{ this }}
         where business_date = {{ add_days(business_date(), -1) }} and end_reason is null
     ),
