@@ -437,3 +437,44 @@ def test_rebuilding_a_date_later_gives_the_same_queue(built_warehouse: str) -> N
         assert conn.execute(
             "select count(*) from marts.fct_compliance_violations where business_date = %s", (D,)
         ).fetchone() == (len(EXPECTED_VIOLATIONS),)
+
+
+def test_stored_actions_take_each_action_once_from_its_first_delivery(conn: psycopg.Connection) -> None:
+    """int_collection_actions reads only what was first delivered since the last night stored.
+
+    Redelivered actions must not come back as new; a night never built is caught up by the next.
+    """
+
+    def action(action_id: str, day: dt.date) -> dict[str, Any]:
+        return {
+            "action_id": action_id,
+            "loan_id": "L1",
+            "borrower_id": "B1",
+            "action_at": at(day, "10:00:00"),
+            "channel": "call",
+            "direction": "outbound",
+            "team_id": "early",
+            "agent_id": "agent_1",
+            "outcome": "no_answer",
+        }
+
+    nights = [D + dt.timedelta(days=n) for n in range(4)]
+    insert_raw(conn, "collection_actions", nights[0], [action("first", nights[0])])
+    insert_raw(conn, "collection_actions", nights[1], [action("first", nights[0]), action("second", nights[1])])
+    insert_raw(conn, "collection_actions", nights[2], [action("never_built_night", nights[2])])
+    insert_raw(conn, "collection_actions", nights[3], [action("second", nights[1]), action("fourth", nights[3])])
+
+    from arrears.transform import build as build_models
+
+    for night in (nights[0], nights[1], nights[3]):  # nights[2] is skipped
+        build_models(night, select=["+int_collection_actions"])
+
+    stored = conn.execute(
+        "select action_id, delivered_on from intermediate.int_collection_actions order by delivered_on, action_id"
+    ).fetchall()
+    assert stored == [
+        ("first", nights[0]),
+        ("second", nights[1]),
+        ("never_built_night", nights[2]),
+        ("fourth", nights[3]),
+    ]
