@@ -1,22 +1,37 @@
-"""DDL derived from the contract: the typed landing tables the loader writes and dbt reads."""
+"""DDL derived from the contract: the typed landing tables the loader writes and dbt reads.
+
+Each `raw.<entity>` / `pii.<entity>` is partitioned by `_business_date`, one partition per delivered
+date (`<schema>.<entity>__<yyyymmdd>`). The loader creates a date's partition as a plain table in
+its own transaction, loads it without indexes (with `wal_level=minimal` a relation created or
+truncated in the transaction skips the WAL), builds its key index and attaches it; a reload
+truncates the partition instead of deleting its rows. See docs/decisions/009-ingest-fast-path.md.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from arrears.contract import LINEAGE_COLUMNS, Entity, load_contract
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def column_definitions(entity: Entity) -> list[str]:
+    """The typed table's columns: the contract's, then the lineage columns."""
+    columns = [f"{column.name} {column.sql_type}" for column in entity.columns]
+    columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
+    return columns
 
 
 def raw_table_ddl(entity: Entity) -> list[str]:
-    """CREATE statements for the typed table of one entity and its indexes (idempotent)."""
-    columns = [f"{column.name} {column.sql_type}" for column in entity.columns]
-    columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS.items()]
-    if entity.is_event:
-        # md5 of the delivered fields (lineage); the loader compares typed values for conflicts.
-        columns.append("_content_hash text not null")
-    key = ", ".join(entity.key)
+    """CREATE statement of the (partitioned) typed table of one entity (idempotent)."""
+    columns = column_definitions(entity)
     return [
-        f"create table if not exists {entity.raw_table} (\n    " + ",\n    ".join(columns) + "\n)",
-        f"create index if not exists {entity.name}_business_date_idx on {entity.raw_table} (_business_date)",
-        f"create index if not exists {entity.name}_key_idx on {entity.raw_table} ({key})",
+        f"create table if not exists {entity.raw_table} (\n    "
+        + ",\n    ".join(columns)
+        + "\n) partition by list (_business_date)"
     ]
 
 
@@ -26,3 +41,98 @@ def all_raw_ddl() -> list[str]:
     for entity in load_contract().entities.values():
         statements += raw_table_ddl(entity)
     return statements
+
+
+def partition_name(entity: Entity, business_date: dt.date) -> str:
+    """The unqualified name of an entity's partition for one business date."""
+    return f"{entity.name}__{business_date:%Y%m%d}"
+
+
+def partition_table(entity: Entity, business_date: dt.date) -> str:
+    """The schema-qualified partition of one business date."""
+    return f"{entity.raw_schema}.{partition_name(entity, business_date)}"
+
+
+def key_index_name(entity: Entity, business_date: dt.date) -> str:
+    return f"{partition_name(entity, business_date)}_key"
+
+
+def create_partition_ddl(entity: Entity, business_date: dt.date) -> str:
+    """A date's partition as a stand-alone table (attached after it is loaded and indexed).
+
+    The CHECK constraint, valid from the start on the empty table, proves the partition bound, so
+    ATTACH does not scan the rows; the defaults fill the lineage columns COPY does not send.
+    """
+    day = f"'{business_date.isoformat()}'::date"
+    return (
+        f"create table {partition_table(entity, business_date)} (like {entity.raw_table} including defaults, "
+        f"constraint {partition_name(entity, business_date)}_date check (_business_date = {day}))"
+    )
+
+
+def key_index_ddl(entity: Entity, business_date: dt.date, unique: bool) -> str:
+    """The partition's key index (unique when the loader knows the keys are canonical and distinct)."""
+    kind = "unique index" if unique else "index"
+    return (
+        f"create {kind} {key_index_name(entity, business_date)} "
+        f"on {partition_table(entity, business_date)} ({', '.join(entity.key)})"
+    )
+
+
+def attach_partition_ddl(entity: Entity, business_date: dt.date) -> str:
+    """ATTACH takes only a SHARE UPDATE EXCLUSIVE lock on the parent: readers are not blocked."""
+    return (
+        f"alter table {entity.raw_table} attach partition {partition_table(entity, business_date)} "
+        f"for values in ('{business_date.isoformat()}')"
+    )
+
+
+def migrate_to_partitions(conn: psycopg.Connection) -> list[str]:
+    """Turn typed tables created before partitioning (plain tables) into partitioned ones, keeping
+    every row; returns the migrated tables. Runs inside `arrears db init`'s transaction."""
+    migrated: list[str] = []
+    for entity in load_contract().entities.values():
+        found = conn.execute(
+            "select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s",
+            (entity.raw_schema, entity.name),
+        ).fetchone()
+        if found is None or found[0] != "r":
+            continue
+        old = f"{entity.raw_schema}.{entity.name}__unpartitioned"
+        conn.execute(f"alter table {entity.raw_table} rename to {entity.name}__unpartitioned")
+        for suffix in ("business_date_idx", "key_idx"):  # index names are per schema: free them
+            conn.execute(f"drop index if exists {entity.raw_schema}.{entity.name}_{suffix}")
+        for statement in raw_table_ddl(entity):
+            conn.execute(statement)
+        names = ", ".join([*entity.column_names, *LINEAGE_COLUMNS])
+        dates = [row[0] for row in conn.execute(f"select distinct _business_date from {old} order by 1").fetchall()]
+        for business_date in dates:
+            conn.execute(create_partition_ddl(entity, business_date))
+            conn.execute(
+                f"insert into {partition_table(entity, business_date)} ({names}) "
+                f"select {names} from {old} where _business_date = %s",
+                (business_date,),
+            )
+            conn.execute(key_index_ddl(entity, business_date, unique=False))
+            conn.execute(attach_partition_ddl(entity, business_date))
+        conn.execute(f"drop table {old}")
+        migrated.append(entity.raw_table)
+    return migrated
+
+
+def ensure_partition(conn: psycopg.Connection, entity: Entity | str, business_date: dt.date) -> str:
+    """The date's partition, created empty (indexed, attached) when missing; returns its name.
+
+    The loader makes its own partitions; this is for code that writes typed rows directly
+    (tests, benchmarks, a hand-made correction).
+    """
+    if isinstance(entity, str):
+        entity = load_contract().entity(entity)
+    table = partition_table(entity, business_date)
+    found = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+    if not (found and found[0]):
+        conn.execute(create_partition_ddl(entity, business_date))
+        conn.execute(key_index_ddl(entity, business_date, unique=False))
+        conn.execute(attach_partition_ddl(entity, business_date))
+    return table

@@ -106,50 +106,72 @@ class DeliveredFile:
 # regex engine jumps from quote to quote.
 STRAY_QUOTE = re.compile(rb'"(?:(?<=[^,\n"]")|[^,\r\n"])')
 UTF8_BOM = b"\xef\xbb\xbf"
+QUOTE, NEWLINE = ord('"'), ord("\n")
+PRECEDES_OPENING = (ord(","), NEWLINE, QUOTE)  # STRAY_QUOTE's lookbehind, as byte codes
+FOLLOWS_CLOSING = b',\r\n"'  # and what may follow a closing quote
+FOLLOWS_CLOSING_CODES = tuple(FOLLOWS_CLOSING)
 
 
 class QuoteScanner:
-    """Follows RFC 4180 quoting through a byte stream fed in chunks, at C speed, and notes a stray quote.
+    """Follows RFC 4180 quoting through a byte stream fed in chunks, vectorised with numpy, and notes
+    a stray quote.
 
-    Quotes toggle a "quoted" state (an escaped `""` toggles twice), so splitting a chunk on `"` gives
-    alternating outside/inside segments; the state and the last outside byte carry over from one chunk
-    to the next, so a quote on a chunk's edge is judged like any other.
+    Quotes toggle a "quoted" state (an escaped `""` toggles twice), so counting the quotes before a
+    byte tells whether it is inside a quoted field: quote number 0, 2, 4... of the stream opens (or,
+    right after a closing one, continues an escaped pair), 1, 3, 5... closes. An opening quote must
+    follow a delimiter, a line end, the start of the file or the quote just before it; a closing one
+    must precede a delimiter, a line end, the end of the file or another quote. This is the
+    STRAY_QUOTE rule on the text outside quoted fields, where a quoted field stands as one `"`. The
+    state, the last byte and a closing quote ending a chunk carry over to the next chunk.
     """
 
     def __init__(self) -> None:
         self.in_quotes = False
         self.stray_quote = False
-        self._last = b"\n"  # the last byte of the outside text so far; a file starts like a line
+        self._last = ord("\n")  # the last byte so far; a file starts like a line
+        self._closing_at_end = False  # the previous chunk ended with a closing quote
         self._head: bytes | None = b""
 
-    def feed(self, chunk: bytes) -> bytes:
-        """Scan the next chunk; return its text outside quoted fields, each quoted field (or the part of
-        one in this chunk) written as a single `"` (so its newlines are the records' line ends)."""
+    def feed(self, chunk: bytes) -> int:
+        """Scan the next chunk; return how many of its newlines are outside quoted fields."""
+        import numpy as np
+
         if self._head is not None:  # the file's first bytes: a BOM before a quoted header field is no stray byte
             chunk = self._head + chunk
             if len(chunk) < len(UTF8_BOM) and UTF8_BOM.startswith(chunk):
                 self._head = chunk  # perhaps a BOM split across chunks: wait for the rest
-                return b""
+                return 0
             self._head = None
             chunk = chunk.removeprefix(UTF8_BOM)
+        if not chunk:
+            return 0
+        if self._closing_at_end and chunk[0] not in FOLLOWS_CLOSING:
+            self.stray_quote = True
+        self._closing_at_end = False
         if b'"' not in chunk:
-            outside = b"" if self.in_quotes else chunk
-        else:
-            parts = chunk.split(b'"')
-            segments = parts[1::2] if self.in_quotes else parts[0::2]
-            if self.in_quotes:
-                segments.insert(0, b"")  # the quote closing the field the chunk started in
-            if len(parts) % 2 == 0:  # an odd number of quotes
-                self.in_quotes = not self.in_quotes
-            if self.in_quotes:
-                segments.append(b"")  # the quote opening the field the chunk ends in
-            outside = b'"'.join(segments)
-        if outside:
-            if not self.stray_quote and (
-                STRAY_QUOTE.search(self._last + outside[:1]) or (b'"' in outside and STRAY_QUOTE.search(outside))
-            ):
+            self._last = chunk[-1]
+            return 0 if self.in_quotes else chunk.count(b"\n")
+        data = np.frombuffer(chunk, np.uint8)
+        quotes = np.flatnonzero(data == QUOTE)
+        first = 1 if self.in_quotes else 0  # parity of the chunk's first quote
+        if not self.stray_quote:
+            opening = quotes[first::2]
+            before = data[np.maximum(opening - 1, 0)]
+            if opening.size and opening[0] == 0:
+                before[0] = self._last
+            if not np.isin(before, PRECEDES_OPENING).all():
                 self.stray_quote = True
-            self._last = outside[-1:]
+            closing = quotes[1 - first :: 2]
+            if closing.size and closing[-1] == len(chunk) - 1:
+                self._closing_at_end = True
+                closing = closing[:-1]
+            if not np.isin(data[closing + 1], FOLLOWS_CLOSING_CODES).all():
+                self.stray_quote = True
+        newlines = np.flatnonzero(data == NEWLINE)
+        outside = int(np.count_nonzero((np.searchsorted(quotes, newlines) + first) % 2 == 0))
+        if quotes.size % 2:
+            self.in_quotes = not self.in_quotes
+        self._last = chunk[-1]
         return outside
 
 
@@ -164,7 +186,7 @@ class RecordCounter:
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             return
-        self.newlines += self.quotes.feed(chunk).count(b"\n")
+        self.newlines += self.quotes.feed(chunk)
         self.last_byte = chunk[-1:]
 
     @property

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arrears.contract import Entity, load_contract
+from arrears.contract import Entity, ddl, load_contract
 from arrears.errors import DeliveryRejected
-from arrears.ingest import sql
+from arrears.ingest import fastpath, sql
 from arrears.ingest.files import DeliveredFile, QuoteScanner, file_sha256, parquet_csv_chunks
 from arrears.ingest.manifest import Manifest, ManifestFile, check_rows, check_sha256, file_header
 
@@ -52,10 +52,23 @@ class EntityResult:
         return f"{self.entity}: {self.loaded} loaded, {self.quarantined} quarantined from {self.file}{path}"
 
 
-def clear_entity(conn: psycopg.Connection, entity: Entity, business_date: dt.date) -> None:
-    """Remove an entity's rows and quarantine of a date: a reload replaces, never adds."""
-    conn.execute(f"delete from {entity.raw_table} where _business_date = %s", (business_date,))
+def _partition_exists(conn: psycopg.Connection, entity: Entity, business_date: dt.date) -> bool:
+    found = conn.execute("select to_regclass(%s)", (ddl.partition_table(entity, business_date),)).fetchone()
+    return bool(found and found[0])
+
+
+def clear_entity(conn: psycopg.Connection, entity: Entity, business_date: dt.date) -> bool:
+    """Remove an entity's rows and quarantine of a date: a reload replaces, never adds.
+
+    The date's partition is truncated (a new, empty file: what is loaded into it next skips the
+    WAL) and loses its key index, rebuilt after the load. Returns whether the partition exists.
+    """
     conn.execute("delete from audit.quarantine where business_date = %s and entity = %s", (business_date, entity.name))
+    if not _partition_exists(conn, entity, business_date):
+        return False
+    conn.execute(f"truncate {ddl.partition_table(entity, business_date)}")
+    conn.execute(f"drop index if exists {entity.raw_schema}.{ddl.key_index_name(entity, business_date)}")
+    return True
 
 
 class _IterStream(io.RawIOBase):
@@ -196,46 +209,137 @@ def _has_earlier_rows(conn: psycopg.Connection, entity: Entity, business_date: d
     return bool(found and found[0])
 
 
+def _conflicts(conn: psycopg.Connection, entity: Entity, business_date: dt.date, target: str) -> set[int]:
+    """Lines of today's rows conflicting with an earlier delivery (events with earlier rows only)."""
+    if not (entity.is_event and _has_earlier_rows(conn, entity, business_date)):
+        return set()
+    rows = conn.execute(sql.conflict_lines_statement(entity, business_date, target)).fetchall()
+    return {int(row[0]) for row in rows}
+
+
+def _move_conflicts(
+    conn: psycopg.Connection, entity: Entity, header: list[str], manifest: Manifest, file: str, target: str
+) -> int:
+    """Quarantine today's conflicting events; returns how many rows left the typed table."""
+    with conn.cursor() as cursor:
+        cursor.execute(sql.conflict_statement(entity, header, manifest.business_date, file, target))
+        return cursor.rowcount
+
+
+def _load_exact(
+    conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str], manifest: Manifest, target: str
+) -> tuple[int, bool]:
+    """Every row through the landing table and the validating statement; (rows loaded, fallback used)."""
+    conn.execute(sql.create_land_table(entity))
+    fallback = _land(conn, entity, listed, header)
+    # Real statistics let the planner hash the duplicate-key aggregate instead of sorting the file.
+    conn.execute(f"analyze {sql.land_table(entity)}")
+    with conn.cursor() as cursor:
+        cursor.execute(sql.route_statement(entity, header, manifest.business_date, listed.file, target))
+        loaded = cursor.rowcount
+    if _conflicts(conn, entity, manifest.business_date, target):
+        loaded -= _move_conflicts(conn, entity, header, manifest, listed.file, target)
+    # Non-unique: keys are distinct as delivered text, but `01` and `1` are one integer.
+    conn.execute(ddl.key_index_ddl(entity, manifest.business_date, unique=False))
+    conn.execute(f"drop table {sql.land_table(entity)}")
+    return loaded, fallback
+
+
+def _cross_duplicates(entity: Entity, target: str) -> str:
+    """Whether a landed (unsure) row's key, as delivered text, is also a key loaded directly."""
+    present = " and ".join(f"nullif(l.{key}, '') is not null" for key in entity.key)
+    match = " and ".join(
+        f"t.{key} = l.{key}" if entity.column(key).type == "text" else f"t.{key}::text = l.{key}" for key in entity.key
+    )
+    return (
+        f"select exists (select from {sql.land_table(entity)} as l where {present} "
+        f"and exists (select from {target} as t where {match}))"
+    )
+
+
+def _load_fast(
+    conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str], manifest: Manifest, target: str
+) -> int:
+    """The fast path (arrears.ingest.fastpath); raises fastpath.NeedsLegacy when it cannot be exact."""
+    import psycopg
+
+    conn.execute(sql.create_land_table(entity))
+    try:
+        loaded = fastpath.copy_sure_rows(conn, entity, listed, header, target, sql.land_table(entity))
+    except psycopg.errors.DataError as err:  # e.g. a NUL byte pyarrow accepted and COPY refuses
+        raise fastpath.NeedsLegacy(f"COPY refused a row: {err}") from err
+    try:
+        with conn.transaction():
+            # Duplicate keys among the rows loaded directly: the unique index fails to build.
+            conn.execute(ddl.key_index_ddl(entity, manifest.business_date, unique=True))
+    except psycopg.errors.UniqueViolation as err:
+        raise fastpath.NeedsLegacy("duplicate key among the rows loaded directly") from err
+    rows = loaded.sure
+    if loaded.unsure:
+        conn.execute(f"analyze {sql.land_table(entity)}")
+        found = conn.execute(_cross_duplicates(entity, target)).fetchone()
+        if found and found[0]:
+            raise fastpath.NeedsLegacy("a landed row repeats the key of a row loaded directly")
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute(sql.route_statement(entity, header, manifest.business_date, listed.file, target))
+                rows += cursor.rowcount
+        except psycopg.errors.UniqueViolation as err:  # `01` landed, `1` loaded directly
+            raise fastpath.NeedsLegacy("a landed row's key equals a direct row's key as a value") from err
+    conflicts = _conflicts(conn, entity, manifest.business_date, target)
+    if conflicts:
+        landed = {int(row[0]) for row in conn.execute(f"select _line from {sql.land_table(entity)}").fetchall()}
+        if not conflicts <= landed:
+            raise fastpath.NeedsLegacy("an event loaded directly conflicts with an earlier delivery")
+        rows -= _move_conflicts(conn, entity, header, manifest, listed.file, target)
+    conn.execute(f"drop table {sql.land_table(entity)}")
+    log.info("%s: fast path loaded %d rows directly, %d through the SQL router", entity.name, loaded.sure, loaded.unsure)
+    return rows
+
+
 def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: str) -> EntityResult:
     """Replace one entity's rows of the manifest's date with its delivered file, in the caller's transaction.
 
     The caller holds the date's advisory lock and the transaction; an absent entity just clears.
     """
+    import psycopg
+
     contract = load_contract()
     if entity_name not in contract.entities:
         raise DeliveryRejected(f"{entity_name}: not an entity of the landing contract")
     entity = contract.entity(entity_name)
     business_date = manifest.business_date
-    clear_entity(conn, entity, business_date)
+    attached = clear_entity(conn, entity, business_date)
     listed = manifest.files.get(entity_name)
     if listed is None:
         return EntityResult(entity_name, None, 0, 0)
     header = file_header(listed)
-    conn.execute(sql.create_land_table(entity))
-    started = time.perf_counter()
-    fallback = _land(conn, entity, listed, header)
-    landed = time.perf_counter()
-    # Real statistics let the planner hash the duplicate-key aggregate instead of sorting the file.
-    conn.execute(f"analyze {sql.land_table(entity)}")
-    with conn.cursor() as cursor:
-        cursor.execute(sql.route_statement(entity, header, business_date, listed.file))
-        loaded = cursor.rowcount
-        if entity.is_event and _has_earlier_rows(conn, entity, business_date):
-            # Statistics first: without them the planner expects one row of D and nests a scan of
-            # the earlier rows around the date index — quadratic (at 1M loans a 120k-action day
-            # ran for minutes instead of about a second).
-            cursor.execute(f"analyze {entity.raw_table}")
-            cursor.execute(sql.conflict_statement(entity, header, business_date, listed.file))
-            loaded -= cursor.rowcount
-    conn.execute(f"drop table {sql.land_table(entity)}")
-    # Phase timings for the benchmark and for operators reading the task log.
-    log.info(
-        "%s: COPY to landing %.2f s%s, validate and route %.2f s",
-        entity.name,
-        landed - started,
-        " (Python fallback)" if fallback else "",
-        time.perf_counter() - landed,
+    target = ddl.partition_table(entity, business_date)
+    if not attached:
+        conn.execute(ddl.create_partition_ddl(entity, business_date))
+    conn.execute(
+        f"alter table {target} alter column _business_date set default {sql.literal(business_date.isoformat())}, "
+        f"alter column _file set default {sql.literal(listed.file)}, alter column _loaded_at set default now()"
     )
+    started = time.perf_counter()
+    fallback = False
+    try:
+        with conn.transaction():  # a savepoint: whatever the fast path wrote goes if it gives up
+            loaded = _load_fast(conn, entity, listed, header, manifest, target)
+        path = "fast path"
+    except (fastpath.NeedsLegacy, psycopg.errors.DataError) as err:
+        log.info("%s: exact path (%s)", entity.name, err)
+        conn.execute(f"truncate {target}")  # the rolled-back rows would stay as dead tuples
+        loaded, fallback = _load_exact(conn, entity, listed, header, manifest, target)
+        path = "exact path" + (" (Python fallback)" if fallback else "")
+    conn.execute(
+        f"alter table {target} alter column _business_date drop default, alter column _file drop default, "
+        "alter column _loaded_at drop default"
+    )
+    if not attached:
+        conn.execute(ddl.attach_partition_ddl(entity, business_date))
+    # Phase timing for the benchmark and for operators reading the task log.
+    log.info("%s: loaded in %.2f s by the %s", entity.name, time.perf_counter() - started, path)
     quarantined = conn.execute(
         "select count(*) from audit.quarantine where business_date = %s and entity = %s",
         (business_date, entity.name),

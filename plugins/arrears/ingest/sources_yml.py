@@ -27,7 +27,6 @@ LINEAGE_DOCS = {
     "_file": "Delivered file the row came from.",
     "_line": "Line of the record in that file (the header is line 1).",
     "_loaded_at": "When the loader committed the row (freshness is measured on it).",
-    "_content_hash": "md5 of the delivered fields (events only).",
 }
 HEADER = (
     "# GENERATED from plugins/arrears/contract/landing.yml by arrears.ingest.sources_yml: do not edit.\n"
@@ -49,8 +48,7 @@ def _column_description(column: Column) -> str:
 def _table(entity: Entity) -> dict[str, Any]:
     key = ", ".join(entity.key)
     columns = [{"name": column.name, "description": _column_description(column)} for column in entity.columns]
-    lineage = [name for name in LINEAGE_DOCS if name != "_content_hash" or entity.is_event]
-    columns += [{"name": name, "description": LINEAGE_DOCS[name]} for name in lineage]
+    columns += [{"name": name, "description": description} for name, description in LINEAGE_DOCS.items()]
     return {
         "name": entity.name,
         "description": f"{entity.description} {entity.kind.capitalize()} entity, key ({key}).",

@@ -148,38 +148,25 @@ def _typed(column: Column, ref: str) -> str:
     return f"{ref}::{column.sql_type}"
 
 
-def _content_hash(entity: Entity, ref: str) -> str:
-    """md5 of the delivered fields (lineage: which events were delivered byte-identical).
-
-    Conflicts are decided on the typed values instead (conflict_statement), so `12.5` and `12.50`
-    are the same content; hashing the text avoids converting typed values back to text per row.
-    """
-    fields = ", ".join(f"coalesce({ref}.{name}, '')" for name in entity.column_names)
-    return f"md5(concat_ws(chr(31), {fields}))"
-
-
 def raw_row(header: list[str], ref: str) -> str:
     """The record as CSV text in the file's column order (the fallback stores the exact text)."""
     fields = ", ".join(f"audit.csv_field({ref}.{name})" for name in header)
     return f"coalesce({ref}._raw, concat_ws(',', {fields}))"
 
 
-def route_statement(entity: Entity, header: list[str], business_date: dt.date, file: str) -> str:
+def route_statement(entity: Entity, header: list[str], business_date: dt.date, file: str, target: str) -> str:
     """The one statement that validates the landed rows and routes each to its table.
 
-    Values are inlined as literals (the statement carries `%` in LIKE patterns, so it is sent
-    without client-side parameters). Its row count is the number of rows loaded.
+    `target` is the date's partition of the typed table. Values are inlined as literals (the
+    statement carries `%` in LIKE patterns, so it is sent without client-side parameters). Its row
+    count is the number of rows loaded.
     """
     batch = f"{literal(business_date.isoformat())}::date"
     keys = ", ".join(entity.key)
     key_present = " and ".join(f"nullif({key}, '') is not null" for key in entity.key)
     src_columns = ",\n        ".join(f"nullif(l.{name}, '') as {name}" for name in entity.column_names)
     typed = ",\n        ".join(_typed(column, f"c.{column.name}") for column in entity.columns)
-    target = [*entity.column_names, "_business_date", "_file", "_line", "_loaded_at"]
-    extra = ""
-    if entity.is_event:
-        target.append("_content_hash")
-        extra = f",\n        {_content_hash(entity, 'c')}"
+    columns = [*entity.column_names, "_business_date", "_file", "_line", "_loaded_at"]
     return f"""with src as (
     select
         l._line,
@@ -220,35 +207,48 @@ quarantined as (
     where c.failure is not null
 )
 
-insert into {entity.raw_table} ({", ".join(target)})
+insert into {target} ({", ".join(columns)})
 select
         {typed},
         {batch},
         {literal(file)},
         c._line,
-        now(){extra}
+        now()
 from checked as c
 where c.failure is null"""
 
 
-def conflict_statement(entity: Entity, header: list[str], business_date: dt.date, file: str) -> str:
-    """For event entities: move today's rows whose key arrived on an earlier date with other typed
-    content out of the typed table and into quarantine (identical content stays: a harmless
-    duplicate, which the staging models dedupe keeping the first delivery)."""
-    batch = f"{literal(business_date.isoformat())}::date"
+def _conflict_condition(entity: Entity, business_date: dt.date) -> str:
     key_match = " and ".join(f"earlier.{key} = today.{key}" for key in entity.key)
     earlier = ", ".join(f"earlier.{name}" for name in entity.column_names)
     today = ", ".join(f"today.{name}" for name in entity.column_names)
+    return (
+        f"earlier._business_date < {literal(business_date.isoformat())}::date\n        and {key_match}\n"
+        f"        and ({earlier}) is distinct from ({today})"
+    )
+
+
+def conflict_lines_statement(entity: Entity, business_date: dt.date, target: str) -> str:
+    """The lines of today's rows (in the date's partition `target`) whose key arrived on an earlier
+    date with other typed content."""
+    return f"""select distinct today._line
+from {target} as today
+inner join {entity.raw_table} as earlier
+    on {_conflict_condition(entity, business_date)}"""
+
+
+def conflict_statement(entity: Entity, header: list[str], business_date: dt.date, file: str, target: str) -> str:
+    """For event entities: move today's rows whose key arrived on an earlier date with other typed
+    content out of the typed table and into quarantine (identical content stays: a harmless
+    duplicate, which the staging models dedupe keeping the first delivery). The raw record comes
+    from the landing table, so every conflicting line must have been landed."""
+    batch = f"{literal(business_date.isoformat())}::date"
     keys = " || ', ' || ".join(f"format('{key} = %L', l.{key})" for key in entity.key)
     return f"""with conflicts as (
-    delete from {entity.raw_table} as today
+    delete from {target} as today
     using {entity.raw_table} as earlier
     where
-        today._business_date = {batch}
-        and today._file = {literal(file)}
-        and earlier._business_date < {batch}
-        and {key_match}
-        and ({earlier}) is distinct from ({today})
+        {_conflict_condition(entity, business_date)}
     returning today._line, earlier._business_date as earlier_date
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arrears.contract.ddl import all_raw_ddl
+from arrears.contract.ddl import all_raw_ddl, migrate_to_partitions
 
 if TYPE_CHECKING:
     import psycopg
@@ -76,6 +76,8 @@ def init_schema(conn: psycopg.Connection) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('arrears.init_schema'))")
         for schema in SCHEMAS:
             conn.execute(f"create schema if not exists {schema}")
+        # Typed tables from before partitioning by business date become partitioned (rows kept).
+        migrate_to_partitions(conn)
         for statement in all_raw_ddl() + AUDIT_DDL:
             conn.execute(statement)
         conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))

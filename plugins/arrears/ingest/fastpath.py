@@ -1,0 +1,373 @@
+"""The loader's fast path: a vectorised, conservative pre-filter, then a direct typed COPY.
+
+The file is read with pyarrow in record batches, every column as text. `sure_mask` marks the rows
+that surely pass every rule of the validating statement (`arrears.ingest.sql.route_statement`);
+those are COPYed straight into the date's partition of the typed table, with their line numbers.
+Every other row ("unsure": it may be fine, the filter just cannot prove it) is spooled to a
+temporary file and goes through the landing table and the exact SQL router, which gives each bad
+row its reason. A false "unsure" only costs speed; a false "sure" would be a bug, which
+tests/test_ingest_fastpath.py checks row by row against the SQL router.
+
+Whenever the fast path meets anything it was not built for — a structural CSV problem, a stray
+quote, a bare carriage return, a row count or checksum that disagrees, a duplicate key or an
+event conflict involving a row it loaded directly — it raises `NeedsLegacy`; the caller rolls the
+savepoint back and loads the file the exact (slower) way, which also produces the exact error.
+
+The parsing, the filter and the CSV encoding of each batch run in a producer thread (pyarrow
+releases the GIL) while the main thread streams the previous batch into COPY: on two cores the
+server's COPY and the Python side overlap.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from arrears.contract import Column, Entity, load_contract
+from arrears.ingest.files import PARQUET_BATCH_ROWS, DeliveredFile, QuoteScanner, file_sha256
+from arrears.ingest.manifest import ManifestFile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+CSV_BLOCK_BYTES = 4 << 20  # pyarrow's parse unit: ~50k payments rows per record batch
+SPOOL_BYTES = 64 << 20  # unsure rows stay in memory up to this, then spill to a temporary file
+QUEUE_DEPTH = 4  # encoded batches waiting for COPY: bounds memory
+
+# Values the filter accepts per type: a subset of what the SQL router accepts (sql.TYPE_SHAPES
+# plus pg_input_is_valid), in RE2 syntax. Dates and the date part of timestamps are also checked
+# against the calendar (year >= 1, month 1-12, day within the month).
+DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+SURE_PATTERNS = {
+    "date": rf"^{DATE}$",
+    # hh:mm[:ss[.ffffff]] then no offset (the source time zone), Z, +hh or +hh:mm.
+    "timestamp": rf"^{DATE}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,6}})?)?(Z|[+-](0[0-9]|1[0-4])(:[0-5][0-9])?)?$",
+    # numeric(18,2): at most 16 integer digits, at most 2 decimals, no sign (every amount check
+    # is positive or non-negative; a negative amount is left to SQL).
+    "amount": r"^[0-9]{1,16}(\.[0-9]{1,2})?$",
+    # numeric(12,6): at most 6 integer digits and 6 decimals, so nothing rounds or overflows.
+    "decimal": r"^-?[0-9]{1,6}(\.[0-9]{1,6})?$",
+    # integer: canonical (no sign, no leading zero) and < 10^9, so its text is its value's text
+    # (keys are compared as text for duplicates) and it fits int4.
+    "integer": r"^(0|[1-9][0-9]{0,8})$",
+}
+SURE_BOOLEANS = ("true", "false", "t", "f", "yes", "no", "1", "0", "TRUE", "FALSE")
+POSITIVE_INTEGER = r"^[1-9][0-9]{0,8}$"
+NATIONAL_ID = r"^[0-9]{17}[0-9X]$"
+NATIONAL_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+NATIONAL_ID_CHECK = "10X98765432"
+MOBILE = r"^1[3-9][0-9]{9}$"
+AGENCY = r"^agency:.+$"
+MAX_KEY_LENGTH = 200  # sql.MAX_KEY_LENGTH
+MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class NeedsLegacy(Exception):
+    """The fast path cannot load this file exactly: load it the exact way instead."""
+
+
+def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
+    """True where the `YYYY-MM-DD` prefix is a real date (year >= 1); only meaningful where `shaped`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    safe = pc.if_else(shaped, values, pa.scalar("2000-01-01"))
+    year = pc.cast(pc.utf8_slice_codeunits(safe, 0, 4), pa.int32())
+    month = pc.cast(pc.utf8_slice_codeunits(safe, 5, 7), pa.int32())
+    day = pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int32())
+    leap = pc.and_(
+        pc.equal(pc.bit_wise_and(year, 3), 0),
+        pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
+    )
+    month_days = pc.take(pa.array(MONTH_DAYS, pa.int32()), month)
+    february_29 = pc.and_(pc.equal(month, 2), leap)
+    last_day = pc.add(month_days, pc.cast(february_29, pa.int32()))
+    return pc.and_(pc.greater_equal(year, 1), pc.less_equal(day, last_day))
+
+
+def _national_id_ok(values: pa.Array) -> pa.Array:
+    """GB 11643 checksum, vectorised (audit.is_valid_national_id)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.fill_null(pc.match_substring_regex(values, NATIONAL_ID), False)
+    safe = pc.if_else(shaped, values, pa.scalar("11010519491231002X"))
+    total = None
+    for position, weight in enumerate(NATIONAL_ID_WEIGHTS):
+        digit = pc.cast(pc.utf8_slice_codeunits(safe, position, position + 1), pa.int32())
+        term = pc.multiply(digit, weight)
+        total = term if total is None else pc.add(total, term)
+    expected = pc.take(pa.array(list(NATIONAL_ID_CHECK)), pc.remainder(total, 11))
+    return pc.and_(shaped, pc.equal(expected, pc.utf8_slice_codeunits(safe, 17, 18)))
+
+
+def _value_ok(column: Column, values: pa.Array, team_ids: tuple[str, ...]) -> pa.Array | None:
+    """True where a NON-EMPTY value surely passes the column's type, allowed values and check
+    (None: every value does)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    conditions: list[pa.Array] = []
+    if column.type in SURE_PATTERNS:
+        pattern = SURE_PATTERNS[column.type]
+        if column.type == "integer" and column.check == "positive":
+            pattern = POSITIVE_INTEGER
+        shaped = pc.match_substring_regex(values, pattern)
+        conditions.append(shaped)
+        if column.type in ("date", "timestamp"):
+            conditions.append(_calendar_ok(values, pc.fill_null(shaped, False)))
+        if column.type == "amount" and column.check == "positive":
+            conditions.append(pc.match_substring_regex(values, "[1-9]"))
+    elif column.type == "boolean":
+        conditions.append(pc.is_in(values, pa.array(SURE_BOOLEANS)))
+    if column.allowed:
+        conditions.append(pc.is_in(values, pa.array(column.allowed)))
+    if column.check == "national_id":
+        conditions.append(_national_id_ok(values))
+    elif column.check == "mobile_phone":
+        conditions.append(pc.match_substring_regex(values, MOBILE))
+    elif column.check == "team_id":
+        conditions.append(pc.or_(pc.is_in(values, pa.array(team_ids)), pc.match_substring_regex(values, AGENCY)))
+    if not conditions:
+        return None
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result = pc.and_(result, condition)
+    return result
+
+
+def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
+    """True for each row that surely passes every rule of the SQL router except duplicate keys
+    and event conflicts (checked after loading). `batch` holds every contract column as text,
+    nulls for empty fields."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    team_ids = load_contract().team_ids
+    mask = pa.array([True] * batch.num_rows, pa.bool_())
+    for column in entity.columns:
+        values = batch.column(column.name)
+        empty = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
+        if column.required:
+            mask = pc.and_(mask, pc.invert(empty))
+        ok = _value_ok(column, values, team_ids)
+        if column.name in entity.key and column.type == "text":
+            too_long = pc.greater(pc.utf8_length(values), MAX_KEY_LENGTH)
+            ok = pc.invert(too_long) if ok is None else pc.and_(ok, pc.invert(too_long))
+        if ok is not None:
+            mask = pc.and_(mask, pc.or_(empty, pc.fill_null(ok, False)))
+    return mask
+
+
+# --- reading a delivered file as text record batches ------------------------------------------------
+
+
+class _Tap(io.RawIOBase):
+    """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way: quote
+    structure (QuoteScanner) and carriage returns that do not end a line."""
+
+    def __init__(self, delivered: DeliveredFile) -> None:
+        self._chunks = delivered.chunks()
+        self._pending = b""
+        self.quotes = QuoteScanner()
+        self.bare_cr = False
+        self._ends_cr = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _watch(self, chunk: bytes) -> None:
+        self.quotes.feed(chunk)
+        if b"\r" in chunk or self._ends_cr:
+            pairs = chunk.count(b"\r\n") + (1 if self._ends_cr and chunk.startswith(b"\n") else 0)
+            carriage = chunk.count(b"\r") + (1 if self._ends_cr else 0) - (1 if chunk.endswith(b"\r") else 0)
+            if carriage != pairs:
+                self.bare_cr = True
+            self._ends_cr = chunk.endswith(b"\r")
+
+    def read(self, size: int = -1) -> bytes:
+        out = []
+        wanted = size if size >= 0 else 1 << 62
+        while wanted > 0:
+            if not self._pending:
+                try:
+                    self._pending = next(self._chunks)
+                except StopIteration:
+                    break
+                self._watch(self._pending)
+            part = self._pending[:wanted]
+            self._pending = self._pending[len(part) :]
+            wanted -= len(part)
+            out.append(part)
+        return b"".join(out)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def finish(self) -> None:
+        """A carriage return ending the file is bare too."""
+        if self._ends_cr:
+            self.bare_cr = True
+
+
+@dataclass
+class _Reading:
+    """What streaming the file found, checked once it is fully read."""
+
+    rows: int = 0
+    structural: str | None = None  # why the file needs the exact path, if it does
+    sha256: str | None = None
+
+
+def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) -> Iterator[pa.RecordBatch]:
+    """The file's records as record batches of text columns (null = empty unquoted field)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if listed.format == ".parquet":
+        parquet = pq.ParquetFile(listed.path)
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            yield pa.RecordBatch.from_arrays(
+                [pc.cast(column, pa.string()) for column in batch.columns], names=batch.schema.names
+            )
+        reading.sha256 = file_sha256(listed.path)
+        return
+    with DeliveredFile(listed.path) as delivered:
+        tap = _Tap(delivered)
+        reader = pacsv.open_csv(
+            tap,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if reader.schema.names != header:
+            raise NeedsLegacy(f"pyarrow read the header as {reader.schema.names}")
+        yield from reader
+        tap.read()  # anything pyarrow left unread still counts for the checks and the checksum
+        tap.finish()
+        if tap.quotes.stray_quote:
+            reading.structural = "a quote that neither opens nor closes a quoted field"
+        elif tap.bare_cr:
+            reading.structural = "a carriage return that does not end a line"
+        reading.sha256 = delivered.sha256()
+
+
+# --- the load --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FastLoad:
+    """What the fast path loaded directly and what it left for the SQL router."""
+
+    sure: int
+    unsure: int
+
+
+_DONE = object()
+
+
+def _encode_batches(
+    entity: Entity,
+    listed: ManifestFile,
+    header: list[str],
+    reading: _Reading,
+    spool: Any,
+    out: queue.Queue[Any],
+    stop: threading.Event,
+) -> None:
+    """Producer: parse, filter, encode sure rows as CSV for COPY, spool unsure ones; any failure
+    is handed to the consumer."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    try:
+        line = 2  # the header is line 1
+        for batch in _text_batches(listed, header, reading):
+            if stop.is_set():
+                return
+            rows = batch.num_rows
+            lines = pa.array(range(line, line + rows), pa.int64())
+            line += rows
+            reading.rows += rows
+            table = pa.Table.from_batches([batch]).select(entity.column_names).append_column("_line", lines)
+            mask = sure_mask(entity, batch)
+            sure = table.filter(mask)
+            if sure.num_rows < rows:
+                import pyarrow.compute as pc
+
+                pacsv.write_csv(table.filter(pc.invert(mask)), spool, options)
+            sink = io.BytesIO()
+            pacsv.write_csv(sure, sink, options)
+            out.put((sure.num_rows, rows - sure.num_rows, sink.getvalue()))
+        out.put(_DONE)
+    except BaseException as err:  # noqa: BLE001 - handed to the consumer, which decides
+        out.put(err)
+
+
+def copy_sure_rows(
+    conn: Any, entity: Entity, listed: ManifestFile, header: list[str], target: str, land_table: str
+) -> FastLoad:
+    """Stream the file: sure rows COPYed into `target`, unsure ones into the landing table.
+
+    Raises NeedsLegacy when the file must be loaded the exact way; the caller's savepoint undoes
+    whatever was written.
+    """
+    reading = _Reading()
+    stop = threading.Event()
+    encoded: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+    sure = unsure = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        producer = threading.Thread(
+            target=_encode_batches,
+            args=(entity, listed, header, reading, spool, encoded, stop),
+            name=f"ingest-{entity.name}",
+            daemon=True,
+        )
+        producer.start()
+        try:
+            columns = ", ".join([*entity.column_names, "_line"])
+            with conn.cursor() as cursor, cursor.copy(f"copy {target} ({columns}) from stdin (format csv)") as copy:
+                while (item := encoded.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise NeedsLegacy(f"pyarrow: {item}") from item
+                    sure += item[0]
+                    unsure += item[1]
+                    copy.write(item[2])
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    encoded.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            producer.join()
+        if reading.structural:
+            raise NeedsLegacy(reading.structural)
+        if reading.rows != listed.rows:
+            raise NeedsLegacy(f"read {reading.rows} rows, the manifest says {listed.rows}")
+        if reading.sha256 != listed.sha256:
+            raise NeedsLegacy("the file's SHA-256 is not the manifest's")
+        if unsure:
+            spool.seek(0)
+            columns = ", ".join([*entity.column_names, "_line"])
+            with conn.cursor() as cursor, cursor.copy(f"copy {land_table} ({columns}) from stdin (format csv)") as copy:
+                while chunk := spool.read(1 << 20):
+                    copy.write(chunk)
+    return FastLoad(sure, unsure)
