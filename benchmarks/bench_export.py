@@ -58,6 +58,7 @@ def main() -> None:
         os.environ.pop("ARREARS_WAREHOUSE_URL", None)
         os.environ.setdefault("ARREARS_HASH_KEY", "benchmark-key")
         os.environ["ARREARS_RECIPIENTS_FILE"] = _recipients_file(Path(home))
+        from arrears.contract.ddl import ensure_partition
         from arrears.settings import Paths
         from arrears.warehouse import connect, embedded
         from arrears.warehouse.schema import init_schema
@@ -67,6 +68,7 @@ def main() -> None:
             with connect(autocommit=True) as conn:
                 init_schema(conn)
                 create_marts(conn)
+                ensure_partition(conn, "borrowers", D)
                 started = time.perf_counter()
                 for statement in filter(str.strip, FILL.split(";")):
                     conn.execute(statement, {"day": D, "rows": args.rows})

@@ -133,8 +133,8 @@ def main() -> None:
                 copy_seconds = time.perf_counter() - started
 
             phases = _PhaseLog()
-            logging.getLogger("arrears.ingest.loader").addHandler(phases)
-            logging.getLogger("arrears.ingest.loader").setLevel(logging.INFO)
+            logging.getLogger("arrears.ingest").addHandler(phases)
+            logging.getLogger("arrears.ingest").setLevel(logging.INFO)
             started = time.perf_counter()
             result = ingest_delivery(BUSINESS_DATE, landing)
             loader_seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ here with the columns of business rules §8 when the dbt model is not part of th
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from psycopg import errors
 from psycopg.conninfo import make_conninfo
 
+from arrears.contract.ddl import ensure_partition
 from arrears.errors import ArrearsError
 from arrears.warehouse.roles import (
     COMPLIANCE,
@@ -223,9 +225,10 @@ def test_pipeline_is_no_superuser_and_forced_row_security_binds_the_owner_too(
     assert attributes.fetchone() == (False, False)
     assert len(loans_visible(pipeline)) == len(QUEUE_ROWS)  # through its explicit policy
     # The pipeline writes the landing tables it owns.
+    ensure_partition(pipeline, "payments", dt.date(2026, 11, 21))
     pipeline.execute(
-        "insert into raw.payments (payment_id, _business_date, _file, _line, _loaded_at, _content_hash)"
-        " values ('P1', now(), 'f', 1, now(), 'h')"
+        "insert into raw.payments (payment_id, _business_date, _file, _line, _loaded_at)"
+        " values ('P1', '2026-11-21', 'f', 1, now())"
     )
 
     # Without its policy the owner sees nothing: FORCE applies row security to the owner as well.

@@ -8,7 +8,6 @@ land in one row of the business-rules §5 table; each injected action breaks one
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +15,7 @@ import psycopg
 import pytest
 
 from arrears.contract import load_contract
+from arrears.contract.ddl import ensure_partition
 
 D = dt.date(2026, 3, 10)
 DAY_BEFORE = D - dt.timedelta(days=1)
@@ -29,7 +29,8 @@ def insert_raw(
     """Insert typed rows into an entity's landing table with lineage, as one delivery file."""
     entity = load_contract().entity(entity_name)
     names = entity.column_names
-    lineage = ["_business_date", "_file", "_line", "_loaded_at"] + (["_content_hash"] if entity.is_event else [])
+    lineage = ["_business_date", "_file", "_line", "_loaded_at"]
+    ensure_partition(conn, entity, delivered_on)
     placeholders = ", ".join(["%s"] * (len(names) + len(lineage)))
     statement = f"insert into {entity.raw_table} ({', '.join(names + lineage)}) values ({placeholders})"
     for line, row in enumerate(rows, start=2):
@@ -37,8 +38,6 @@ def insert_raw(
         assert not unknown, f"{entity_name}: unknown columns {unknown}"
         values = [row.get(name) for name in names]
         extra: list[Any] = [delivered_on, f"{entity_name}.csv", line, dt.datetime.now(dt.UTC)]
-        if entity.is_event:
-            extra.append(hashlib.md5(repr(values).encode()).hexdigest())
         conn.execute(statement, values + extra)
 
 

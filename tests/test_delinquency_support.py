@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from arrears.contract.ddl import ensure_partition
+
 Row = dict[str, Any]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -141,8 +143,8 @@ class RawDeliveries:
             ("raw.payments", PAYMENT_COLUMNS, self.payments),
         ):
             lineage = ["_business_date", "_file", "_line", "_loaded_at"]
-            if table == "raw.payments":
-                lineage.append("_content_hash")
+            for business_date in sorted({row["_business_date"] for row in rows}):
+                ensure_partition(conn, table.split(".")[1], business_date)
             names = ", ".join(columns + lineage)
             marks = ", ".join(["%s"] * (len(columns) + len(lineage)))
             values = []
@@ -153,8 +155,6 @@ class RawDeliveries:
                     row["_line"],
                     at(row["_business_date"], 23),
                 ]
-                if table == "raw.payments":
-                    tail.append(f"hash-{row['payment_id']}-{row['_line']}")
                 values.append([row[c] for c in columns] + tail)
             with conn.cursor() as cursor:
                 cursor.executemany(f"insert into {table} ({names}) values ({marks})", values)

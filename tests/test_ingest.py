@@ -491,4 +491,4 @@ def test_a_quoted_field_holding_a_quote_and_a_comma_stays_on_the_fast_path(
     assert (result.loaded, result.quarantined) == (3, 0)
     loaded = conn.execute("select payment_id, loan_id, _line from raw.payments order by _line").fetchall()
     assert loaded == [("P1", 'L1",', 2), ("P2", '"L2",x', 3), ("P3", "L1", 4)]
-    assert "COPY to landing" in caplog.text and "(Python fallback)" not in caplog.text
+    assert "by the fast path" in caplog.text and "(Python fallback)" not in caplog.text

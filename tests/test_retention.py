@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from arrears.contract.ddl import ensure_partition
 from arrears.errors import ArrearsError
 from arrears.retention import RetentionPolicy, load_retention_policy, purge
 from arrears.retention.purge import years_before
@@ -47,6 +48,10 @@ EXPIRED_FOLDERS = {"early/2025-11-01", "early/2025-11-30", "legal/2024-01-15"}
 
 def load_portfolio(conn: psycopg.Connection) -> None:
     """Loans as the loader lands them; two versions of each borrower and one or two phone numbers."""
+    for business_date in {dt.date.fromisoformat(version[-1]) for version in LOAN_VERSIONS}:
+        ensure_partition(conn, "loans", business_date)
+    for entity in ("borrowers", "contact_points"):
+        ensure_partition(conn, entity, dt.date(2026, 1, 1))
     with conn.cursor() as cursor:
         cursor.executemany(
             """insert into raw.loans (loan_id, borrower_id, status, closed_on, updated_at,

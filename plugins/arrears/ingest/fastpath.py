@@ -93,6 +93,83 @@ def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
     return pc.and_(pc.greater_equal(year, 1), pc.less_equal(day, last_day))
 
 
+# Fixed-width layouts checked byte by byte with numpy (no regex): `9` a digit, `?` `T` or a space,
+# anything else itself. Each is a subset of the type's SURE_PATTERNS; a value of another width
+# (fractions of a second, say) is judged by the regular expression instead.
+LAYOUTS = {
+    "date": ("9999-99-99",),
+    "timestamp": (
+        "9999-99-99?99:99",
+        "9999-99-99?99:99:99",
+        "9999-99-99?99:99:99Z",
+        "9999-99-99?99:99:99+99",
+        "9999-99-99?99:99:99+99:99",
+    ),
+}
+
+
+def _string_buffers(values: pa.Array) -> tuple[Any, Any, Any]:
+    """(offsets, data bytes, validity) of a string array as numpy arrays (zero copy)."""
+    import numpy as np
+
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int32, count=len(values) + 1, offset=values.offset * 4)
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    return offsets, data, valid
+
+
+def _layout_ok(values: pa.Array, column_type: str) -> Any:
+    """numpy bool per row: the value has one of the type's fixed layouts, with a real calendar date,
+    hour 0-23, minutes and seconds 0-59 and an offset of at most 14 hours."""
+    import numpy as np
+
+    offsets, data, valid = _string_buffers(values)
+    lengths = np.diff(offsets)
+    ok = np.zeros(len(values), bool)
+    for layout in LAYOUTS[column_type]:
+        width = len(layout)
+        rows = np.flatnonzero((lengths == width) & valid)
+        if rows.size == 0:
+            continue
+        if rows.size == len(values) and offsets[-1] - offsets[0] == width * rows.size:
+            matrix = data[int(offsets[0]) : int(offsets[-1])].reshape(rows.size, width)  # no copy
+        else:
+            matrix = data[offsets[rows][:, None] + np.arange(width)]
+        digits = matrix - np.uint8(ord("0"))  # wraps: a non-digit becomes > 9
+        numbers = [position for position, char in enumerate(layout) if char == "9"]
+        good = (digits[:, numbers] <= 9).all(axis=1)
+        literals = [position for position, char in enumerate(layout) if char not in "9?+"]
+        if literals:
+            good &= (matrix[:, literals] == np.frombuffer("".join(layout[p] for p in literals).encode(), np.uint8)).all(axis=1)
+        for position, char in enumerate(layout):
+            if char == "?":
+                good &= (matrix[:, position] == ord("T")) | (matrix[:, position] == ord(" "))
+            elif char == "+":
+                good &= (matrix[:, position] == ord("+")) | (matrix[:, position] == ord("-"))
+
+        def number(start: int, end: int, digits: Any = digits) -> Any:
+            value = digits[:, start].astype(np.int32)
+            for position in range(start + 1, end):
+                value = value * 10 + digits[:, position]
+            return value
+
+        year, month, day = number(0, 4), number(5, 7), number(8, 10)
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        last_day = np.asarray(MONTH_DAYS, np.int32)[np.clip(month, 0, 12)] + ((month == 2) & leap)
+        good &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= last_day)
+        if width >= 16:
+            good &= (number(11, 13) <= 23) & (number(14, 16) <= 59)
+        if width >= 19:
+            good &= number(17, 19) <= 59
+        if width >= 22:
+            good &= number(20, 22) <= 14
+        if width >= 25:
+            good &= number(23, 25) <= 59
+        ok[rows[good]] = True
+    return ok
+
+
 def _national_id_ok(values: pa.Array) -> pa.Array:
     """GB 11643 checksum, vectorised (audit.is_valid_national_id)."""
     import pyarrow as pa
@@ -116,14 +193,22 @@ def _value_ok(column: Column, values: pa.Array, team_ids: tuple[str, ...]) -> pa
     import pyarrow.compute as pc
 
     conditions: list[pa.Array] = []
-    if column.type in SURE_PATTERNS:
+    if column.type in LAYOUTS:
+        import numpy as np
+
+        fixed = _layout_ok(values, column.type)
+        unsure = np.flatnonzero(~fixed & values.is_valid().to_numpy(zero_copy_only=False))
+        if unsure.size:  # other widths: the regular expression and the calendar, on those rows only
+            others = values.take(pa.array(unsure))
+            shaped = pc.fill_null(pc.match_substring_regex(others, SURE_PATTERNS[column.type]), False)
+            fixed[unsure] = pc.and_(shaped, _calendar_ok(others, shaped)).to_numpy(zero_copy_only=False)
+        conditions.append(pa.array(fixed))
+    elif column.type in SURE_PATTERNS:
         pattern = SURE_PATTERNS[column.type]
         if column.type == "integer" and column.check == "positive":
             pattern = POSITIVE_INTEGER
         shaped = pc.match_substring_regex(values, pattern)
         conditions.append(shaped)
-        if column.type in ("date", "timestamp"):
-            conditions.append(_calendar_ok(values, pc.fill_null(shaped, False)))
         if column.type == "amount" and column.check == "positive":
             conditions.append(pc.match_substring_regex(values, "[1-9]"))
     elif column.type == "boolean":
@@ -293,6 +378,7 @@ def _encode_batches(
 ) -> None:
     """Producer: parse, filter, encode sure rows as CSV for COPY, spool unsure ones; any failure
     is handed to the consumer."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -303,12 +389,12 @@ def _encode_batches(
             if stop.is_set():
                 return
             rows = batch.num_rows
-            lines = pa.array(range(line, line + rows), pa.int64())
+            lines = pa.array(np.arange(line, line + rows, dtype=np.int64))
             line += rows
             reading.rows += rows
             table = pa.Table.from_batches([batch]).select(entity.column_names).append_column("_line", lines)
             mask = sure_mask(entity, batch)
-            sure = table.filter(mask)
+            sure = table if mask.false_count == 0 else table.filter(mask)
             if sure.num_rows < rows:
                 import pyarrow.compute as pc
 
