@@ -203,9 +203,10 @@ def _own_everything(conn: psycopg.Connection) -> None:
     relations = conn.execute(
         """select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
            where n.nspname = any(%s) and c.relkind = any(%s) and pg_get_userbyid(c.relowner) <> %s
-             -- a sequence owned by a column follows its table
+             -- a sequence owned by a column follows its table (a partitioned table depends on itself)
              and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')
-                             and d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass)""",
+                             and d.classid = 'pg_class'::regclass and d.refclassid = 'pg_class'::regclass
+                             and d.refobjid <> c.oid)""",
         (list(OWNED_SCHEMAS), list(kinds), PIPELINE),
     ).fetchall()
     for schema, name, kind in relations:
