@@ -7,7 +7,9 @@ typed rows and quarantine, line by line — to be exactly the exact path's.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import logging
 import random
 from pathlib import Path
@@ -108,7 +110,7 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 ENTITIES = ["payments", "loans", "installments", "collection_actions", "borrowers", "contact_points", "legal_cases"]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "quoted-csv", "parquet"])
 @pytest.mark.parametrize("entity_name", ENTITIES)
 def test_fast_path_loads_and_quarantines_exactly_like_the_sql_router(
     warehouse_url: str,
@@ -121,7 +123,16 @@ def test_fast_path_loads_and_quarantines_exactly_like_the_sql_router(
 ) -> None:
     entity = load_contract().entity(entity_name)
     rows = _rows(entity, 600, random.Random(f"{entity_name}-{fmt}"))
-    Delivery(landing).add(entity_name, rows, fmt=fmt).write_manifest()
+    if fmt == "quoted-csv":  # every field quoted: an empty one is "", an empty string, not NULL
+        text = io.StringIO()
+        writer = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(entity.column_names)
+        writer.writerows([[record[name] for name in entity.column_names] for record in rows])
+        content = text.getvalue().encode()
+        assert b'""' in content
+        Delivery(landing).add_bytes(entity_name, f"{entity_name}.csv", content, len(rows)).write_manifest()
+    else:
+        Delivery(landing).add(entity_name, rows, fmt=fmt).write_manifest()
 
     with caplog.at_level(logging.INFO, logger="arrears.ingest.loader"):
         fast = ingest_delivery(DAY, landing)

@@ -259,10 +259,10 @@ class _Tap(io.RawIOBase):
     """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way: quote
     structure (QuoteScanner) and carriage returns that do not end a line."""
 
-    def __init__(self, delivered: DeliveredFile) -> None:
+    def __init__(self, delivered: DeliveredFile, scan_quotes: bool) -> None:
         self._chunks = delivered.chunks()
         self._pending = b""
-        self.quotes = QuoteScanner()
+        self.quotes = QuoteScanner() if scan_quotes else None
         self.bare_cr = False
         self._ends_cr = False
 
@@ -270,7 +270,8 @@ class _Tap(io.RawIOBase):
         return True
 
     def _watch(self, chunk: bytes) -> None:
-        self.quotes.feed(chunk)
+        if self.quotes is not None:
+            self.quotes.feed(chunk)
         if b"\r" in chunk or self._ends_cr:
             pairs = chunk.count(b"\r\n") + (1 if self._ends_cr and chunk.startswith(b"\n") else 0)
             carriage = chunk.count(b"\r") + (1 if self._ends_cr else 0) - (1 if chunk.endswith(b"\r") else 0)
@@ -329,8 +330,11 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
             )
         reading.sha256 = file_sha256(listed.path)
         return
+    if listed.stray_quote:  # found by validation: COPY and pyarrow would misread the record
+        raise NeedsLegacy("a quote that neither opens nor closes a quoted field")
     with DeliveredFile(listed.path) as delivered:
-        tap = _Tap(delivered)
+        # Validation scanned these very bytes (the SHA-256 is checked below) when it says so.
+        tap = _Tap(delivered, scan_quotes=listed.stray_quote is None)
         reader = pacsv.open_csv(
             tap,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
@@ -346,7 +350,7 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         yield from reader
         tap.read()  # anything pyarrow left unread still counts for the checks and the checksum
         tap.finish()
-        if tap.quotes.stray_quote:
+        if tap.quotes is not None and tap.quotes.stray_quote:
             reading.structural = "a quote that neither opens nor closes a quoted field"
         elif tap.bare_cr:
             reading.structural = "a carriage return that does not end a line"
@@ -429,7 +433,9 @@ def copy_sure_rows(
         producer.start()
         try:
             columns = ", ".join([*entity.column_names, "_line"])
-            with conn.cursor() as cursor, cursor.copy(f"copy {target} ({columns}) from stdin (format csv)") as copy:
+            # FORCE_NULL: a quoted empty field ("") is NULL too, as the router's nullif() makes it.
+            statement = f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
                 while (item := encoded.get()) is not _DONE:
                     if isinstance(item, BaseException):
                         raise NeedsLegacy(f"pyarrow: {item}") from item

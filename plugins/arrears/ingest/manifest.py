@@ -8,6 +8,7 @@ the file and the mismatch.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ class ManifestFile:
     rows: int
     sha256: str
     path: Path
+    # Set by validation for a CSV file: whether its bytes (those of `sha256`) hold a stray quote.
+    # The loader, which re-checks the SHA-256 as it reads, then need not scan the quotes again.
+    stray_quote: bool | None = None
 
     @property
     def format(self) -> str:
@@ -190,14 +194,15 @@ def _data_rows(listed: ManifestFile, counter: RecordCounter) -> int:
     return max(counter.records - 1, 0)
 
 
-def verify_file(listed: ManifestFile) -> None:
+def verify_file(listed: ManifestFile) -> ManifestFile:
     """Check one listed file: SHA-256 first (a truncated or altered file is reported as such), then
-    its header, then its row count. Streams the file; loads nothing."""
+    its header, then its row count. Streams the file; loads nothing. Returns the entry with what
+    the scan found out (stray quotes)."""
     if listed.format == ".parquet":
         check_sha256(listed, file_sha256(listed.path))
         file_header(listed)
         check_rows(listed, parquet_rows(listed.path))
-        return
+        return listed
     if listed.format == ".csv.gz":
         # Hash the stored bytes before decompressing: a truncated gzip is reported as a checksum mismatch.
         check_sha256(listed, file_sha256(listed.path))
@@ -205,11 +210,11 @@ def verify_file(listed: ManifestFile) -> None:
     check_sha256(listed, sha256)
     file_header(listed)
     check_rows(listed, _data_rows(listed, counter))
+    return dataclasses.replace(listed, stray_quote=counter.stray_quote)
 
 
 def validate(business_date: dt.date, landing_root: Path) -> Manifest:
     """Every whole-delivery check (structure, checksums, headers, row counts); loads nothing."""
     manifest = read_manifest(business_date, landing_root)
-    for listed in manifest.files.values():
-        verify_file(listed)
-    return manifest
+    files = {entity: verify_file(listed) for entity, listed in manifest.files.items()}
+    return dataclasses.replace(manifest, files=files)
