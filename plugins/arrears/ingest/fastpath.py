@@ -25,6 +25,7 @@ import logging
 import queue
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CSV_BLOCK_BYTES = 4 << 20  # pyarrow's parse unit: ~50k payments rows per record batch
+CSV_BLOCK_BYTES = 1 << 20  # pyarrow's parse unit (~12k payments rows); its read-ahead grows with it
 SPOOL_BYTES = 64 << 20  # unsure rows stay in memory up to this, then spill to a temporary file
 QUEUE_DEPTH = 4  # encoded batches waiting for COPY: bounds memory
 
@@ -337,7 +338,7 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         tap = _Tap(delivered, scan_quotes=listed.stray_quote is None)
         reader = pacsv.open_csv(
             tap,
-            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -366,6 +367,7 @@ class FastLoad:
 
     sure: int
     unsure: int
+    starved: float = 0.0
 
 
 _DONE = object()
@@ -423,6 +425,7 @@ def copy_sure_rows(
     stop = threading.Event()
     encoded: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
     sure = unsure = 0
+    starved = 0.0  # time COPY waited for the reader: the Python side was the bottleneck
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         producer = threading.Thread(
             target=_encode_batches,
@@ -436,7 +439,12 @@ def copy_sure_rows(
             # FORCE_NULL: a quoted empty field ("") is NULL too, as the router's nullif() makes it.
             statement = f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
             with conn.cursor() as cursor, cursor.copy(statement) as copy:
-                while (item := encoded.get()) is not _DONE:
+                while True:
+                    waited = time.perf_counter()
+                    item = encoded.get()
+                    starved += time.perf_counter() - waited
+                    if item is _DONE:
+                        break
                     if isinstance(item, BaseException):
                         raise NeedsLegacy(f"pyarrow: {item}") from item
                     sure += item[0]
@@ -462,4 +470,4 @@ def copy_sure_rows(
             with conn.cursor() as cursor, cursor.copy(f"copy {land_table} ({columns}) from stdin (format csv)") as copy:
                 while chunk := spool.read(1 << 20):
                     copy.write(chunk)
-    return FastLoad(sure, unsure)
+    return FastLoad(sure, unsure, starved)

@@ -297,12 +297,13 @@ def _load_fast(
         rows -= _move_conflicts(conn, entity, header, manifest, listed.file, target)
     conn.execute(f"drop table {sql.land_table(entity)}")
     log.info(
-        "%s: fast path: %d rows COPYed directly, %d through the SQL router; read + filter + COPY %.2f s, "
-        "key index %.2f s, router and checks %.2f s",
+        "%s: fast path: %d rows COPYed directly, %d through the SQL router; read + filter + COPY %.2f s "
+        "(COPY waited %.2f s for the reader), key index %.2f s, router and checks %.2f s",
         entity.name,
         loaded.sure,
         loaded.unsure,
         copied - started,
+        loaded.starved,
         indexed - copied,
         time.perf_counter() - indexed,
     )
