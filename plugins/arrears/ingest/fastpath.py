@@ -50,7 +50,10 @@ DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 SURE_PATTERNS = {
     "date": rf"^{DATE}$",
     # hh:mm[:ss[.ffffff]] then no offset (the source time zone), Z, +hh or +hh:mm.
-    "timestamp": rf"^{DATE}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,6}})?)?(Z|[+-](0[0-9]|1[0-4])(:[0-5][0-9])?)?$",
+    "timestamp": (
+        rf"^{DATE}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{{1,6}})?)?"
+        r"(Z|[+-](0[0-9]|1[0-4])(:[0-5][0-9])?)?$"
+    ),
     # numeric(18,2): at most 16 integer digits, at most 2 decimals, no sign (every amount check
     # is positive or non-negative; a negative amount is left to SQL).
     "amount": r"^[0-9]{1,16}(\.[0-9]{1,2})?$",
@@ -142,7 +145,9 @@ def _layout_ok(values: pa.Array, column_type: str) -> Any:
         good = (digits[:, numbers] <= 9).all(axis=1)
         literals = [position for position, char in enumerate(layout) if char not in "9?+"]
         if literals:
-            good &= (matrix[:, literals] == np.frombuffer("".join(layout[p] for p in literals).encode(), np.uint8)).all(axis=1)
+            good &= (matrix[:, literals] == np.frombuffer("".join(layout[p] for p in literals).encode(), np.uint8)).all(
+                axis=1
+            )
         for position, char in enumerate(layout):
             if char == "?":
                 good &= (matrix[:, position] == ord("T")) | (matrix[:, position] == ord(" "))
@@ -437,7 +442,9 @@ def copy_sure_rows(
         try:
             columns = ", ".join([*entity.column_names, "_line"])
             # FORCE_NULL: a quoted empty field ("") is NULL too, as the router's nullif() makes it.
-            statement = f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
+            statement = (
+                f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
+            )
             with conn.cursor() as cursor, cursor.copy(statement) as copy:
                 while True:
                     waited = time.perf_counter()
