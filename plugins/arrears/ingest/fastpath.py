@@ -354,7 +354,8 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         if reader.schema.names != header:
             raise NeedsLegacy(f"pyarrow read the header as {reader.schema.names}")
         yield from reader
-        tap.read()  # anything pyarrow left unread still counts for the checks and the checksum
+        while tap.read(CSV_BLOCK_BYTES):  # anything pyarrow left unread counts for the checks and the checksum
+            pass
         tap.finish()
         if tap.quotes is not None and tap.quotes.stray_quote:
             reading.structural = "a quote that neither opens nor closes a quoted field"
@@ -394,6 +395,7 @@ def _encode_batches(
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    bare: pacsv.WriteOptions | None = pacsv.WriteOptions(include_header=False, quoting_style="none")
     try:
         line = 2  # the header is line 1
         for batch in _text_batches(listed, header, reading):
@@ -411,7 +413,14 @@ def _encode_batches(
 
                 pacsv.write_csv(table.filter(pc.invert(mask)), spool, options)
             sink = io.BytesIO()
-            pacsv.write_csv(sure, sink, options)
+            if bare is not None:
+                try:  # unquoted is less to send and to parse; "" and empty are both NULL here (FORCE_NULL)
+                    pacsv.write_csv(sure, sink, bare)
+                except pa.ArrowInvalid:  # a value holds a delimiter, quote or line end: quote from now on
+                    bare = None
+                    sink = io.BytesIO()
+            if bare is None:
+                pacsv.write_csv(sure, sink, options)
             out.put((sure.num_rows, rows - sure.num_rows, sink.getvalue()))
         out.put(_DONE)
     except BaseException as err:  # noqa: BLE001 - handed to the consumer, which decides
