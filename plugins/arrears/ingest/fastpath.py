@@ -115,6 +115,10 @@ LAYOUTS = {
 def _string_buffers(values: pa.Array) -> tuple[Any, Any, Any]:
     """(offsets, data bytes, validity) of a string array as numpy arrays (zero copy)."""
     import numpy as np
+    import pyarrow as pa
+
+    if values.type != pa.string():
+        raise NeedsLegacy(f"unexpected column type {values.type}")
 
     _, offsets_buffer, data_buffer = values.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32, count=len(values) + 1, offset=values.offset * 4)
@@ -239,23 +243,25 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
     """True for each row that surely passes every rule of the SQL router except duplicate keys
     and event conflicts (checked after loading). `batch` holds every contract column as text,
     nulls for empty fields."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     team_ids = load_contract().team_ids
-    mask = pa.array([True] * batch.num_rows, pa.bool_())
+    mask = np.ones(batch.num_rows, bool)
     for column in entity.columns:
         values = batch.column(column.name)
-        empty = pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
+        offsets, _, valid = _string_buffers(values)
+        length = np.diff(offsets)  # bytes: at least the characters
+        empty = ~valid | (length == 0)
         if column.required:
-            mask = pc.and_(mask, pc.invert(empty))
-        ok = _value_ok(column, values, team_ids)
+            mask &= ~empty
         if column.name in entity.key and column.type == "text":
-            too_long = pc.greater(pc.utf8_length(values), MAX_KEY_LENGTH)
-            ok = pc.invert(too_long) if ok is None else pc.and_(ok, pc.invert(too_long))
+            mask &= length <= MAX_KEY_LENGTH
+        ok = _value_ok(column, values, team_ids)
         if ok is not None:
-            mask = pc.and_(mask, pc.or_(empty, pc.fill_null(ok, False)))
-    return mask
+            mask &= empty | pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    return pa.array(mask)
 
 
 # --- reading a delivered file as text record batches ------------------------------------------------
@@ -405,7 +411,9 @@ def _encode_batches(
             lines = pa.array(np.arange(line, line + rows, dtype=np.int64))
             line += rows
             reading.rows += rows
-            table = pa.Table.from_batches([batch]).select(entity.column_names).append_column("_line", lines)
+            table = pa.RecordBatch.from_arrays(
+                [*(batch.column(name) for name in entity.column_names), lines], names=[*entity.column_names, "_line"]
+            )
             mask = sure_mask(entity, batch)
             sure = table if mask.false_count == 0 else table.filter(mask)
             if sure.num_rows < rows:
