@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 CSV_BLOCK_BYTES = 1 << 20  # pyarrow's parse unit (~12k payments rows); its read-ahead grows with it
 SPOOL_BYTES = 64 << 20  # unsure rows stay in memory up to this, then spill to a temporary file
-QUEUE_DEPTH = 4  # encoded batches waiting for COPY: bounds memory
+QUEUE_DEPTH = 16  # encoded batches (~1 MB each) waiting for COPY: smooths the pipeline, bounds memory
 
 # Values the filter accepts per type: a subset of what the SQL router accepts (sql.TYPE_SHAPES
 # plus pg_input_is_valid), in RE2 syntax. Dates and the date part of timestamps are also checked

@@ -332,11 +332,14 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
         return EntityResult(entity_name, None, 0, 0)
     header = file_header(listed)
     target = ddl.partition_table(entity, business_date)
+    loaded_at = conn.execute("select now()::text").fetchone()[0]  # type: ignore[index]
     if not attached:
         conn.execute(ddl.create_partition_ddl(entity, business_date))
     conn.execute(
         f"alter table {target} alter column _business_date set default {sql.literal(business_date.isoformat())}, "
-        f"alter column _file set default {sql.literal(listed.file)}, alter column _loaded_at set default now()"
+        f"alter column _file set default {sql.literal(listed.file)}, "
+        # the transaction's start as a constant: nothing to evaluate per row
+        f"alter column _loaded_at set default {sql.literal(str(loaded_at))}::timestamptz"
     )
     started = time.perf_counter()
     fallback = False
