@@ -4,7 +4,7 @@ Each `raw.<entity>` / `pii.<entity>` is partitioned by `_business_date`, one par
 date (`<schema>.<entity>__<yyyymmdd>`). The loader creates a date's partition as a plain table in
 its own transaction, loads it without indexes (with `wal_level=minimal` a relation created or
 truncated in the transaction skips the WAL), builds its key index and attaches it; a reload
-truncates the partition instead of deleting its rows. See docs/decisions/009-ingest-fast-path.md.
+truncates the partition instead of deleting its rows. See docs/decisions/011-ingest-fast-path.md.
 """
 
 from __future__ import annotations
