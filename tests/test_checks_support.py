@@ -135,6 +135,9 @@ def add_loan(
 
 def add_raw(conn: psycopg.Connection, table: str, day: dt.date, line: int, **values: Any) -> None:
     """One landing row (lineage columns filled) in raw.<entity> or pii.<entity>."""
+    from arrears.contract.ddl import ensure_partition
+
+    ensure_partition(conn, table.split(".", 1)[1], day)  # typed tables are partitioned by delivery date
     columns = [*values, "_business_date", "_file", "_line", "_loaded_at"]
     placeholders = ", ".join(["%s"] * len(columns))
     conn.execute(
