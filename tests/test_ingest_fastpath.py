@@ -276,6 +276,10 @@ def test_db_init_partitions_a_typed_table_from_before_partitioning(conn: psycopg
            _line integer not null, _loaded_at timestamptz not null, _content_hash text not null)"""
     )
     conn.execute("create index payments_key_idx on raw.payments (payment_id)")
+    # A warehouse that has been built has dbt views reading the table (and views reading those).
+    conn.execute("create schema if not exists staging")
+    conn.execute("create view staging.old_payments as select payment_id from raw.payments")
+    conn.execute("create view staging.old_payments_count as select count(*) as n from staging.old_payments")
     conn.execute(
         """insert into raw.payments (payment_id, amount, _business_date, _file, _line, _loaded_at, _content_hash)
            values ('P1', 1, '2026-11-20', 'payments.csv', 2, now(), 'h'),
@@ -294,3 +298,10 @@ def test_db_init_partitions_a_typed_table_from_before_partitioning(conn: psycopg
     ]
     partitions = conn.execute("select count(*) from pg_inherits where inhparent = 'raw.payments'::regclass")
     assert partitions.fetchone() == (2,)
+    # The views on the old table went with it (the next `arrears build` recreates dbt's views).
+    assert conn.execute(
+        "select to_regclass('staging.old_payments'), to_regclass('staging.old_payments_count')"
+    ).fetchone() == (
+        None,
+        None,
+    )

@@ -10,12 +10,15 @@ truncates the partition instead of deleting its rows. See docs/decisions/011-ing
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING
 
 from arrears.contract import LINEAGE_COLUMNS, Entity, load_contract
 
 if TYPE_CHECKING:
     import psycopg
+
+log = logging.getLogger(__name__)
 
 
 def column_definitions(entity: Entity) -> list[str]:
@@ -116,7 +119,25 @@ def migrate_to_partitions(conn: psycopg.Connection) -> list[str]:
             )
             conn.execute(key_index_ddl(entity, business_date, unique=False))
             conn.execute(attach_partition_ddl(entity, business_date))
-        conn.execute(f"drop table {old}")
+        # dbt's staging views still read the old table (a view follows its table through a rename):
+        # they go with it, and the next `arrears build` recreates them on the partitioned table.
+        views = [
+            row[0]
+            for row in conn.execute(
+                "select distinct dependent.oid::regclass::text from pg_depend d "
+                "join pg_rewrite r on r.oid = d.objid join pg_class dependent on dependent.oid = r.ev_class "
+                "where d.refobjid = %s::regclass and dependent.oid <> d.refobjid order by 1",
+                (old,),
+            ).fetchall()
+        ]
+        conn.execute(f"drop table {old} cascade")
+        if views:
+            log.warning(
+                "%s is partitioned now; dropped the views that read the old table (%s) and their dependants: "
+                "the next `arrears build` recreates them",
+                entity.raw_table,
+                ", ".join(views),
+            )
         migrated.append(entity.raw_table)
     return migrated
 
