@@ -103,3 +103,37 @@ def test_no_call_for_an_open_promise_and_no_team_on_a_held_row(simulated_warehou
     assert open_promise_calls == (0,)
     assert held_with_team == (0,)
     assert held is not None and held[0] > 0, "the simulated portfolio should hold some loans (disputes, cease)"
+
+
+def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
+    simulated_warehouse: tuple[str, Path],
+) -> None:
+    """fct_promises_to_pay recomputes only the loans whose promises can change (decision 012); after
+    consecutive nights its statuses must equal a rebuild of every promise as of the last night."""
+    from arrears.transform import build
+
+    url, _ = simulated_warehouse
+    columns = (
+        "action_id, loan_id, promised_on, promised_date, promised_amount, window_ends_on, status, kept_on, broken_on"
+    )
+    last = NIGHTS[-1]
+    # The table is as of the last night already; the first of these nights rebuilds every promise as of
+    # it (the table is not as of the night before), the later ones carry forward.
+    for night in [last - dt.timedelta(days=days) for days in (3, 2, 1, 0)]:
+        build(night, select=["fct_promises_to_pay"])
+    with psycopg.connect(url) as conn:
+        carried = conn.execute(f"select {columns} from marts.fct_promises_to_pay order by action_id").fetchall()
+        as_of = dict(
+            conn.execute(
+                "select as_of_date = %s, count(*) from marts.fct_promises_to_pay group by 1", (last,)
+            ).fetchall()
+        )
+    build(last, select=["fct_promises_to_pay"])  # a rerun of the night: every promise recomputed as of it
+    with psycopg.connect(url) as conn:
+        recomputed = conn.execute(f"select {columns} from marts.fct_promises_to_pay order by action_id").fetchall()
+        rebuilt_as_of = conn.execute("select distinct as_of_date from marts.fct_promises_to_pay").fetchall()
+    assert rebuilt_as_of == [(last,)]
+    # Both paths ran: some promises were carried from an earlier night, some recomputed on the last.
+    assert as_of.get(False, 0) > 0 and as_of.get(True, 0) > 0, as_of
+    assert {row[6] for row in recomputed} >= {"open", "kept", "broken"}
+    assert carried == recomputed

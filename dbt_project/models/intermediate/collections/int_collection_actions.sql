@@ -9,6 +9,7 @@
     post_hook='{{ analyze_relation(this) }}',
     pre_hook="{{ replace_business_date('delivered_on') }}",
     indexes=[
+        {'columns': ['action_id'], 'unique': true},
         {'columns': ['delivered_on']},
         {'columns': ['action_local_date', 'borrower_id']},
         {'columns': ['contact_point_id', 'action_at']},
@@ -30,14 +31,14 @@
 with actions_delivered as (
     {#- The date filter runs inside the deduplication (staged_collection_actions): filtering
         stg_collection_actions instead would sort every action ever delivered, every night. An
-        action is new only if none of its deliveries is stored already (first delivery wins). -#}
+        action is new only if it is not stored already (first delivery wins): one probe of the
+        stored table's unique index, not one per delivered date's partition. -#}
     {% if stored_until.day is not none %}
         {{ staged_collection_actions(
             filter="_business_date > cast('" ~ stored_until.day ~ "' as date)
                 and not exists (
-                    select 1 from " ~ source('raw', 'collection_actions') ~ " as earlier
-                    where earlier.action_id = delivered.action_id
-                        and earlier._business_date <= cast('" ~ stored_until.day ~ "' as date)
+                    select 1 from " ~ this ~ " as stored
+                    where stored.action_id = delivered.action_id
                 )"
         ) }}
     {% else %}

@@ -26,11 +26,15 @@ signed_payments as (
     select * from {{ ref('int_payments_signed') }}
 ),
 
--- The stored actions (indexed by loan and local date) as known at D: a night reads the episodes'
--- loans' actions, not every action ever delivered.
-collection_actions as (
+-- The actions that became known for D: delivered on D, or delivered earlier and dated (borrower-local)
+-- D. An episode's count is yesterday's plus these, so a night reads a day of actions (both by index),
+-- not every action of every open episode: exactly the actions known at D dated from the start to D.
+actions_new_today as (
     select * from {{ ref('int_collection_actions') }}
-    where delivered_on <= {{ business_date() }}
+    where delivered_on = {{ business_date() }}
+    union all
+    select * from {{ ref('int_collection_actions') }}
+    where delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }}
 ),
 
 {% if is_incremental() %}
@@ -40,14 +44,21 @@ collection_actions as (
     ),
 
     earlier_episode_numbers as (
-    -- Only for loans that start an episode today: look up their last episode number (indexed).
+    -- Only for loans that start an episode today (late today, no episode open yesterday): look up
+    -- their last episode number (indexed). A loan still late reads none of its history.
         select
             episode_days.loan_id,
             max(episode_days.episode_no) as last_episode_no
         from {{ this }} as episode_days
         inner join snapshot_today
             on episode_days.loan_id = snapshot_today.loan_id
-        where episode_days.business_date < {{ business_date() }} and snapshot_today.dpd >= 1
+        where
+            episode_days.business_date < {{ business_date() }}
+            and snapshot_today.dpd >= 1
+            and not exists (
+                select 1 from open_yesterday
+                where open_yesterday.loan_id = snapshot_today.loan_id
+            )
         group by episode_days.loan_id
     ),
 {% else %}
@@ -60,7 +71,9 @@ collection_actions as (
             cast(null as integer) as schedule_version,
             cast(null as integer) as max_dpd,
             cast(null as integer) as max_bucket_order,
-            cast(null as numeric(18, 2)) as collected_amount
+            cast(null as numeric(18, 2)) as collected_amount,
+            cast(null as integer) as actions,
+            cast(null as integer) as right_party_contacts
         where false
     ),
 
@@ -82,6 +95,8 @@ continuing_episodes as (
         greatest(open_yesterday.max_bucket_order, coalesce(snapshot_today.bucket_order, 0)) as max_bucket_order,
         snapshot_today.dpd,
         open_yesterday.collected_amount as collected_until_yesterday,
+        open_yesterday.actions as actions_until_yesterday,
+        open_yesterday.right_party_contacts as right_party_contacts_until_yesterday,
         -- The first reason that holds ends the episode (closing beats everything, then write-off).
         case
             when snapshot_today.loan_id is null or snapshot_today.loan_status = 'closed' then 'paid_off'
@@ -104,6 +119,8 @@ starting_episodes as (
         snapshot_today.bucket_order as max_bucket_order,
         snapshot_today.dpd,
         cast(null as numeric(18, 2)) as collected_until_yesterday,
+        0 as actions_until_yesterday,
+        0 as right_party_contacts_until_yesterday,
         cast(null as {{ dbt.type_string() }}) as end_reason
     from snapshot_today
     left join earlier_episode_numbers
@@ -146,17 +163,17 @@ collected_during_episode as (
     group by episodes_today.loan_id
 ),
 
-actions_during_episode as (
-    -- Actions on the loan from the episode's start up to D (local dates), as known at D.
+actions_new_during_episode as (
+    -- Actions on the loan dated (local) from the episode's start up to D that became known for D.
     select
         episodes_today.loan_id,
         count(*) as actions,
-        count(case when collection_actions.is_right_party_contact then 1 end) as right_party_contacts
+        count(case when actions_new_today.is_right_party_contact then 1 end) as right_party_contacts
     from episodes_today
-    inner join collection_actions
+    inner join actions_new_today
         on
-            episodes_today.loan_id = collection_actions.loan_id
-            and collection_actions.action_local_date between episodes_today.started_on and {{ business_date() }}
+            episodes_today.loan_id = actions_new_today.loan_id
+            and actions_new_today.action_local_date between episodes_today.started_on and {{ business_date() }}
     group by episodes_today.loan_id
 ),
 
@@ -177,13 +194,18 @@ final as (
                 then episodes_today.collected_until_yesterday
             else coalesce(collected_during_episode.collected_amount, 0)
         end as numeric(18, 2)) as collected_amount,
-        cast(coalesce(actions_during_episode.actions, 0) as integer) as actions,
-        cast(coalesce(actions_during_episode.right_party_contacts, 0) as integer) as right_party_contacts
+        cast(
+            episodes_today.actions_until_yesterday + coalesce(actions_new_during_episode.actions, 0) as integer
+        ) as actions,
+        cast(
+            episodes_today.right_party_contacts_until_yesterday
+            + coalesce(actions_new_during_episode.right_party_contacts, 0) as integer
+        ) as right_party_contacts
     from episodes_today
     left join collected_during_episode
         on episodes_today.loan_id = collected_during_episode.loan_id
-    left join actions_during_episode
-        on episodes_today.loan_id = actions_during_episode.loan_id
+    left join actions_new_during_episode
+        on episodes_today.loan_id = actions_new_during_episode.loan_id
     left join loans_recomputed
         on episodes_today.loan_id = loans_recomputed.loan_id
 )

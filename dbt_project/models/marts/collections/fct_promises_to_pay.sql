@@ -1,14 +1,54 @@
 -- Every promise to pay made up to the business date, with its status as of that date
--- (business rules §6). Rebuilt each night as of D: a reversal delivered later can turn a
--- kept promise back into an open or broken one, so statuses are never frozen.
+-- (business rules §6). A reversal or a backdated payment delivered later can still change a
+-- promise's status, so statuses are never frozen: each night recomputes every promise of the loans
+-- whose promises can change on D (docs/decisions/012) and carries the others forward; without last
+-- night's table (first build, rerun, backfill of an older date) it recomputes every promise as of D.
 {{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='loan_id',
+    on_schema_change='fail',
+    pre_hook='{{ promises_reset_unless_carried_forward() }}',
     post_hook='{{ analyze_relation(this) }}',
-    materialized='table',
-    indexes=[{'columns': ['loan_id']}],
+    indexes=[{'columns': ['loan_id']}, {'columns': ['action_id'], 'unique': true}],
     contract={'enforced': true},
 ) }}
 
-with promises_made as (
+{%- set carry_forward = promises_carry_forward(is_incremental()) %}
+
+with
+{%- if carry_forward %}
+    -- Without a delivery on its loan, a promise's status changes only while it is open (its window
+    -- ends). Everything else arrives with a delivery on D or a date the loan's data names reaching D.
+    loans_to_recompute as (
+        select loan_id from {{ this }}
+        where status = 'open'
+        union
+        select loan_id from {{ ref('int_collection_actions') }}
+        where
+            outcome = 'promise_to_pay'
+            and (delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }})
+        union
+        -- Payments and reversals delivered on D (one partition) ...
+        select loan_id from {{ source('raw', 'payments') }}
+        where _business_date = {{ business_date() }}
+        union
+        -- ... and those delivered earlier with a value date of D (counted from D on).
+        select loan_id from {{ source('raw', 'payments') }}
+        where _business_date <= {{ business_date() }} and value_date = {{ business_date() }}
+    ),
+
+    actions_of_loans_to_recompute as (
+        select * from {{ ref('int_collection_actions') }}
+        where loan_id in (select loans_to_recompute.loan_id from loans_to_recompute)
+    ),
+{%- else %}
+    actions_of_loans_to_recompute as (
+        select * from {{ ref('int_collection_actions') }}
+    ),
+{%- endif %}
+
+promises_made as (
     select
         action_id,
         loan_id,
@@ -20,7 +60,7 @@ with promises_made as (
         action_local_date as promised_on,
         promised_date,
         promised_amount
-    from {{ ref('int_collection_actions') }}
+    from actions_of_loans_to_recompute
     where
         outcome = 'promise_to_pay'
         and delivered_on <= {{ business_date() }}
@@ -39,6 +79,12 @@ promises_in_sequence as (
     from promises_made
 ),
 
+-- The promised loans' payments only: the loan filter runs before the deduplication, so a night
+-- does not sort every payment ever delivered (staged_payments).
+payments_staged as (
+    {{ staged_payments(filter='loan_id in (select promises_made.loan_id from promises_made)') }}
+),
+
 payments_known as (
     select
         payment_id,
@@ -46,10 +92,8 @@ payments_known as (
         value_date,
         amount,
         reversal_of
-    from {{ ref('stg_payments') }}
-    where
-        value_date <= {{ business_date() }}
-        and loan_id in (select promises_made.loan_id from promises_made)
+    from payments_staged
+    where value_date <= {{ business_date() }}
 ),
 
 -- A reversal cancels its payment entirely from the reversal's value date (§3).
