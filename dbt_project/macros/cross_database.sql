@@ -85,16 +85,21 @@
 
 
 {#- Post-hook: refresh the planner's statistics of a table just written (PostgreSQL plans the
-    next models on them; docs/scaling.md). Engines without such statistics: no statement. -#}
-{% macro analyze_relation(relation) -%}
-    {{ return(adapter.dispatch('analyze_relation', 'arrears')(relation)) }}
+    next models on them; docs/scaling.md). Engines without such statistics: no statement.
+    `statistics_target` samples fewer rows (300 per unit): for the tables that keep every night's
+    rows, a full sample reads pages all over a table that grows with history (1.4-2.6 s for the
+    4.7 M-row snapshot at 100 k loans x 60 days, 0.15 s at 10), while the next models only need the
+    new date's rows counted. -#}
+{% macro analyze_relation(relation, statistics_target=none) -%}
+    {{ return(adapter.dispatch('analyze_relation', 'arrears')(relation, statistics_target)) }}
 {%- endmacro %}
 
-{% macro postgres__analyze_relation(relation) -%}
-    analyze {{ relation }}
+{% macro postgres__analyze_relation(relation, statistics_target) -%}
+    {%- set sample = 'set local default_statistics_target = ' ~ statistics_target ~ '; ' -%}
+    {{ sample if statistics_target is not none }}analyze {{ relation }}
 {%- endmacro %}
 
-{% macro default__analyze_relation(relation) -%}
+{% macro default__analyze_relation(relation, statistics_target) -%}
 {%- endmacro %}
 
 

@@ -4,7 +4,7 @@
 -- remove the channels they bar, the optional weekly rules remove `call`, and a non-legal row
 -- left with no channel is held. The dialer gets the contact window and daily caps with each row.
 {{ config(
-    post_hook='{{ analyze_relation(this) }}',
+    post_hook='{{ analyze_relation(this, statistics_target=10) }}',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',

@@ -14,7 +14,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ replace_business_date() }}",
-        post_hook='{{ analyze_relation(this) }}',
+        post_hook='{{ analyze_relation(this, statistics_target=10) }}',
         indexes=[
             {'columns': ['business_date', 'loan_id'], 'unique': true},
             {'columns': ['loan_id', 'business_date']},
