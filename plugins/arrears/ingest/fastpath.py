@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arrears.contract import Column, Entity, load_contract
-from arrears.ingest.files import PARQUET_BATCH_ROWS, DeliveredFile, QuoteScanner, file_sha256
+from arrears.ingest.files import PARQUET_BATCH_ROWS, QUOTE, DeliveredFile, QuoteScanner, file_sha256
 from arrears.ingest.manifest import ManifestFile
 
 if TYPE_CHECKING:
@@ -299,13 +299,12 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
 
 
 class _Tap(io.RawIOBase):
-    """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way: quote
-    structure (QuoteScanner) and carriage returns that do not end a line."""
+    """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way for carriage
+    returns that do not end a line."""
 
-    def __init__(self, delivered: DeliveredFile, scan_quotes: bool) -> None:
+    def __init__(self, delivered: DeliveredFile) -> None:
         self._chunks = delivered.chunks()
         self._pending = b""
-        self.quotes = QuoteScanner() if scan_quotes else None
         self.bare_cr = False
         self._ends_cr = False
 
@@ -313,8 +312,6 @@ class _Tap(io.RawIOBase):
         return True
 
     def _watch(self, chunk: bytes) -> None:
-        if self.quotes is not None:
-            self.quotes.feed(chunk, count=False)
         if b"\r" in chunk or self._ends_cr:
             pairs = chunk.count(b"\r\n") + (1 if self._ends_cr and chunk.startswith(b"\n") else 0)
             carriage = chunk.count(b"\r") + (1 if self._ends_cr else 0) - (1 if chunk.endswith(b"\r") else 0)
@@ -358,8 +355,41 @@ class _Reading:
     sha256: str | None = None
 
 
+def _holds_quote(batch: pa.RecordBatch) -> bool:
+    """Whether any value of the batch contains a double quote (conservative: looks at the columns'
+    whole data buffers)."""
+    import numpy as np
+
+    for values in batch.columns:
+        buffers = values.buffers()
+        if len(buffers) != 3:  # not a string column: cannot tell
+            return True
+        data = buffers[2]
+        if data is not None and data.size and bool((np.frombuffer(data, np.uint8) == QUOTE).any()):
+            return True
+    return False
+
+
+def _stray_quote(listed: ManifestFile) -> tuple[bool, str]:
+    """(a stray quote, the SHA-256) from a second read of the file: QuoteScanner over every byte."""
+    quotes = QuoteScanner()
+    with DeliveredFile(listed.path) as delivered:
+        for chunk in delivered.chunks():
+            quotes.feed(chunk, count=False)
+        return quotes.stray_quote, delivered.sha256()
+
+
 def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) -> Iterator[pa.RecordBatch]:
-    """The file's records as record batches of text columns (null = empty unquoted field)."""
+    """The file's records as record batches of text columns (null = empty unquoted field).
+
+    Stray quotes (see QuoteScanner) are looked for only when pyarrow's values hold a quote. pyarrow
+    opens a quoted section only at the start of a field, reads `""` inside one as a quote and every
+    other quote as a character (so does the csv module of the exact path's fallback); when no value
+    holds one, every quote in the file opened or closed a quoted field exactly where COPY's parser
+    (which also opens one mid-field) opens and closes it, so both read the same records and values.
+    The only stray quote left is text after a closing quote (`"agent"x`), which all three readers
+    append to the field (`agentx`). Otherwise the whole file is scanned again, as before.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -375,9 +405,9 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         return
     if listed.stray_quote:  # found by validation: COPY and pyarrow would misread the record
         raise NeedsLegacy("a quote that neither opens nor closes a quoted field")
+    quoted_values = any('"' in name for name in header)
     with DeliveredFile(listed.path) as delivered:
-        # Validation scanned these very bytes (the SHA-256 is checked below) when it says so.
-        tap = _Tap(delivered, scan_quotes=listed.stray_quote is None)
+        tap = _Tap(delivered)
         reader = pacsv.open_csv(
             tap,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
@@ -390,15 +420,23 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         )
         if reader.schema.names != header:
             raise NeedsLegacy(f"pyarrow read the header as {reader.schema.names}")
-        yield from reader
+        for batch in reader:
+            # Validation scanned these very bytes (the SHA-256 is checked) when it says so.
+            if not quoted_values and listed.stray_quote is None:
+                quoted_values = _holds_quote(batch)
+            yield batch
         while tap.read(CSV_BLOCK_BYTES):  # anything pyarrow left unread counts for the checks and the checksum
             pass
         tap.finish()
-        if tap.quotes is not None and tap.quotes.stray_quote:
-            reading.structural = "a quote that neither opens nor closes a quoted field"
-        elif tap.bare_cr:
-            reading.structural = "a carriage return that does not end a line"
         reading.sha256 = delivered.sha256()
+    if tap.bare_cr:
+        reading.structural = "a carriage return that does not end a line"
+    elif quoted_values and listed.stray_quote is None:
+        stray, sha256 = _stray_quote(listed)
+        if stray:
+            reading.structural = "a quote that neither opens nor closes a quoted field"
+        elif sha256 != reading.sha256:
+            reading.structural = "the file changed while it was read"
 
 
 # --- the load --------------------------------------------------------------------------------------
