@@ -531,18 +531,20 @@ def copy_sure_rows(
             statement = (
                 f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
             )
-            with conn.cursor() as cursor, cursor.copy(statement) as copy:
-                while True:
-                    waited = time.perf_counter()
-                    item = encoded.get()
-                    starved += time.perf_counter() - waited
-                    if item is _DONE:
-                        break
-                    if isinstance(item, BaseException):
-                        raise NeedsLegacy(f"pyarrow: {item}") from item
-                    sure += item[0]
-                    unsure += item[1]
-                    copy.write(item[2])
+            with conn.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    while True:
+                        waited = time.perf_counter()
+                        item = encoded.get()
+                        starved += time.perf_counter() - waited
+                        if item is _DONE:
+                            break
+                        if isinstance(item, BaseException):
+                            raise NeedsLegacy(f"pyarrow: {item}") from item
+                        sure += item[0]
+                        unsure += item[1]
+                        copy.write(item[2])
+                copied = cursor.rowcount
         finally:
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
@@ -553,6 +555,8 @@ def copy_sure_rows(
             producer.join()
         if reading.structural:
             raise NeedsLegacy(reading.structural)
+        if copied != sure:  # the encoding is meant to give COPY exactly the sure rows: never trust a miscount
+            raise NeedsLegacy(f"COPY loaded {copied} rows, {sure} were sent")
         if reading.rows != listed.rows:
             raise NeedsLegacy(f"read {reading.rows} rows, the manifest says {listed.rows}")
         if reading.sha256 != listed.sha256:
