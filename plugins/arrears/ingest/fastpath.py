@@ -123,16 +123,22 @@ def _string_buffers(values: pa.Array) -> tuple[Any, Any, Any]:
     _, offsets_buffer, data_buffer = values.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32, count=len(values) + 1, offset=values.offset * 4)
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    if values.null_count == 0:
+        valid = np.ones(len(values), bool)
+    elif values.null_count == len(values):
+        valid = np.zeros(len(values), bool)
+    else:
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
     return offsets, data, valid
 
 
-def _layout_ok(values: pa.Array, column_type: str) -> Any:
+def _layout_ok(values: pa.Array, column_type: str, buffers: tuple[Any, Any, Any] | None = None) -> Any:
     """numpy bool per row: the value has one of the type's fixed layouts, with a real calendar date,
-    hour 0-23, minutes and seconds 0-59 and an offset of at most 14 hours."""
+    hour 0-23, minutes and seconds 0-59 and an offset of at most 14 hours. `buffers`: the values'
+    _string_buffers, when already at hand."""
     import numpy as np
 
-    offsets, data, valid = _string_buffers(values)
+    offsets, data, valid = buffers or _string_buffers(values)
     lengths = np.diff(offsets)
     ok = np.zeros(len(values), bool)
     for layout in LAYOUTS[column_type]:
@@ -180,12 +186,12 @@ def _layout_ok(values: pa.Array, column_type: str) -> Any:
     return ok
 
 
-def _amount_ok(values: pa.Array, positive: bool) -> Any:
+def _amount_ok(values: pa.Array, positive: bool, buffers: tuple[Any, Any, Any] | None = None) -> Any:
     """numpy bool per row: SURE_PATTERNS["amount"] (1-16 digits, then optionally `.` and 1-2 digits),
     and a non-zero digit when `positive`; byte arithmetic instead of a regular expression."""
     import numpy as np
 
-    offsets, data, valid = _string_buffers(values)
+    offsets, data, valid = buffers or _string_buffers(values)
     base, stop = int(offsets[0]), int(offsets[-1])
     if stop == base:
         return np.zeros(len(values), bool)
@@ -227,31 +233,33 @@ def _national_id_ok(values: pa.Array) -> pa.Array:
     return pc.and_(shaped, pc.equal(expected, pc.utf8_slice_codeunits(safe, 17, 18)))
 
 
-def _value_ok(column: Column, values: pa.Array, team_ids: tuple[str, ...]) -> pa.Array | None:
-    """True where a NON-EMPTY value surely passes the column's type, allowed values and check
-    (None: every value does)."""
+def _value_ok(
+    column: Column, values: pa.Array, team_ids: tuple[str, ...], buffers: tuple[Any, Any, Any] | None = None
+) -> Any:
+    """numpy bool per row, True where a NON-EMPTY value surely passes the column's type, allowed
+    values and check (None: every value does). `buffers`: the values' _string_buffers."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    conditions: list[pa.Array] = []
+    buffers = buffers or _string_buffers(values)
+    numeric: list[Any] = []  # numpy conditions
+    conditions: list[pa.Array] = []  # pyarrow conditions (null where the value is null)
     if column.type in LAYOUTS:
-        import numpy as np
-
-        fixed = _layout_ok(values, column.type)
-        unsure = np.flatnonzero(~fixed & values.is_valid().to_numpy(zero_copy_only=False))
+        fixed = _layout_ok(values, column.type, buffers)
+        unsure = np.flatnonzero(~fixed & buffers[2])
         if unsure.size:  # other widths: the regular expression and the calendar, on those rows only
             others = values.take(pa.array(unsure))
             shaped = pc.fill_null(pc.match_substring_regex(others, SURE_PATTERNS[column.type]), False)
             fixed[unsure] = pc.and_(shaped, _calendar_ok(others, shaped)).to_numpy(zero_copy_only=False)
-        conditions.append(pa.array(fixed))
+        numeric.append(fixed)
     elif column.type == "amount":
-        conditions.append(pa.array(_amount_ok(values, positive=column.check == "positive")))
+        numeric.append(_amount_ok(values, column.check == "positive", buffers))
     elif column.type in SURE_PATTERNS:
         pattern = SURE_PATTERNS[column.type]
         if column.type == "integer" and column.check == "positive":
             pattern = POSITIVE_INTEGER
-        shaped = pc.match_substring_regex(values, pattern)
-        conditions.append(shaped)
+        conditions.append(pc.match_substring_regex(values, pattern))
     elif column.type == "boolean":
         conditions.append(pc.is_in(values, pa.array(SURE_BOOLEANS)))
     if column.allowed:
@@ -262,11 +270,12 @@ def _value_ok(column: Column, values: pa.Array, team_ids: tuple[str, ...]) -> pa
         conditions.append(pc.match_substring_regex(values, MOBILE))
     elif column.check == "team_id":
         conditions.append(pc.or_(pc.is_in(values, pa.array(team_ids)), pc.match_substring_regex(values, AGENCY)))
-    if not conditions:
+    numeric += [pc.fill_null(condition, False).to_numpy(zero_copy_only=False) for condition in conditions]
+    if not numeric:
         return None
-    result = conditions[0]
-    for condition in conditions[1:]:
-        result = pc.and_(result, condition)
+    result = numeric[0]
+    for condition in numeric[1:]:
+        result = result & condition
     return result
 
 
@@ -276,22 +285,22 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
     nulls for empty fields."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     team_ids = load_contract().team_ids
     mask = np.ones(batch.num_rows, bool)
     for column in entity.columns:
         values = batch.column(column.name)
-        offsets, _, valid = _string_buffers(values)
+        buffers = _string_buffers(values)
+        offsets, _, valid = buffers
         length = np.diff(offsets)  # bytes: at least the characters
         empty = ~valid | (length == 0)
         if column.required:
             mask &= ~empty
         if column.name in entity.key and column.type == "text":
             mask &= length <= MAX_KEY_LENGTH
-        ok = _value_ok(column, values, team_ids)
+        ok = _value_ok(column, values, team_ids, buffers)
         if ok is not None:
-            mask &= empty | pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+            mask &= empty | ok
     return pa.array(mask)
 
 
