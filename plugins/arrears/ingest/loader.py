@@ -314,23 +314,6 @@ def _load_fast(
     return rows
 
 
-def _write_back_early(conn: psycopg.Connection) -> None:
-    """Ask the kernel to start writing the partition's pages to disk every 2 MB, while the load runs.
-
-    The partition skips the WAL, so PostgreSQL fsyncs its files at commit; without this the kernel
-    holds all of them dirty until then and the commit waits for every byte (~0.7 s at 2M payments,
-    ~0.2 s with it). Only a hint (on platforms without sync_file_range it does nothing), for this
-    transaction only; it changes no result.
-    """
-    import psycopg
-
-    try:
-        with conn.transaction():  # a savepoint: a server that refuses the setting just loads as before
-            conn.execute("set local backend_flush_after = '2MB'")
-    except psycopg.errors.DatabaseError as err:
-        log.info("backend_flush_after not set: %s", err)
-
-
 def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: str) -> EntityResult:
     """Replace one entity's rows of the manifest's date with its delivered file, in the caller's transaction.
 
@@ -349,7 +332,6 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
         return EntityResult(entity_name, None, 0, 0)
     header = file_header(listed)
     target = ddl.partition_table(entity, business_date)
-    _write_back_early(conn)
     loaded_at = conn.execute("select now()::text").fetchone()[0]  # type: ignore[index]
     if not attached:
         conn.execute(ddl.create_partition_ddl(entity, business_date))
