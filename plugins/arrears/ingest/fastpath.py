@@ -78,12 +78,56 @@ class NeedsLegacy(Exception):
     """The fast path cannot load this file exactly: load it the exact way instead."""
 
 
+def _arrow(values: Any, type_name: str = "") -> pa.Array:
+    """A pyarrow array from a numpy array (bool, int32, int64) or a sequence of str, built from its
+    buffers: the first call of pa.array() imports pandas (~0.4 s before the first batch reaches COPY)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if type_name == "string" or not isinstance(values, np.ndarray):
+        encoded = [str(value).encode() for value in values]
+        offsets = np.zeros(len(encoded) + 1, np.int32)
+        np.cumsum([len(value) for value in encoded], out=offsets[1:])
+        data = pa.py_buffer(b"".join(encoded))
+        return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
+    if values.dtype == bool:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    arrow_type = {np.dtype(np.int32): pa.int32(), np.dtype(np.int64): pa.int64()}[values.dtype]
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
+
+
+def _bits(buffer: Any, offset: int, length: int) -> Any:
+    """numpy bool per bit of an Arrow bitmap (values or validity)."""
+    import numpy as np
+
+    bits = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")
+    return bits[offset : offset + length].astype(bool)
+
+
+def _valid(values: pa.Array) -> Any:
+    """numpy bool per row: not null (to_numpy() would import pandas, see _arrow)."""
+    import numpy as np
+
+    if values.null_count == 0:
+        return np.ones(len(values), bool)
+    if values.null_count == len(values):
+        return np.zeros(len(values), bool)
+    return _bits(values.buffers()[0], values.offset, len(values))
+
+
+def _true(condition: pa.Array) -> Any:
+    """numpy bool per row: the boolean array is true (null counts as false)."""
+    return _bits(condition.buffers()[1], condition.offset, len(condition)) & _valid(condition)
+
+
 def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
     """True where the `YYYY-MM-DD` prefix is a real date (year >= 1); only meaningful where `shaped`."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    safe = pc.if_else(shaped, values, pa.scalar("2000-01-01"))
+    safe = pc.if_else(shaped, values, _arrow(["2000-01-01"])[0])
     year = pc.cast(pc.utf8_slice_codeunits(safe, 0, 4), pa.int32())
     month = pc.cast(pc.utf8_slice_codeunits(safe, 5, 7), pa.int32())
     day = pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int32())
@@ -91,7 +135,7 @@ def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
         pc.equal(pc.bit_wise_and(year, 3), 0),
         pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
     )
-    month_days = pc.take(pa.array(MONTH_DAYS, pa.int32()), month)
+    month_days = pc.take(_arrow(np.asarray(MONTH_DAYS, np.int32)), month)
     february_29 = pc.and_(pc.equal(month, 2), leap)
     last_day = pc.add(month_days, pc.cast(february_29, pa.int32()))
     return pc.and_(pc.greater_equal(year, 1), pc.less_equal(day, last_day))
@@ -123,13 +167,7 @@ def _string_buffers(values: pa.Array) -> tuple[Any, Any, Any]:
     _, offsets_buffer, data_buffer = values.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32, count=len(values) + 1, offset=values.offset * 4)
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    if values.null_count == 0:
-        valid = np.ones(len(values), bool)
-    elif values.null_count == len(values):
-        valid = np.zeros(len(values), bool)
-    else:
-        valid = values.is_valid().to_numpy(zero_copy_only=False)
-    return offsets, data, valid
+    return offsets, data, _valid(values)
 
 
 def _layout_ok(values: pa.Array, column_type: str, buffers: tuple[Any, Any, Any] | None = None) -> Any:
@@ -222,14 +260,14 @@ def _national_id_ok(values: pa.Array) -> pa.Array:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    shaped = pc.fill_null(pc.match_substring_regex(values, NATIONAL_ID), False)
-    safe = pc.if_else(shaped, values, pa.scalar("11010519491231002X"))
+    shaped = _arrow(_true(pc.match_substring_regex(values, NATIONAL_ID)))
+    safe = pc.if_else(shaped, values, _arrow(["11010519491231002X"])[0])
     total = None
     for position, weight in enumerate(NATIONAL_ID_WEIGHTS):
         digit = pc.cast(pc.utf8_slice_codeunits(safe, position, position + 1), pa.int32())
         term = pc.multiply(digit, weight)
         total = term if total is None else pc.add(total, term)
-    expected = pc.take(pa.array(list(NATIONAL_ID_CHECK)), pc.remainder(total, 11))
+    expected = pc.take(_arrow(list(NATIONAL_ID_CHECK)), pc.remainder(total, 11))
     return pc.and_(shaped, pc.equal(expected, pc.utf8_slice_codeunits(safe, 17, 18)))
 
 
@@ -239,7 +277,6 @@ def _value_ok(
     """numpy bool per row, True where a NON-EMPTY value surely passes the column's type, allowed
     values and check (None: every value does). `buffers`: the values' _string_buffers."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     buffers = buffers or _string_buffers(values)
@@ -249,9 +286,9 @@ def _value_ok(
         fixed = _layout_ok(values, column.type, buffers)
         unsure = np.flatnonzero(~fixed & buffers[2])
         if unsure.size:  # other widths: the regular expression and the calendar, on those rows only
-            others = values.take(pa.array(unsure))
-            shaped = pc.fill_null(pc.match_substring_regex(others, SURE_PATTERNS[column.type]), False)
-            fixed[unsure] = pc.and_(shaped, _calendar_ok(others, shaped)).to_numpy(zero_copy_only=False)
+            others = values.take(_arrow(unsure.astype(np.int64)))
+            shaped = _arrow(_true(pc.match_substring_regex(others, SURE_PATTERNS[column.type])))
+            fixed[unsure] = _true(pc.and_(shaped, _calendar_ok(others, shaped)))
         numeric.append(fixed)
     elif column.type == "amount":
         numeric.append(_amount_ok(values, column.check == "positive", buffers))
@@ -261,16 +298,16 @@ def _value_ok(
             pattern = POSITIVE_INTEGER
         conditions.append(pc.match_substring_regex(values, pattern))
     elif column.type == "boolean":
-        conditions.append(pc.is_in(values, pa.array(SURE_BOOLEANS)))
+        conditions.append(pc.is_in(values, _arrow(SURE_BOOLEANS)))
     if column.allowed:
-        conditions.append(pc.is_in(values, pa.array(column.allowed)))
+        conditions.append(pc.is_in(values, _arrow(column.allowed)))
     if column.check == "national_id":
         conditions.append(_national_id_ok(values))
     elif column.check == "mobile_phone":
         conditions.append(pc.match_substring_regex(values, MOBILE))
     elif column.check == "team_id":
-        conditions.append(pc.or_(pc.is_in(values, pa.array(team_ids)), pc.match_substring_regex(values, AGENCY)))
-    numeric += [pc.fill_null(condition, False).to_numpy(zero_copy_only=False) for condition in conditions]
+        conditions.append(pc.or_(pc.is_in(values, _arrow(team_ids)), pc.match_substring_regex(values, AGENCY)))
+    numeric += [_true(condition) for condition in conditions]
     if not numeric:
         return None
     result = numeric[0]
@@ -284,7 +321,6 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
     and event conflicts (checked after loading). `batch` holds every contract column as text,
     nulls for empty fields."""
     import numpy as np
-    import pyarrow as pa
 
     team_ids = load_contract().team_ids
     mask = np.ones(batch.num_rows, bool)
@@ -301,7 +337,7 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
         ok = _value_ok(column, values, team_ids, buffers)
         if ok is not None:
             mask &= empty | ok
-    return pa.array(mask)
+    return _arrow(mask)
 
 
 # --- reading a delivered file as text record batches ------------------------------------------------
@@ -486,7 +522,7 @@ def _encode_batches(
             if stop.is_set():
                 return
             rows = batch.num_rows
-            lines = pa.array(np.arange(line, line + rows, dtype=np.int64))
+            lines = _arrow(np.arange(line, line + rows, dtype=np.int64))
             line += rows
             reading.rows += rows
             table = pa.RecordBatch.from_arrays(
