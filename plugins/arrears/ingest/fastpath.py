@@ -93,13 +93,14 @@ class NeedsLegacy(Exception):
     """The fast path cannot load this file exactly: load it the exact way instead."""
 
 
-def _arrow(values: Any, type_name: str = "") -> pa.Array:
+def _arrow(values: Any) -> pa.Array:
     """A pyarrow array from a numpy array (bool, int32, int64) or a sequence of str, built from its
-    buffers: the first call of pa.array() imports pandas (~0.4 s before the first batch reaches COPY)."""
+    buffers: the first call of pa.array() (and of pa.scalar(), to_numpy() on booleans, fill_null)
+    imports pandas, ~0.4 s before the first batch reaches COPY."""
     import numpy as np
     import pyarrow as pa
 
-    if type_name == "string" or not isinstance(values, np.ndarray):
+    if not isinstance(values, np.ndarray):
         encoded = [str(value).encode() for value in values]
         offsets = np.zeros(len(encoded) + 1, np.int32)
         np.cumsum([len(value) for value in encoded], out=offsets[1:])
