@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arrears.ingest import fastpath
 from arrears.ingest.batch import IngestResult, finalize_in, quarantine_limit
 from arrears.ingest.loader import EntityResult, load_entity_in
 from arrears.ingest.manifest import Manifest, read_manifest, validate
@@ -96,7 +95,6 @@ def load_entity(business_date: dt.date, entity_name: str, landing_root: Path | N
     since validation); a mismatch rolls the entity back. Also invalidates the date's batch record
     until finalize_batch writes it again.
     """
-    fastpath.warm_up()
     manifest = read_manifest(business_date, _landing(landing_root))
     with _transaction(business_date, entity_name) as conn:
         conn.execute("delete from audit.batches where business_date = %s", (business_date,))
@@ -120,7 +118,6 @@ def ingest_delivery(business_date: dt.date, landing_root: Path | None = None) ->
     QuarantineThresholdExceeded (rows committed, run failed).
     """
     started = time.perf_counter()
-    fastpath.warm_up()
     # Plain CSV files are counted while they load, in this same transaction (see verify_file).
     manifest = validate(business_date, _landing(landing_root), count_rows=False)
     validated = time.perf_counter()

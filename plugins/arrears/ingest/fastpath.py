@@ -74,21 +74,6 @@ MAX_KEY_LENGTH = 200  # sql.MAX_KEY_LENGTH
 MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def warm_up() -> threading.Thread:
-    """Import numpy and pyarrow in a background thread (~0.3 s, most of it holding no lock the
-    caller needs) while the caller checks the manifest and prepares the load; the producer's own
-    imports then find them loaded (or wait for them: Python's import locks)."""
-
-    def imports() -> None:
-        import numpy  # noqa: F401
-        import pyarrow.compute  # noqa: F401
-        import pyarrow.csv  # noqa: F401
-
-    thread = threading.Thread(target=imports, name="ingest-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 class NeedsLegacy(Exception):
     """The fast path cannot load this file exactly: load it the exact way instead."""
 
