@@ -22,7 +22,7 @@ from arrears.contract import Entity, load_contract
 from arrears.contract.ddl import partition_table
 from arrears.ingest import fastpath, ingest_delivery, loader
 from arrears.warehouse.schema import init_schema
-from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, row
+from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
 # Borderline values per contract type: some the router accepts, many it quarantines.
 POOLS: dict[str, list[str]] = {
@@ -250,6 +250,42 @@ def test_duplicate_keys_across_sure_and_unsure_rows_are_all_quarantined(
     assert reasons == [(2, "duplicate_key_in_file"), (4, "bad_type"), (5, "bad_type"), (6, "bad_type")]
     assert (result.loaded, result.quarantined) == (1, 4)
     assert "exact path (a landed row repeats the key" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        (b"P2,L1,", b'P2,"L1"x,', "fast path"),  # text after a closing quote: every reader appends it
+        (b"P2,L1,", b'P2,"L""1",', "fast path"),  # an escaped quote: the file is scanned again, no stray quote
+        (b"P2,L1,", b'P2,L"1,', "exact path"),  # a quote inside an unquoted field: COPY would open a section
+    ],
+    ids=["after-a-closing-quote", "escaped-quote", "inside-a-field"],
+)
+def test_quotes_load_like_the_exact_path(
+    warehouse_url: str,
+    conn: psycopg.Connection,
+    landing: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    old: bytes,
+    new: bytes,
+    path: str,
+) -> None:
+    payments = load_contract().entity("payments")
+    header = list(GOOD_ROWS["payments"])
+    content = csv_bytes([row("payments", payment_id=f"P{n}") for n in range(1, 5)], header).replace(old, new)
+    assert new in content
+    Delivery(landing).add_bytes("payments", "payments.csv", content, 4).write_manifest()
+
+    with caplog.at_level(logging.INFO, logger="arrears.ingest.loader"):
+        fast = ingest_delivery(DAY, landing)
+    assert f"by the {path}" in caplog.text
+    fast_state = _snapshot(conn, payments)
+    _force_exact(monkeypatch)
+    exact = ingest_delivery(DAY, landing)
+
+    assert _snapshot(conn, payments) == fast_state
+    assert (fast.loaded, fast.quarantined) == (exact.loaded, exact.quarantined) == (4, 0)
 
 
 def test_reload_truncates_the_partition_and_rebuilds_its_key_index(

@@ -123,9 +123,9 @@ def ingest_delivery(business_date: dt.date, landing_root: Path | None = None) ->
     validated = time.perf_counter()
     with _transaction(business_date) as conn:
         conn.execute("delete from audit.batches where business_date = %s", (business_date,))
-        for entity_name in manifest.entities:
-            load_entity_in(conn, manifest, entity_name)
-        result = finalize_in(conn, manifest)
+        # Each load counts its rows (a full count of a 2M-row partition costs ~0.2 s).
+        loaded = {name: load_entity_in(conn, manifest, name).loaded for name in manifest.entities}
+        result = finalize_in(conn, manifest, loaded)
         finalized = time.perf_counter()
     log.info(
         "%s: manifest checks %.2f s, loads %.2f s, commit %.2f s",

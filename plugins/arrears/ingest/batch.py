@@ -102,10 +102,12 @@ class IngestResult:
             )
 
 
-def finalize_in(conn: psycopg.Connection, manifest: Manifest) -> IngestResult:
+def finalize_in(conn: psycopg.Connection, manifest: Manifest, loaded: dict[str, int] | None = None) -> IngestResult:
     """Record the batch in audit.batches and return its counts, in the caller's transaction.
 
     Entities absent from this manifest lose any rows of the date (a re-delivery may drop an entity).
+    `loaded`: rows per entity the caller loaded in this same transaction (counted as they loaded);
+    the others are counted in the typed tables.
     """
     business_date = manifest.business_date
     contract = load_contract()
@@ -121,12 +123,15 @@ def finalize_in(conn: psycopg.Connection, manifest: Manifest) -> IngestResult:
     counts = []
     for entity in contract.entities.values():
         listed = manifest.files.get(entity.name)
-        row = conn.execute(
-            f"select count(*) from {entity.raw_table} where _business_date = %s", (business_date,)
-        ).fetchone()
-        loaded = int(row[0]) if row else 0
+        if loaded is not None and entity.name in loaded:
+            rows = loaded[entity.name]
+        else:
+            row = conn.execute(
+                f"select count(*) from {entity.raw_table} where _business_date = %s", (business_date,)
+            ).fetchone()
+            rows = int(row[0]) if row else 0
         counts.append(
-            EntityCount(entity.name, listed.file if listed else None, loaded, int(quarantined.get(entity.name, 0)))
+            EntityCount(entity.name, listed.file if listed else None, rows, int(quarantined.get(entity.name, 0)))
         )
     result = IngestResult(business_date, tuple(counts), quarantine_limit())
     conn.execute(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arrears.contract import Column, Entity, load_contract
-from arrears.ingest.files import PARQUET_BATCH_ROWS, DeliveredFile, QuoteScanner, file_sha256
+from arrears.ingest.files import PARQUET_BATCH_ROWS, QUOTE, DeliveredFile, QuoteScanner, file_sha256
 from arrears.ingest.manifest import ManifestFile
 
 if TYPE_CHECKING:
@@ -78,12 +78,57 @@ class NeedsLegacy(Exception):
     """The fast path cannot load this file exactly: load it the exact way instead."""
 
 
+def _arrow(values: Any) -> pa.Array:
+    """A pyarrow array from a numpy array (bool, int32, int64) or a sequence of str, built from its
+    buffers: the first call of pa.array() (and of pa.scalar(), to_numpy() on booleans, fill_null)
+    imports pandas, ~0.4 s before the first batch reaches COPY."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not isinstance(values, np.ndarray):
+        encoded = [str(value).encode() for value in values]
+        offsets = np.zeros(len(encoded) + 1, np.int32)
+        np.cumsum([len(value) for value in encoded], out=offsets[1:])
+        data = pa.py_buffer(b"".join(encoded))
+        return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
+    if values.dtype == bool:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    arrow_type = {np.dtype(np.int32): pa.int32(), np.dtype(np.int64): pa.int64()}[values.dtype]
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
+
+
+def _bits(buffer: Any, offset: int, length: int) -> Any:
+    """numpy bool per bit of an Arrow bitmap (values or validity)."""
+    import numpy as np
+
+    bits = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")
+    return bits[offset : offset + length].astype(bool)
+
+
+def _valid(values: pa.Array) -> Any:
+    """numpy bool per row: not null (to_numpy() would import pandas, see _arrow)."""
+    import numpy as np
+
+    if values.null_count == 0:
+        return np.ones(len(values), bool)
+    if values.null_count == len(values):
+        return np.zeros(len(values), bool)
+    return _bits(values.buffers()[0], values.offset, len(values))
+
+
+def _true(condition: pa.Array) -> Any:
+    """numpy bool per row: the boolean array is true (null counts as false)."""
+    return _bits(condition.buffers()[1], condition.offset, len(condition)) & _valid(condition)
+
+
 def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
     """True where the `YYYY-MM-DD` prefix is a real date (year >= 1); only meaningful where `shaped`."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    safe = pc.if_else(shaped, values, pa.scalar("2000-01-01"))
+    safe = pc.if_else(shaped, values, _arrow(["2000-01-01"])[0])
     year = pc.cast(pc.utf8_slice_codeunits(safe, 0, 4), pa.int32())
     month = pc.cast(pc.utf8_slice_codeunits(safe, 5, 7), pa.int32())
     day = pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int32())
@@ -91,7 +136,7 @@ def _calendar_ok(values: pa.Array, shaped: pa.Array) -> pa.Array:
         pc.equal(pc.bit_wise_and(year, 3), 0),
         pc.or_(pc.not_equal(pc.remainder(year, 100), 0), pc.equal(pc.remainder(year, 400), 0)),
     )
-    month_days = pc.take(pa.array(MONTH_DAYS, pa.int32()), month)
+    month_days = pc.take(_arrow(np.asarray(MONTH_DAYS, np.int32)), month)
     february_29 = pc.and_(pc.equal(month, 2), leap)
     last_day = pc.add(month_days, pc.cast(february_29, pa.int32()))
     return pc.and_(pc.greater_equal(year, 1), pc.less_equal(day, last_day))
@@ -123,16 +168,16 @@ def _string_buffers(values: pa.Array) -> tuple[Any, Any, Any]:
     _, offsets_buffer, data_buffer = values.buffers()
     offsets = np.frombuffer(offsets_buffer, np.int32, count=len(values) + 1, offset=values.offset * 4)
     data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    valid = values.is_valid().to_numpy(zero_copy_only=False)
-    return offsets, data, valid
+    return offsets, data, _valid(values)
 
 
-def _layout_ok(values: pa.Array, column_type: str) -> Any:
+def _layout_ok(values: pa.Array, column_type: str, buffers: tuple[Any, Any, Any] | None = None) -> Any:
     """numpy bool per row: the value has one of the type's fixed layouts, with a real calendar date,
-    hour 0-23, minutes and seconds 0-59 and an offset of at most 14 hours."""
+    hour 0-23, minutes and seconds 0-59 and an offset of at most 14 hours. `buffers`: the values'
+    _string_buffers, when already at hand."""
     import numpy as np
 
-    offsets, data, valid = _string_buffers(values)
+    offsets, data, valid = buffers or _string_buffers(values)
     lengths = np.diff(offsets)
     ok = np.zeros(len(values), bool)
     for layout in LAYOUTS[column_type]:
@@ -180,62 +225,95 @@ def _layout_ok(values: pa.Array, column_type: str) -> Any:
     return ok
 
 
+def _amount_ok(values: pa.Array, positive: bool, buffers: tuple[Any, Any, Any] | None = None) -> Any:
+    """numpy bool per row: SURE_PATTERNS["amount"] (1-16 digits, then optionally `.` and 1-2 digits),
+    and a non-zero digit when `positive`; byte arithmetic instead of a regular expression."""
+    import numpy as np
+
+    offsets, data, valid = buffers or _string_buffers(values)
+    base, stop = int(offsets[0]), int(offsets[-1])
+    if stop == base:
+        return np.zeros(len(values), bool)
+    body = data[base:stop]
+    starts, ends = offsets[:-1] - base, offsets[1:] - base
+    length = ends - starts
+
+    def per_value(flags: Any) -> Any:  # how many flagged bytes each value holds
+        running = np.zeros(body.size + 1, np.int32)
+        np.cumsum(flags, out=running[1:])
+        return running[ends] - running[starts]
+
+    non_digits = per_value((body - np.uint8(ord("0"))) > 9)  # wraps: below "0" is > 9 too
+    last = body.size - 1
+    dot_2 = body[np.clip(ends - 2, 0, last)] == ord(".")  # x.y
+    dot_3 = body[np.clip(ends - 3, 0, last)] == ord(".")  # x.yy
+    ok = valid & (
+        ((non_digits == 0) & (length >= 1) & (length <= 16))
+        | ((non_digits == 1) & ((dot_2 & (length >= 3) & (length <= 18)) | (dot_3 & (length >= 4) & (length <= 19))))
+    )
+    if positive:
+        ok &= per_value((body - np.uint8(ord("1"))) <= 8) > 0
+    return ok
+
+
 def _national_id_ok(values: pa.Array) -> pa.Array:
     """GB 11643 checksum, vectorised (audit.is_valid_national_id)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    shaped = pc.fill_null(pc.match_substring_regex(values, NATIONAL_ID), False)
-    safe = pc.if_else(shaped, values, pa.scalar("11010519491231002X"))
+    shaped = _arrow(_true(pc.match_substring_regex(values, NATIONAL_ID)))
+    safe = pc.if_else(shaped, values, _arrow(["11010519491231002X"])[0])
     total = None
     for position, weight in enumerate(NATIONAL_ID_WEIGHTS):
         digit = pc.cast(pc.utf8_slice_codeunits(safe, position, position + 1), pa.int32())
         term = pc.multiply(digit, weight)
         total = term if total is None else pc.add(total, term)
-    expected = pc.take(pa.array(list(NATIONAL_ID_CHECK)), pc.remainder(total, 11))
+    expected = pc.take(_arrow(list(NATIONAL_ID_CHECK)), pc.remainder(total, 11))
     return pc.and_(shaped, pc.equal(expected, pc.utf8_slice_codeunits(safe, 17, 18)))
 
 
-def _value_ok(column: Column, values: pa.Array, team_ids: tuple[str, ...]) -> pa.Array | None:
-    """True where a NON-EMPTY value surely passes the column's type, allowed values and check
-    (None: every value does)."""
-    import pyarrow as pa
+def _value_ok(
+    column: Column, values: pa.Array, team_ids: tuple[str, ...], buffers: tuple[Any, Any, Any] | None = None
+) -> Any:
+    """numpy bool per row, True where a NON-EMPTY value surely passes the column's type, allowed
+    values and check (None: every value does). `buffers`: the values' _string_buffers."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    conditions: list[pa.Array] = []
+    buffers = buffers or _string_buffers(values)
+    numeric: list[Any] = []  # numpy conditions
+    conditions: list[pa.Array] = []  # pyarrow conditions (null where the value is null)
     if column.type in LAYOUTS:
-        import numpy as np
-
-        fixed = _layout_ok(values, column.type)
-        unsure = np.flatnonzero(~fixed & values.is_valid().to_numpy(zero_copy_only=False))
+        fixed = _layout_ok(values, column.type, buffers)
+        unsure = np.flatnonzero(~fixed & buffers[2])
         if unsure.size:  # other widths: the regular expression and the calendar, on those rows only
-            others = values.take(pa.array(unsure))
-            shaped = pc.fill_null(pc.match_substring_regex(others, SURE_PATTERNS[column.type]), False)
-            fixed[unsure] = pc.and_(shaped, _calendar_ok(others, shaped)).to_numpy(zero_copy_only=False)
-        conditions.append(pa.array(fixed))
+            others = values.take(_arrow(unsure.astype(np.int64)))
+            shaped = _arrow(_true(pc.match_substring_regex(others, SURE_PATTERNS[column.type])))
+            fixed[unsure] = _true(pc.and_(shaped, _calendar_ok(others, shaped)))
+        numeric.append(fixed)
+    elif column.type == "amount":
+        numeric.append(_amount_ok(values, column.check == "positive", buffers))
     elif column.type in SURE_PATTERNS:
         pattern = SURE_PATTERNS[column.type]
         if column.type == "integer" and column.check == "positive":
             pattern = POSITIVE_INTEGER
-        shaped = pc.match_substring_regex(values, pattern)
-        conditions.append(shaped)
-        if column.type == "amount" and column.check == "positive":
-            conditions.append(pc.match_substring_regex(values, "[1-9]"))
+        conditions.append(pc.match_substring_regex(values, pattern))
     elif column.type == "boolean":
-        conditions.append(pc.is_in(values, pa.array(SURE_BOOLEANS)))
+        conditions.append(pc.is_in(values, _arrow(SURE_BOOLEANS)))
     if column.allowed:
-        conditions.append(pc.is_in(values, pa.array(column.allowed)))
+        conditions.append(pc.is_in(values, _arrow(column.allowed)))
     if column.check == "national_id":
         conditions.append(_national_id_ok(values))
     elif column.check == "mobile_phone":
         conditions.append(pc.match_substring_regex(values, MOBILE))
     elif column.check == "team_id":
-        conditions.append(pc.or_(pc.is_in(values, pa.array(team_ids)), pc.match_substring_regex(values, AGENCY)))
-    if not conditions:
+        conditions.append(pc.or_(pc.is_in(values, _arrow(team_ids)), pc.match_substring_regex(values, AGENCY)))
+    numeric += [_true(condition) for condition in conditions]
+    if not numeric:
         return None
-    result = conditions[0]
-    for condition in conditions[1:]:
-        result = pc.and_(result, condition)
+    result = numeric[0]
+    for condition in numeric[1:]:
+        result = result & condition
     return result
 
 
@@ -244,37 +322,35 @@ def sure_mask(entity: Entity, batch: pa.RecordBatch) -> pa.Array:
     and event conflicts (checked after loading). `batch` holds every contract column as text,
     nulls for empty fields."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     team_ids = load_contract().team_ids
     mask = np.ones(batch.num_rows, bool)
     for column in entity.columns:
         values = batch.column(column.name)
-        offsets, _, valid = _string_buffers(values)
+        buffers = _string_buffers(values)
+        offsets, _, valid = buffers
         length = np.diff(offsets)  # bytes: at least the characters
         empty = ~valid | (length == 0)
         if column.required:
             mask &= ~empty
         if column.name in entity.key and column.type == "text":
             mask &= length <= MAX_KEY_LENGTH
-        ok = _value_ok(column, values, team_ids)
+        ok = _value_ok(column, values, team_ids, buffers)
         if ok is not None:
-            mask &= empty | pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
-    return pa.array(mask)
+            mask &= empty | ok
+    return _arrow(mask)
 
 
 # --- reading a delivered file as text record batches ------------------------------------------------
 
 
 class _Tap(io.RawIOBase):
-    """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way: quote
-    structure (QuoteScanner) and carriage returns that do not end a line."""
+    """The decompressed bytes of a delivered CSV file for pyarrow, watched on the way for carriage
+    returns that do not end a line."""
 
-    def __init__(self, delivered: DeliveredFile, scan_quotes: bool) -> None:
+    def __init__(self, delivered: DeliveredFile) -> None:
         self._chunks = delivered.chunks()
         self._pending = b""
-        self.quotes = QuoteScanner() if scan_quotes else None
         self.bare_cr = False
         self._ends_cr = False
 
@@ -282,8 +358,6 @@ class _Tap(io.RawIOBase):
         return True
 
     def _watch(self, chunk: bytes) -> None:
-        if self.quotes is not None:
-            self.quotes.feed(chunk)
         if b"\r" in chunk or self._ends_cr:
             pairs = chunk.count(b"\r\n") + (1 if self._ends_cr and chunk.startswith(b"\n") else 0)
             carriage = chunk.count(b"\r") + (1 if self._ends_cr else 0) - (1 if chunk.endswith(b"\r") else 0)
@@ -327,8 +401,41 @@ class _Reading:
     sha256: str | None = None
 
 
+def _holds_quote(batch: pa.RecordBatch) -> bool:
+    """Whether any value of the batch contains a double quote (conservative: looks at the columns'
+    whole data buffers)."""
+    import numpy as np
+
+    for values in batch.columns:
+        buffers = values.buffers()
+        if len(buffers) != 3:  # not a string column: cannot tell
+            return True
+        data = buffers[2]
+        if data is not None and data.size and bool((np.frombuffer(data, np.uint8) == QUOTE).any()):
+            return True
+    return False
+
+
+def _stray_quote(listed: ManifestFile) -> tuple[bool, str]:
+    """(a stray quote, the SHA-256) from a second read of the file: QuoteScanner over every byte."""
+    quotes = QuoteScanner()
+    with DeliveredFile(listed.path) as delivered:
+        for chunk in delivered.chunks():
+            quotes.feed(chunk, count=False)
+        return quotes.stray_quote, delivered.sha256()
+
+
 def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) -> Iterator[pa.RecordBatch]:
-    """The file's records as record batches of text columns (null = empty unquoted field)."""
+    """The file's records as record batches of text columns (null = empty unquoted field).
+
+    Stray quotes (see QuoteScanner) are looked for only when pyarrow's values hold a quote. pyarrow
+    opens a quoted section only at the start of a field, reads `""` inside one as a quote and every
+    other quote as a character (so does the csv module of the exact path's fallback); when no value
+    holds one, every quote in the file opened or closed a quoted field exactly where COPY's parser
+    (which also opens one mid-field) opens and closes it, so both read the same records and values.
+    The only stray quote left is text after a closing quote (`"agent"x`), which all three readers
+    append to the field (`agentx`). Otherwise the whole file is scanned again, as before.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -344,9 +451,9 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         return
     if listed.stray_quote:  # found by validation: COPY and pyarrow would misread the record
         raise NeedsLegacy("a quote that neither opens nor closes a quoted field")
+    quoted_values = any('"' in name for name in header)
     with DeliveredFile(listed.path) as delivered:
-        # Validation scanned these very bytes (the SHA-256 is checked below) when it says so.
-        tap = _Tap(delivered, scan_quotes=listed.stray_quote is None)
+        tap = _Tap(delivered)
         reader = pacsv.open_csv(
             tap,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
@@ -359,15 +466,23 @@ def _text_batches(listed: ManifestFile, header: list[str], reading: _Reading) ->
         )
         if reader.schema.names != header:
             raise NeedsLegacy(f"pyarrow read the header as {reader.schema.names}")
-        yield from reader
+        for batch in reader:
+            # Validation scanned these very bytes (the SHA-256 is checked) when it says so.
+            if not quoted_values and listed.stray_quote is None:
+                quoted_values = _holds_quote(batch)
+            yield batch
         while tap.read(CSV_BLOCK_BYTES):  # anything pyarrow left unread counts for the checks and the checksum
             pass
         tap.finish()
-        if tap.quotes is not None and tap.quotes.stray_quote:
-            reading.structural = "a quote that neither opens nor closes a quoted field"
-        elif tap.bare_cr:
-            reading.structural = "a carriage return that does not end a line"
         reading.sha256 = delivered.sha256()
+    if tap.bare_cr:
+        reading.structural = "a carriage return that does not end a line"
+    elif quoted_values and listed.stray_quote is None:
+        stray, sha256 = _stray_quote(listed)
+        if stray:
+            reading.structural = "a quote that neither opens nor closes a quoted field"
+        elif sha256 != reading.sha256:
+            reading.structural = "the file changed while it was read"
 
 
 # --- the load --------------------------------------------------------------------------------------
@@ -408,7 +523,7 @@ def _encode_batches(
             if stop.is_set():
                 return
             rows = batch.num_rows
-            lines = pa.array(np.arange(line, line + rows, dtype=np.int64))
+            lines = _arrow(np.arange(line, line + rows, dtype=np.int64))
             line += rows
             reading.rows += rows
             table = pa.RecordBatch.from_arrays(
@@ -462,18 +577,20 @@ def copy_sure_rows(
             statement = (
                 f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
             )
-            with conn.cursor() as cursor, cursor.copy(statement) as copy:
-                while True:
-                    waited = time.perf_counter()
-                    item = encoded.get()
-                    starved += time.perf_counter() - waited
-                    if item is _DONE:
-                        break
-                    if isinstance(item, BaseException):
-                        raise NeedsLegacy(f"pyarrow: {item}") from item
-                    sure += item[0]
-                    unsure += item[1]
-                    copy.write(item[2])
+            with conn.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    while True:
+                        waited = time.perf_counter()
+                        item = encoded.get()
+                        starved += time.perf_counter() - waited
+                        if item is _DONE:
+                            break
+                        if isinstance(item, BaseException):
+                            raise NeedsLegacy(f"pyarrow: {item}") from item
+                        sure += item[0]
+                        unsure += item[1]
+                        copy.write(item[2])
+                copied = cursor.rowcount
         finally:
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
@@ -484,6 +601,8 @@ def copy_sure_rows(
             producer.join()
         if reading.structural:
             raise NeedsLegacy(reading.structural)
+        if copied != sure:  # the encoding is meant to give COPY exactly the sure rows: never trust a miscount
+            raise NeedsLegacy(f"COPY loaded {copied} rows, {sure} were sent")
         if reading.rows != listed.rows:
             raise NeedsLegacy(f"read {reading.rows} rows, the manifest says {listed.rows}")
         if reading.sha256 != listed.sha256:

@@ -8,6 +8,7 @@ format feeds the same COPY path.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
@@ -132,8 +133,9 @@ class QuoteScanner:
         self._closing_at_end = False  # the previous chunk ended with a closing quote
         self._head: bytes | None = b""
 
-    def feed(self, chunk: bytes) -> int:
-        """Scan the next chunk; return how many of its newlines are outside quoted fields."""
+    def feed(self, chunk: bytes, count: bool = True) -> int:
+        """Scan the next chunk; return how many of its newlines are outside quoted fields (0 when
+        not `count`ing: the loader's fast path only needs the stray-quote finding)."""
         import numpy as np
 
         if self._head is not None:  # the file's first bytes: a BOM before a quoted header field is no stray byte
@@ -150,29 +152,44 @@ class QuoteScanner:
         self._closing_at_end = False
         if b'"' not in chunk:
             self._last = chunk[-1]
-            return 0 if self.in_quotes else chunk.count(b"\n")
+            return 0 if self.in_quotes or not count else chunk.count(b"\n")
         data = np.frombuffer(chunk, np.uint8)
         quotes = np.flatnonzero(data == QUOTE)
         first = 1 if self.in_quotes else 0  # parity of the chunk's first quote
         if not self.stray_quote:
+            may_precede, may_follow = _quote_neighbours()
             opening = quotes[first::2]
-            before = data[np.maximum(opening - 1, 0)]
+            before = data[opening - 1]  # a copy; an opening quote at 0 reads the last byte, replaced next
             if opening.size and opening[0] == 0:
                 before[0] = self._last
-            if not np.isin(before, PRECEDES_OPENING).all():
+            if not may_precede[before].all():
                 self.stray_quote = True
             closing = quotes[1 - first :: 2]
             if closing.size and closing[-1] == len(chunk) - 1:
                 self._closing_at_end = True
                 closing = closing[:-1]
-            if not np.isin(data[closing + 1], FOLLOWS_CLOSING_CODES).all():
+            if not may_follow[data[closing + 1]].all():
                 self.stray_quote = True
-        newlines = np.flatnonzero(data == NEWLINE)
-        outside = int(np.count_nonzero((np.searchsorted(quotes, newlines) + first) % 2 == 0))
+        outside = 0
+        if count:
+            newlines = np.flatnonzero(data == NEWLINE)
+            outside = int(np.count_nonzero((np.searchsorted(quotes, newlines) + first) % 2 == 0))
         if quotes.size % 2:
             self.in_quotes = not self.in_quotes
         self._last = chunk[-1]
         return outside
+
+
+@functools.cache
+def _quote_neighbours() -> tuple[Any, Any]:
+    """Lookup tables by byte value: may precede an opening quote, may follow a closing one."""
+    import numpy as np
+
+    may_precede = np.zeros(256, bool)
+    may_precede[list(PRECEDES_OPENING)] = True
+    may_follow = np.zeros(256, bool)
+    may_follow[list(FOLLOWS_CLOSING_CODES)] = True
+    return may_precede, may_follow
 
 
 class RecordCounter:
