@@ -10,12 +10,24 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results.md")
+# Log lines the benchmarks' components print (dbt's coloured lines, Airflow/structlog and cosmos entries with
+# their continuation lines, pgserver's shutdown chatter): tens of thousands of lines that bury the figures.
+LOG_LINE = re.compile(
+    r"^(\x1b\[|\d{4}-\d\d-\d\dT\d\d:\d\d|\d\d:\d\d:\d\d  | \['build'| in /tmp/| \[pgserver\]|\['/|with kwargs"
+    r"|stdout:$|stderr:$|---$|waiting for server|server stopped)"
+)
+
+
+def figures_only(output: str) -> str:
+    """A benchmark's own output without the log lines of dbt, Airflow, cosmos and pgserver."""
+    return "\n".join(line for line in output.splitlines() if not LOG_LINE.match(line))
 
 
 def machine() -> str:
@@ -77,7 +89,7 @@ def main() -> None:
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
         elapsed = time.monotonic() - started
-        output = result.stdout.strip()
+        output = figures_only(result.stdout).strip()
         if result.returncode != 0:
             output = f"FAILED ({result.returncode}):\n```\n{result.stderr[-2000:]}\n```"
         print(output, flush=True)
