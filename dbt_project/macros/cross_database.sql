@@ -117,6 +117,21 @@
 {%- endmacro %}
 
 
+{#- Planner hint after `as` in a CTE: compute it once, first, and read the result. For a small set
+    that must be narrowed before a per-row lookup runs on it (the planner would otherwise evaluate
+    the lookup on the wider input and filter afterwards). Elsewhere: no hint. -#}
+{% macro materialized() -%}
+    {{ return(adapter.dispatch('materialized', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro postgres__materialized() -%}
+    materialized
+{%- endmacro %}
+
+{% macro default__materialized() -%}
+{%- endmacro %}
+
+
 {#- Arrays of text (channel lists). dbt has array_construct/append/concat only. -#}
 
 {#- A delimited string as an array; null or '' gives an empty array. -#}

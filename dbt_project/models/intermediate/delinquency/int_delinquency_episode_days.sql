@@ -43,23 +43,33 @@ actions_new_today as (
         where business_date = {{ add_days(business_date(), -1) }} and end_reason is null
     ),
 
-    earlier_episode_numbers as (
-    -- Only for loans that start an episode today (late today, no episode open yesterday): look up
-    -- their last episode number (indexed). A loan still late reads none of its history.
-        select
-            episode_days.loan_id,
-            max(episode_days.episode_no) as last_episode_no
-        from {{ this }} as episode_days
-        inner join snapshot_today
-            on episode_days.loan_id = snapshot_today.loan_id
+    -- The loans that start an episode today (late today, no episode open yesterday), computed first:
+    -- only they look up their last episode number below.
+    loans_starting_an_episode as {{ materialized() }} (
+        select snapshot_today.loan_id
+        from snapshot_today
         where
-            episode_days.business_date < {{ business_date() }}
-            and snapshot_today.dpd >= 1
+            snapshot_today.dpd >= 1
             and not exists (
                 select 1 from open_yesterday
                 where open_yesterday.loan_id = snapshot_today.loan_id
             )
-        group by episode_days.loan_id
+    ),
+
+    -- One indexed lookup per starting loan on (loan_id, business_date). As a join, the planner read
+    -- every episode day ever stored and matched it to today's snapshot (1 s at day 63 of 100 k loans,
+    -- growing with the days built); left un-fenced, it ran the lookup for every late loan.
+    earlier_episode_numbers as (
+        select
+            starting.loan_id,
+            (
+                select max(episode_days.episode_no)
+                from {{ this }} as episode_days
+                where
+                    episode_days.loan_id = starting.loan_id
+                    and episode_days.business_date < {{ business_date() }}
+            ) as last_episode_no
+        from loans_starting_an_episode as starting
     ),
 {% else %}
 -- First build (or full refresh): no episode is open before D.
