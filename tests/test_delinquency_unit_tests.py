@@ -28,8 +28,8 @@ EXPECTED_UNIT_TESTS = {
 def test_delinquency_unit_tests_pass(conn: psycopg.Connection) -> None:
     from arrears.transform import build
 
-    # stg_payments is not an ancestor of the snapshot (it reads stg_payments_to_recompute, built by the
-    # same macro), but its unit test pins the first-delivery rule both share.
+    # The snapshot reads the stored payments (int_payments), filled by the macro stg_payments is built
+    # from; stg_payments' unit test pins the first-delivery rule both share.
     result = build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily", "stg_payments"], unit_tests=True)
 
     unit_tests = {n.name: n.status for n in result.nodes if n.resource_type == "unit_test"}

@@ -2,7 +2,7 @@
 -- reversal takes the whole amount back from its own value date (never before the payment's),
 -- so the money counts as never paid from then on.
 with payments as (
-    select * from {{ ref('stg_payments_to_recompute') }}
+    select * from {{ ref('int_payments_to_recompute') }}
 ),
 
 reversals as (

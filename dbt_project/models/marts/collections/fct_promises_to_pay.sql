@@ -29,13 +29,13 @@ with
             outcome = 'promise_to_pay'
             and (delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }})
         union
-        -- Payments and reversals delivered on D (one partition) ...
-        select loan_id from {{ source('raw', 'payments') }}
-        where _business_date = {{ business_date() }}
-        union
-        -- ... and those delivered earlier with a value date of D (counted from D on).
-        select loan_id from {{ source('raw', 'payments') }}
-        where _business_date <= {{ business_date() }} and value_date = {{ business_date() }}
+        -- Payments and reversals first delivered on D, or delivered earlier with a value date of D
+        -- (counted from D on); by index on the stored payments. (A copy of an earlier payment delivered
+        -- again on D is identical, so it changes nothing.)
+        select loan_id from {{ ref('int_payments') }}
+        where
+            delivered_on = {{ business_date() }}
+            or (delivered_on <= {{ business_date() }} and value_date = {{ business_date() }})
     ),
 
     actions_of_loans_to_recompute as (
@@ -79,12 +79,8 @@ promises_in_sequence as (
     from promises_made
 ),
 
--- The promised loans' payments only: the loan filter runs before the deduplication, so a night
--- does not sort every payment ever delivered (staged_payments).
-payments_staged as (
-    {{ staged_payments(filter='loan_id in (select promises_made.loan_id from promises_made)') }}
-),
-
+-- The promised loans' payments known at D only, read by loan_id from the stored payments (first
+-- delivery of each, §1), so a night does not read every payment ever delivered.
 payments_known as (
     select
         payment_id,
@@ -92,8 +88,11 @@ payments_known as (
         value_date,
         amount,
         reversal_of
-    from payments_staged
-    where value_date <= {{ business_date() }}
+    from {{ ref('int_payments') }}
+    where
+        delivered_on <= {{ business_date() }}
+        and value_date <= {{ business_date() }}
+        and loan_id in (select promises_made.loan_id from promises_made)
 ),
 
 -- A reversal cancels its payment entirely from the reversal's value date (§3).
