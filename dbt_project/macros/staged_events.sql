@@ -1,6 +1,6 @@
 {#- The event staging models' select, shared with the models that read a narrowed slice of the same
-    entity: payments and reversals (stg_payments, int_payments,
-    stg_payments_valued_today) and collection actions (stg_collection_actions, int_collection_actions)
+    entity: payments and reversals (stg_payments, int_payments) and collection actions
+    (stg_collection_actions, int_collection_actions)
     delivered on or before D, each once (first delivery wins, §1), typed and renamed. `filter`
     narrows the rows before the deduplication (see point_in_time). -#}
 {% macro staged_payments(filter=none) -%}

@@ -16,6 +16,7 @@
         {'columns': ['loan_id']},
         {'columns': ['delivered_on']},
         {'columns': ['value_date']},
+        {'columns': ['reversal_of']},
     ],
 ) }}
 

@@ -56,7 +56,10 @@ promises_falling_due as (
     group by team_id, agent_id, channel
 ),
 
-payments_known as (
+-- The payments known at D (stored once each, int_payments) valued on D and not reversed by a
+-- reversal known at D and valued by D: read by the value_date and reversal_of indexes, not by
+-- scanning every payment ever delivered (`not materialized`: each use keeps its own index scan).
+payments_known as {{ not_materialized() }} (
     select
         payment_id,
         loan_id,
@@ -64,8 +67,10 @@ payments_known as (
         value_date,
         amount,
         reversal_of
-    from {{ ref('stg_payments_valued_today') }}
-    where value_date <= {{ business_date() }}
+    from {{ ref('int_payments') }}
+    where
+        delivered_on <= {{ business_date() }}
+        and value_date <= {{ business_date() }}
 ),
 
 payments_collected_today as (
