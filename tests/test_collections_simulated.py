@@ -137,3 +137,42 @@ def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
     assert as_of.get(False, 0) > 0 and as_of.get(True, 0) > 0, as_of
     assert {row[6] for row in recomputed} >= {"open", "kept", "broken"}
     assert carried == recomputed
+
+
+def test_recent_calls_carried_forward_night_by_night_equal_recent_calls_recomputed(
+    simulated_warehouse: tuple[str, Path],
+) -> None:
+    """int_contact_point_recent_calls carries last night's calls forward (decision 012); after consecutive
+    nights, the calls it keeps and the lost-contact flags built on them must equal a rebuild as of the last night."""
+    from arrears.transform import build
+
+    url, _ = simulated_warehouse
+    models = ["int_contact_point_recent_calls", "int_borrower_contactability"]
+    calls = "select contact_point_id, action_id, recency from intermediate.int_contact_point_recent_calls"
+    flags = (
+        "select borrower_id, own_numbers, own_numbers_reachable, is_lost_contact"
+        " from intermediate.int_borrower_contactability"
+    )
+    last = NIGHTS[-1]
+    # The first of these nights recomputes every call of the window (the table is not as of the night
+    # before); the later ones carry forward.
+    for night in [last - dt.timedelta(days=days) for days in (3, 2, 1, 0)]:
+        build(night, select=models)
+    with psycopg.connect(url) as conn:
+        carried_calls = conn.execute(f"{calls} order by 1, 3").fetchall()
+        carried_flags = conn.execute(f"{flags} order by 1").fetchall()
+        as_of = dict(
+            conn.execute(
+                "select as_of_date = %s, count(*) from intermediate.int_contact_point_recent_calls group by 1", (last,)
+            ).fetchall()
+        )
+    build(last, select=models)  # a rerun of the night: every call of the window ranked again
+    with psycopg.connect(url) as conn:
+        recomputed_calls = conn.execute(f"{calls} order by 1, 3").fetchall()
+        recomputed_flags = conn.execute(f"{flags} order by 1").fetchall()
+    # Both paths ran: some numbers were carried from an earlier night, some ranked again on the last.
+    assert as_of.get(False, 0) > 0 and as_of.get(True, 0) > 0, as_of
+    assert len({row[0] for row in recomputed_calls}) > 20, "the simulated portfolio should call numbers"
+    assert any(row[3] for row in recomputed_flags), "some borrowers should have lost contact"
+    assert carried_calls == recomputed_calls
+    assert carried_flags == recomputed_flags

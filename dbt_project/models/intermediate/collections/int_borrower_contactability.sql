@@ -7,8 +7,7 @@
     indexes=[{'columns': ['borrower_id'], 'unique': true}],
 ) }}
 
--- `not materialized`: used twice, each use plans on the table's own statistics.
-with own_numbers as {{ not_materialized() }} (
+with own_numbers as (
     select
         contact_point_id,
         borrower_id,
@@ -17,33 +16,14 @@ with own_numbers as {{ not_materialized() }} (
     where not is_third_party
 ),
 
--- Bounded look-back so a night's cost does not grow with the length of the history.
-recent_own_calls as (
-    select
-        actions.contact_point_id,
-        actions.is_failed_call,
-        row_number() over (
-            partition by actions.contact_point_id
-            order by actions.action_at desc, actions.action_id desc
-        ) as recency
-    from {{ ref('int_collection_actions') }} as actions
-    where
-        actions.channel = 'call'
-        and actions.direction is distinct from 'inbound'
-        and actions.delivered_on <= {{ business_date() }}
-        and actions.action_local_date <= {{ business_date() }}
-        and actions.action_local_date
-        > {{ add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) }}
-        and actions.contact_point_id in (select own_numbers.contact_point_id from own_numbers)
-),
-
+-- The last lost_contact_last_calls outbound calls of each number within the look-back, as of D
+-- (carried forward night to night: int_contact_point_recent_calls).
 last_calls_per_number as (
     select
         contact_point_id,
         count(*) as calls,
         count(case when is_failed_call then 1 end) as failed_calls
-    from recent_own_calls
-    where recency <= {{ var('lost_contact_last_calls') }}
+    from {{ ref('int_contact_point_recent_calls') }}
     group by contact_point_id
 ),
 

@@ -8,13 +8,13 @@
     incremental_strategy='delete+insert',
     unique_key='loan_id',
     on_schema_change='fail',
-    pre_hook='{{ promises_reset_unless_carried_forward() }}',
+    pre_hook='{{ reset_unless_carried_forward() }}',
     post_hook='{{ analyze_relation(this) }}',
     indexes=[{'columns': ['loan_id']}, {'columns': ['action_id'], 'unique': true}],
     contract={'enforced': true},
 ) }}
 
-{%- set carry_forward = promises_carry_forward(is_incremental()) %}
+{%- set carry_forward = carry_forward_possible(is_incremental()) %}
 
 with
 {%- if carry_forward %}
