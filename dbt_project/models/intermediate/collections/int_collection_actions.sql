@@ -17,30 +17,15 @@
     ],
 ) }}
 
-{#- The last delivery date already stored before D: the night reads only the actions first delivered
-    after it, up to D (normally D alone; a skipped night is caught up instead of leaving a hole). -#}
-{%- set stored_until = namespace(day=none) %}
-{#- (not flags.FULL_REFRESH: lint renders without a warehouse, scripts/sqlfluff_library/flags.py) -#}
-{%- if is_incremental() and execute and not flags.FULL_REFRESH %}
-    {%- set found = run_query(
-        'select max(delivered_on) from ' ~ this ~ ' where delivered_on < ' ~ business_date()
-    ) %}
-    {%- set stored_until.day = found.columns[0].values()[0] %}
-{%- endif %}
+{%- set stored_day = stored_until(is_incremental()) %}
 
 with actions_delivered as (
     {#- The date filter runs inside the deduplication (staged_collection_actions): filtering
         stg_collection_actions instead would sort every action ever delivered, every night. An
         action is new only if it is not stored already (first delivery wins): one probe of the
         stored table's unique index, not one per delivered date's partition. -#}
-    {% if stored_until.day is not none %}
-        {{ staged_collection_actions(
-            filter="_business_date > cast('" ~ stored_until.day ~ "' as date)
-                and not exists (
-                    select 1 from " ~ this ~ " as stored
-                    where stored.action_id = delivered.action_id
-                )"
-        ) }}
+    {% if stored_day is not none %}
+        {{ staged_collection_actions(filter=delivered_since_and_not_stored(stored_day, 'action_id')) }}
     {% else %}
         select * from {{ ref('stg_collection_actions') }}
         where delivered_on <= {{ business_date() }}
