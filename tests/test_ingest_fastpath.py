@@ -20,7 +20,7 @@ import pytest
 
 from arrears.contract import Entity, load_contract
 from arrears.contract.ddl import partition_table
-from arrears.ingest import fastpath, ingest_delivery, loader
+from arrears.ingest import binary, fastpath, ingest_delivery, loader
 from arrears.warehouse.schema import init_schema
 from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
@@ -70,6 +70,13 @@ POOLS: dict[str, list[str]] = {
         "2026-11-21 09:30:00+08:60",
         "2026-11-21",
         "0000-01-01 00:00:00",
+        "2026-11-21T09:30:00.5-05:30",
+        # Local times the source time zone (Asia/Shanghai) gave another offset than today's: daylight
+        # saving 1986-1991, local mean time before 1901; the binary COPY leaves them to the router.
+        "1988-06-01 12:00:00",
+        "1991-09-15 01:30:00",
+        "1900-06-01 08:00:00",
+        "1901-01-01 00:00:00",
         "",
     ],  # fmt: skip
     "amount": [
@@ -341,3 +348,30 @@ def test_db_init_partitions_a_typed_table_from_before_partitioning(conn: psycopg
         None,
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("zone", "around", "expected"),
+    [
+        # New York: standard time from Sunday 2026-11-01 02:00 to Sunday 2027-03-14 02:00 (UTC-5). The
+        # days whose noon is the first or last to show the offset are left out, and the day before the
+        # next change (a change may come late in a day).
+        (
+            "America/New_York",
+            dt.date(2026, 11, 21),
+            binary.ConstantOffset(dt.date(2026, 11, 2), dt.date(2027, 3, 13), -5 * 3600),
+        ),
+        # Shanghai's daylight saving of 1988: Sunday 1988-04-17 02:00 to Sunday 1988-09-11 02:00 (UTC+9).
+        (
+            "Asia/Shanghai",
+            dt.date(1988, 7, 1),
+            binary.ConstantOffset(dt.date(1988, 4, 18), dt.date(1988, 9, 10), 9 * 3600),
+        ),
+    ],
+)
+def test_binary_copy_encodes_local_times_only_where_the_zone_keeps_one_offset(
+    server_url: str, zone: str, around: dt.date, expected: binary.ConstantOffset
+) -> None:
+    with psycopg.connect(server_url) as session:
+        session.execute("select set_config('TimeZone', %s, false)", (zone,))
+        assert binary.constant_offset(session, around) == expected

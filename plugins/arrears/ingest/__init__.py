@@ -72,6 +72,10 @@ def _transaction(business_date: dt.date, entity: str | None = None) -> Iterator[
         # table in local buffers (settable only before the session's first temporary table).
         conn.execute("select set_config('work_mem', '256MB', true)")
         conn.execute("select set_config('temp_buffers', '256MB', true)")
+        # A date's partition is new in this transaction (its writes skip the WAL), so COMMIT must
+        # fsync its files: asking the kernel to write them back every 2 MB during the load leaves
+        # COMMIT little to wait for (0.7-0.8 s -> 0.2 s for 2M payments rows).
+        conn.execute("select set_config('backend_flush_after', '2MB', true)")
         yield conn
 
 

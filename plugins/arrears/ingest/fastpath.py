@@ -2,7 +2,8 @@
 
 The file is read with pyarrow in record batches, every column as text. `sure_mask` marks the rows
 that surely pass every rule of the validating statement (`arrears.ingest.sql.route_statement`);
-those are COPYed straight into the date's partition of the typed table, with their line numbers.
+those are COPYed straight into the date's partition of the typed table, with their line numbers,
+in PostgreSQL's binary format (`arrears.ingest.binary`: the server parses nothing).
 Every other row ("unsure": it may be fine, the filter just cannot prove it) is spooled to a
 temporary file and goes through the landing table and the exact SQL router, which gives each bad
 row its reason. A false "unsure" only costs speed; a false "sure" would be a bug, which
@@ -13,13 +14,14 @@ quote, a bare carriage return, a row count or checksum that disagrees, a duplica
 event conflict involving a row it loaded directly — it raises `NeedsLegacy`; the caller rolls the
 savepoint back and loads the file the exact (slower) way, which also produces the exact error.
 
-The parsing, the filter and the CSV encoding of each batch run in a producer thread (pyarrow
+The parsing, the filter and the binary encoding of each batch run in a producer thread (pyarrow
 releases the GIL) while the main thread streams the previous batch into COPY: on two cores the
 server's COPY and the Python side overlap.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import queue
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arrears.contract import Column, Entity, load_contract
+from arrears.ingest import binary
 from arrears.ingest.files import PARQUET_BATCH_ROWS, QUOTE, DeliveredFile, QuoteScanner, file_sha256
 from arrears.ingest.manifest import ManifestFile
 
@@ -504,54 +507,53 @@ def _encode_batches(
     entity: Entity,
     listed: ManifestFile,
     header: list[str],
+    offset: binary.ConstantOffset | None,
     reading: _Reading,
     spool: Any,
     out: queue.Queue[Any],
     stop: threading.Event,
 ) -> None:
-    """Producer: parse, filter, encode sure rows as CSV for COPY, spool unsure ones; any failure
-    is handed to the consumer."""
+    """Producer: parse, filter, encode sure rows for a binary COPY, spool the others as CSV for
+    the landing table; any failure is handed to the consumer."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    bare: pacsv.WriteOptions | None = pacsv.WriteOptions(include_header=False, quoting_style="none")
     try:
         line = 2  # the header is line 1
         for batch in _text_batches(listed, header, reading):
             if stop.is_set():
                 return
             rows = batch.num_rows
-            lines = _arrow(np.arange(line, line + rows, dtype=np.int64))
+            lines = np.arange(line, line + rows, dtype=np.int64)
             line += rows
             reading.rows += rows
             table = pa.RecordBatch.from_arrays(
-                [*(batch.column(name) for name in entity.column_names), lines], names=[*entity.column_names, "_line"]
+                [*(batch.column(name) for name in entity.column_names), _arrow(lines)],
+                names=[*entity.column_names, "_line"],
             )
-            mask = sure_mask(entity, batch)
-            sure = table if mask.false_count == 0 else table.filter(mask)
-            if sure.num_rows < rows:
-                import pyarrow.compute as pc
-
-                pacsv.write_csv(table.filter(pc.invert(mask)), spool, options)
-            sink = io.BytesIO()
-            if bare is not None:
-                try:  # unquoted is less to send and to parse; "" and empty are both NULL here (FORCE_NULL)
-                    pacsv.write_csv(sure, sink, bare)
-                except pa.ArrowInvalid:  # a value holds a delimiter, quote or line end: quote from now on
-                    bare = None
-                    sink = io.BytesIO()
-            if bare is None:
-                pacsv.write_csv(sure, sink, options)
-            out.put((sure.num_rows, rows - sure.num_rows, sink.getvalue()))
+            mask = _true(sure_mask(entity, batch))
+            sure = table if mask.all() else table.filter(_arrow(mask))
+            encoded, encodable = binary.encode(entity, sure, lines[mask], offset)
+            direct = mask.copy()
+            direct[mask] = encodable  # sure and encodable: loaded directly; the rest the exact way
+            if not direct.all():
+                pacsv.write_csv(table.filter(_arrow(~direct)), spool, options)
+            out.put((int(direct.sum()), rows - int(direct.sum()), encoded))
         out.put(_DONE)
     except BaseException as err:  # noqa: BLE001 - handed to the consumer, which decides
         out.put(err)
 
 
 def copy_sure_rows(
-    conn: Any, entity: Entity, listed: ManifestFile, header: list[str], target: str, land_table: str
+    conn: Any,
+    entity: Entity,
+    listed: ManifestFile,
+    header: list[str],
+    business_date: dt.date,
+    target: str,
+    land_table: str,
 ) -> FastLoad:
     """Stream the file: sure rows COPYed into `target`, unsure ones into the landing table.
 
@@ -559,6 +561,7 @@ def copy_sure_rows(
     whatever was written.
     """
     reading = _Reading()
+    offset = binary.constant_offset(conn, business_date) if any(c.type == "timestamp" for c in entity.columns) else None
     stop = threading.Event()
     encoded: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
     sure = unsure = 0
@@ -566,19 +569,16 @@ def copy_sure_rows(
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         producer = threading.Thread(
             target=_encode_batches,
-            args=(entity, listed, header, reading, spool, encoded, stop),
+            args=(entity, listed, header, offset, reading, spool, encoded, stop),
             name=f"ingest-{entity.name}",
             daemon=True,
         )
         producer.start()
         try:
-            columns = ", ".join([*entity.column_names, "_line"])
-            # FORCE_NULL: a quoted empty field ("") is NULL too, as the router's nullif() makes it.
-            statement = (
-                f"copy {target} ({columns}) from stdin (format csv, force_null ({', '.join(entity.column_names)}))"
-            )
+            statement = f"copy {target} ({', '.join(binary.column_order(entity))}) from stdin (format binary)"
             with conn.cursor() as cursor:
                 with cursor.copy(statement) as copy:
+                    copy.write(binary.SIGNATURE)
                     while True:
                         waited = time.perf_counter()
                         item = encoded.get()
@@ -590,6 +590,7 @@ def copy_sure_rows(
                         sure += item[0]
                         unsure += item[1]
                         copy.write(item[2])
+                    copy.write(binary.TRAILER)
                 copied = cursor.rowcount
         finally:
             stop.set()

@@ -270,7 +270,9 @@ def _load_fast(
     conn.execute(sql.create_land_table(entity))
     started = time.perf_counter()
     try:
-        loaded = fastpath.copy_sure_rows(conn, entity, listed, header, target, sql.land_table(entity))
+        loaded = fastpath.copy_sure_rows(
+            conn, entity, listed, header, manifest.business_date, target, sql.land_table(entity)
+        )
     except psycopg.errors.DataError as err:  # e.g. a NUL byte pyarrow accepted and COPY refuses
         raise fastpath.NeedsLegacy(f"COPY refused a row: {err}") from err
     copied = time.perf_counter()
