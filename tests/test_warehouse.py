@@ -11,7 +11,10 @@ from tests.conftest import run_cli
 
 
 def test_db_url_starts_the_embedded_server_on_loopback(tmp_path: Path) -> None:
-    env = {"ARREARS_HOME": str(tmp_path / "home"), "ARREARS_WAREHOUSE_URL": ""}
+    # A home deep enough that a Unix socket in it would pass the 107-byte limit: the server must still start.
+    home = tmp_path / ("deep-directory-" * 6) / "home"
+    assert len(str(home / "warehouse" / "pgdata" / ".s.PGSQL.65535")) > 107
+    env = {"ARREARS_HOME": str(home), "ARREARS_WAREHOUSE_URL": ""}
     try:
         result = run_cli("db", "url", env=env, check=True)
         url = result.stdout.strip().splitlines()[-1]

@@ -22,6 +22,7 @@ from arrears.settings import Paths
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"  # administers the server: creates roles, initialises the schema
+SOCKET_PATH_LIMIT = 107  # bytes of sun_path, less its terminating NUL
 PIPELINE_USER = "arrears_pipeline"  # everything else connects as the pipeline role (docs/security.md)
 DATABASE = "arrears"
 # Tuned for a nightly batch on a small machine: we value throughput over crash-time
@@ -150,10 +151,13 @@ def start(paths: Paths) -> str:
             port = _free_port()
             _port_file(paths).write_text(f"{port}\n")
         options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
+        # A Unix socket's path is limited to 107 bytes; everything connects over TCP, so a home too
+        # deep for one (a long $ARREARS_HOME, a test's temporary directory) just goes without.
+        sockets = str(pgdata) if len(f"{pgdata}/.s.PGSQL.{port}") <= SOCKET_PATH_LIMIT else "''"
         _run(
             commands,
             "pg_ctl",
-            ["-w", "-l", str(pgdata / "log"), "-o", f"-h {HOST} -p {port} -k {pgdata} {options}", "start"],
+            ["-w", "-l", str(pgdata / "log"), "-o", f"-h {HOST} -p {port} -k {sockets} {options}", "start"],
             pgdata,
         )
         _ensure_database(port)
