@@ -138,7 +138,7 @@ def _timestamps(values: pa.Array, present: Any, offset: ConstantOffset | None) -
     import numpy as np
     import pyarrow as pa
 
-    from arrears.ingest.fastpath import _arrow, _string_buffers
+    from arrears.ingest.fastpath import _string_buffers
 
     offsets, data, _ = _string_buffers(values)
     ends = offsets[1:].astype(np.int64)
@@ -155,10 +155,8 @@ def _timestamps(values: pa.Array, present: Any, offset: ConstantOffset | None) -
     micros = np.zeros(len(values), np.int64)
     encodable = ~local
     for rows, arrow_type in ((zoned, pa.timestamp("us", tz="UTC")), (local, pa.timestamp("us"))):
-        if not rows.any():
-            continue
-        subset = values if rows.all() else values.take(_arrow(np.flatnonzero(rows).astype(np.int64)))
-        micros[rows] = _numbers(subset.cast(arrow_type), "int64")
+        if rows.any():
+            micros[rows] = _numbers(_cast_present(values, rows, arrow_type), "int64")
     if local.any() and offset is not None:
         day_micros = 86_400 * 1_000_000
         first = (offset.first_day - dt.date(1970, 1, 1)).days * day_micros
