@@ -56,6 +56,13 @@ def _already_done(connect: Callable[..., Any]) -> tuple[set[dt.date], set[dt.dat
     return loaded, built
 
 
+def _record_nodes(path: Path, night: dt.date, wall: float, result: Any) -> None:
+    """Add one night's wall time and per-node seconds to the JSON file (kept across `--reuse` runs)."""
+    per_night = json.loads(path.read_text()) if path.exists() else {}
+    per_night[night.isoformat()] = {"wall": wall, "nodes": {node.name: node.seconds for node in result.nodes}}
+    path.write_text(json.dumps(per_night, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=1_000_000)
@@ -63,7 +70,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", help="ARREARS_HOME to use (default: a new temporary folder)")
     parser.add_argument("--skip-full-refresh", action="store_true", help="time only the incremental nights")
-    parser.add_argument("--nodes-json", help="also write every night's per-node seconds to this JSON file")
+    parser.add_argument(
+        "--nodes-json",
+        help="also write every night's per-node seconds to this JSON file (after each night; --reuse adds to it)",
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -112,6 +122,8 @@ def main() -> None:
         load = os.getloadavg()[0]  # a shared machine: say what ran beside each night
         line = f"  night {number:>3} {night}: {night_seconds[-1]:.1f} s, load {load:.1f} ({result.summary()})"
         print(line, flush=True)
+        if args.nodes_json:  # after every night: an interrupted run keeps what it measured
+            _record_nodes(Path(args.nodes_json), night, night_seconds[-1], result)
 
     with connect(autocommit=True) as conn:
         snapshot_rows = conn.execute("select count(*) from marts.fct_loan_delinquency_daily").fetchone()
@@ -138,12 +150,6 @@ def main() -> None:
             f"ratio {last_five / around_fifth:.2f}x"
         )
     print(f"median night: {statistics.median(night_seconds):.1f} s (target at 1,000,000 loans: <= 180 s, stretch 60 s)")
-    if args.nodes_json:
-        per_night = {
-            r.business_dates[0].isoformat(): {"wall": w, "nodes": {n.name: n.seconds for n in r.nodes}}
-            for r, w in zip(results, night_seconds, strict=True)
-        }
-        Path(args.nodes_json).write_text(json.dumps(per_night, indent=1))
     _print_top_nodes(f"slowest nodes, night of {results[fifth].business_dates[0]}", results[fifth], early)
     _print_top_nodes(f"slowest nodes, night of day {args.days}", results[-1], last)
     if not args.skip_full_refresh:
