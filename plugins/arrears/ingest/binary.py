@@ -38,7 +38,6 @@ NUMERIC_NEGATIVE = 0x4000
 # the server strips them). (integer digits, decimal digits) per contract type:
 NUMERIC_LAYOUT = {"amount": (4, 1), "decimal": (2, 2)}  # numeric(18,2): 16 + 2; numeric(12,6): 6 + 6
 NUMERIC_SCALE = {"amount": 2, "decimal": 6}
-FIXED_DTYPES = {"date": ">i4", "timestamp": ">i8", "integer": ">i4", "boolean": "u1"}
 
 # Days of constant UTC offset around the delivery date D, as PostgreSQL's zone rules (the session's
 # TimeZone: the source time zone) have them, looked for within 30 years of D: the days between the
@@ -252,8 +251,8 @@ def _one(value: bytes) -> pa.Scalar:
     return _as_binary(np.frombuffer(value, np.uint8).reshape(1, len(value)))[0]
 
 
-def _text_payload(values: pa.Array) -> pa.Array:
-    """The values' bytes, an empty value where the field is missing (its length says NULL)."""
+def _text_pieces(values: pa.Array, present: Any) -> list[pa.Array]:
+    """[length, bytes] of a text column: a missing or empty field is NULL (length -1, no bytes)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -261,21 +260,12 @@ def _text_payload(values: pa.Array) -> pa.Array:
     from arrears.ingest.fastpath import _arrow, _string_buffers
 
     offsets, _, valid = _string_buffers(values)
-    if (np.diff(offsets)[~valid] == 0).all():  # missing values hold no bytes: drop the validity bitmap
-        return pa.Array.from_buffers(pa.binary(), len(values), [None, *values.buffers()[1:]], offset=values.offset)
-    return pc.if_else(_arrow(valid), values.view(pa.binary()), _one(b""))
-
-
-def _field(column: Column, values: pa.Array, offset: ConstantOffset | None) -> tuple[Any, Any, Any]:
-    """(present, payload, encodable) of one contract column; payload: a numpy array of the
-    binary layout for fixed-width types, the values for text."""
-    import numpy as np
-
-    present = _present(values)
-    if column.type == "text":
-        return present, values, np.ones(len(values), bool)
-    payload, encodable = _fixed(column, values, present, offset)
-    return present, payload, encodable
+    lengths = np.diff(offsets)
+    if (lengths[~valid] == 0).all():  # missing values hold no bytes: drop the validity bitmap
+        payload = pa.Array.from_buffers(pa.binary(), len(values), [None, *values.buffers()[1:]], offset=values.offset)
+    else:
+        payload = pc.if_else(_arrow(valid), values.view(pa.binary()), _one(b""))
+    return [_lengths(np.where(present, lengths, NULL_LENGTH)), payload]
 
 
 def encode(entity: Entity, batch: pa.RecordBatch, lines: Any, offset: ConstantOffset | None) -> tuple[Any, Any]:
@@ -290,7 +280,7 @@ def encode(entity: Entity, batch: pa.RecordBatch, lines: Any, offset: ConstantOf
     import numpy as np
     import pyarrow.compute as pc
 
-    from arrears.ingest.fastpath import _arrow, _string_buffers
+    from arrears.ingest.fastpath import _arrow
 
     rows = batch.num_rows
     head: list[tuple[str, Any]] = [("fields", np.full(rows, len(entity.columns) + 1, ">i2"))]
@@ -301,20 +291,22 @@ def encode(entity: Entity, batch: pa.RecordBatch, lines: Any, offset: ConstantOf
             head += [("_line_length", np.full(rows, 4, ">i4")), ("_line", lines.astype(">i4"))]
             continue
         column = entity.column(name)
-        present, payload, ok = _field(column, batch.column(name), offset)
-        encodable &= ok
+        values = batch.column(name)
+        present = _present(values)
         if column.type == "text":
-            lengths = np.diff(_string_buffers(payload)[0])
-            tail += [_lengths(np.where(present, lengths, NULL_LENGTH)), _text_payload(payload)]
-        elif _in_head(column):
+            tail += _text_pieces(values, present)
+            continue
+        payload, ok = _fixed(column, values, present, offset)
+        encodable &= ok
+        if _in_head(column):
             head += [(f"{name}_length", np.full(rows, payload.dtype.itemsize, ">i4")), (name, payload)]
         else:
             tail.append(_lengths(np.where(present, payload.dtype.itemsize, NULL_LENGTH)))
             value = _as_binary(_bytes_per_row(payload))
             tail.append(value if present.all() else pc.if_else(_arrow(present), value, _one(b"")))
-    block = np.zeros(rows, np.dtype([(name, values.dtype) for name, values in head]))
-    for name, values in head:
-        block[name] = values
+    block = np.zeros(rows, np.dtype([(name, field.dtype) for name, field in head]))
+    for name, field in head:
+        block[name] = field
     pieces = [_as_binary(_bytes_per_row(block)), *tail]
     if not encodable.all():
         keep = _arrow(encodable)

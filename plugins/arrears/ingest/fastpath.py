@@ -540,7 +540,8 @@ def _encode_batches(
             direct[mask] = encodable  # sure and encodable: loaded directly; the rest the exact way
             if not direct.all():
                 pacsv.write_csv(table.filter(_arrow(~direct)), spool, options)
-            out.put((int(direct.sum()), rows - int(direct.sum()), encoded))
+            loaded = int(direct.sum())
+            out.put((loaded, rows - loaded, encoded))
         out.put(_DONE)
     except BaseException as err:  # noqa: BLE001 - handed to the consumer, which decides
         out.put(err)
