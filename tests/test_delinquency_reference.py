@@ -9,13 +9,14 @@ marts.fct_loan_delinquency_daily must equal tests/reference_dpd.py's answer for 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 
 from tests.reference_dpd import LoanState, snapshot
-from tests.test_delinquency_support import random_portfolio
+from tests.test_delinquency_support import RawDeliveries, random_portfolio
 
 START = date(2026, 3, 1)
 DAYS = 40
@@ -92,3 +93,38 @@ def test_rebuilding_a_past_date_after_later_deliveries_gives_the_same_rows(conn:
     # Later deliveries did change later snapshots (otherwise the check above is empty).
     late = [p for p in raw.payments if p["_business_date"] > past and p["value_date"] <= past]
     assert late, "the portfolio should contain payments backdated before the past date"
+
+
+@pytest.mark.slow
+def test_money_delivered_before_its_value_date_changes_the_carried_snapshot_on_that_date(
+    conn: psycopg.Connection,
+) -> None:
+    """Nothing else happens to the loan on the value date, so only the scope's value-date rule recomputes it."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(START, "AHEAD", date(2026, 1, 1))
+    raw.installment(START, "AHEAD", 1, START, "100.00", effective_from=date(2026, 1, 1))
+    raw.installment(START, "AHEAD", 2, START + timedelta(days=30), "100.00", effective_from=date(2026, 1, 1))
+    value_day = START + timedelta(days=5)
+    raw.payment(START + timedelta(days=2), "P-AHEAD", "AHEAD", value_day, "100.00")
+    raw.insert(conn)
+
+    dpd_and_paid, recomputed = {}, {}
+    for offset in range(1, 7):
+        day = START + timedelta(days=offset)
+        build(day, select=["+fct_loan_delinquency_daily"])
+        dpd_and_paid[day] = conn.execute(
+            "select dpd, net_paid from marts.fct_loan_delinquency_daily where loan_id = 'AHEAD' and business_date = %s",
+            (day,),
+        ).fetchone()
+        recomputed[day] = conn.execute("select count(*) from staging.stg_loans_to_recompute").fetchone()[0]
+
+    # Installment 1 (due on START) is late from the next day until the money counts, on its value date.
+    day_before = value_day - timedelta(days=1)
+    assert dpd_and_paid[day_before] == ((day_before - START).days, Decimal("0.00"))
+    assert dpd_and_paid[value_day] == (0, Decimal("100.00"))
+    assert dpd_and_paid[value_day + timedelta(days=1)] == (0, Decimal("100.00"))
+    # The nights around it carried the loan forward: the value-date rule alone recomputed it.
+    assert recomputed[day_before] == 0
+    assert recomputed[value_day] == 1

@@ -51,6 +51,35 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
     assert (arrears_home / "dbt" / "target" / "run_results.json").exists()
 
 
+def _index_columns(conn: psycopg.Connection, table: str) -> set[str]:
+    rows = conn.execute(
+        "select regexp_replace(indexdef, '.*\\((.*)\\).*', '\\1') from pg_indexes where tablename = %s", [table]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+@pytest.mark.slow
+def test_an_index_dropped_from_the_config_is_dropped_from_an_existing_snapshot(conn: psycopg.Connection) -> None:
+    """A warehouse built while the snapshot still had a loan-first index loses it on its next night."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "L1", 1, date(2026, 2, 1), "100.00", effective_from=date(2026, 1, 1))
+    raw.insert(conn)
+    build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+    conn.execute("create index older_loan_first on marts.fct_loan_delinquency_daily (loan_id, business_date)")
+    conn.commit()
+    assert _index_columns(conn, "fct_loan_delinquency_daily") == {"business_date, loan_id", "loan_id, business_date"}
+
+    result = build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
+
+    assert not result.failed_nodes
+    assert _index_columns(conn, "fct_loan_delinquency_daily") == {"business_date, loan_id"}
+    days = conn.execute("select business_date, dpd from marts.fct_loan_delinquency_daily order by 1").fetchall()
+    assert days == [(date(2026, 3, 10), 37), (date(2026, 3, 11), 38)]
+
+
 @pytest.mark.slow
 def test_docs_generate_documents_every_published_column(conn: psycopg.Connection) -> None:
     from arrears.transform import build, generate_docs

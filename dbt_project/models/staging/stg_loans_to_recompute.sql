@@ -9,6 +9,9 @@
 -- Without D-1's snapshot (first night, a gap, a full refresh) every loan is recomputed.
 -- D-1's snapshot is looked up by relation, not ref(): the snapshot reads this model, and a ref back
 -- would be a cycle.
+-- The one staging model that reads an intermediate one (int_payments, for its indexes; named below
+-- because the ref sits in the branch that parsing does not render).
+-- depends_on: {{ ref('int_payments') }}
 {{ config(
     materialized='table',
     post_hook='{{ analyze_relation(this) }}',
@@ -58,11 +61,16 @@
             )
     ),
 
+    -- From int_payments, not raw.payments: its indexes on delivered_on and value_date find the day's
+    -- money directly, where raw.payments is partitioned by delivery and a value date can only be found
+    -- by scanning every delivered day (0.8 s at 1 M loans and 33 days, growing with the days built).
+    -- A payment delivered again changes nothing (its first delivery counts, §1), so int_payments'
+    -- first deliveries are exactly the money that can change a loan.
     money_changed as (
-        select loan_id from {{ source('raw', 'payments') }}
+        select loan_id from {{ ref('int_payments') }}
         where
-            _business_date = {{ business_date() }}
-            or (_business_date <= {{ business_date() }} and value_date = {{ business_date() }})
+            delivered_on = {{ business_date() }}
+            or (delivered_on < {{ business_date() }} and value_date = {{ business_date() }})
     ),
 
     final as (
