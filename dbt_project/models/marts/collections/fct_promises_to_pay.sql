@@ -24,10 +24,8 @@ with
         select loan_id from {{ this }}
         where status = 'open'
         union
-        select loan_id from {{ ref('int_collection_actions') }}
-        where
-            outcome = 'promise_to_pay'
-            and (delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }})
+        select loan_id from {{ ref('int_promises_made') }}
+        where delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }}
         union
         -- Payments and reversals first delivered on D, or delivered earlier with a value date of D
         -- (counted from D on); by index on the stored payments. (A copy of an earlier payment delivered
@@ -38,13 +36,14 @@ with
             or (delivered_on <= {{ business_date() }} and value_date = {{ business_date() }})
     ),
 
-    actions_of_loans_to_recompute as (
-        select * from {{ ref('int_collection_actions') }}
+    -- By index on the stored promises (int_promises_made), not among every action of these loans.
+    promises_of_loans_to_recompute as (
+        select * from {{ ref('int_promises_made') }}
         where loan_id in (select loans_to_recompute.loan_id from loans_to_recompute)
     ),
 {%- else %}
-    actions_of_loans_to_recompute as (
-        select * from {{ ref('int_collection_actions') }}
+    promises_of_loans_to_recompute as (
+        select * from {{ ref('int_promises_made') }}
     ),
 {%- endif %}
 
@@ -60,10 +59,9 @@ promises_made as (
         action_local_date as promised_on,
         promised_date,
         promised_amount
-    from actions_of_loans_to_recompute
+    from promises_of_loans_to_recompute
     where
-        outcome = 'promise_to_pay'
-        and delivered_on <= {{ business_date() }}
+        delivered_on <= {{ business_date() }}
         and action_local_date <= {{ business_date() }}
 ),
 
