@@ -78,3 +78,19 @@ select * from final
     _business_date > cast('{{ stored_day }}' as date)
     and not exists (select 1 from {{ this }} as stored where stored.{{ key }} = delivered.{{ key }})
 {%- endmacro %}
+
+
+{#- The loans whose money changes on D (stg_loans_to_recompute, fct_promises_to_pay): payments and
+    reversals first delivered on D, or delivered earlier with a value date of D (counted from D on).
+    From int_payments, not raw.payments: its indexes on delivered_on and value_date find the day's
+    money directly, where raw.payments is partitioned by delivery and a value date can only be found
+    by scanning every delivered day. A payment delivered again changes nothing (its first delivery
+    counts, §1), so int_payments' first deliveries are exactly the money that can change a loan.
+    The caller names int_payments in a `depends_on` comment when it calls this in a branch that
+    parsing does not render. -#}
+{% macro loans_with_money_changing_on_business_date() -%}
+    select loan_id from {{ ref('int_payments') }}
+    where
+        delivered_on = {{ business_date() }}
+        or (delivered_on < {{ business_date() }} and value_date = {{ business_date() }})
+{%- endmacro %}

@@ -27,13 +27,8 @@ with
         select loan_id from {{ ref('int_promises_made') }}
         where delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }}
         union
-        -- Payments and reversals first delivered on D, or delivered earlier with a value date of D
-        -- (counted from D on); by index on the stored payments. (A copy of an earlier payment delivered
-        -- again on D is identical, so it changes nothing.)
-        select loan_id from {{ ref('int_payments') }}
-        where
-            delivered_on = {{ business_date() }}
-            or (delivered_on <= {{ business_date() }} and value_date = {{ business_date() }})
+        -- Payments and reversals that change the loan's money on D, by index on the stored payments.
+        {{ loans_with_money_changing_on_business_date() }}
     ),
 
     -- By index on the stored promises (int_promises_made), not among every action of these loans.
