@@ -47,6 +47,8 @@ class LoanState:
     overdue_amount: Decimal
     outstanding_principal: Decimal
     oldest_unpaid_due_date: date | None
+    next_due_date: date | None
+    oldest_unsettled_due_date: date | None
 
 
 def _known_versions(rows: list[Row], key: tuple[str, ...], day: date) -> dict[tuple[Any, ...], Row]:
@@ -136,6 +138,8 @@ def snapshot(loans: list[Row], installments: list[Row], payments: list[Row], day
         overdue = {"principal": Decimal("0"), "interest": Decimal("0"), "fee": Decimal("0")}
         principal_left = Decimal("0")
         oldest_unpaid: date | None = None
+        next_due: date | None = None
+        oldest_unsettled: date | None = None
         due_soon = False
         for inst in schedule:
             remainder = Decimal("0")
@@ -149,9 +153,13 @@ def snapshot(loans: list[Row], installments: list[Row], payments: list[Row], day
                     overdue[part] += unpaid
                 if part == "principal":
                     principal_left += unpaid
+            if remainder > 0 and oldest_unsettled is None:
+                oldest_unsettled = inst["due_date"]
             if remainder > TOLERANCE:
                 if oldest_unpaid is None:
                     oldest_unpaid = inst["due_date"]
+                if next_due is None and inst["due_date"] >= day:
+                    next_due = inst["due_date"]
                 if 0 < (inst["due_date"] - day).days <= PREDUE_DAYS:
                     due_soon = True
         if not schedule:
@@ -176,5 +184,7 @@ def snapshot(loans: list[Row], installments: list[Row], payments: list[Row], day
             overdue_amount=sum(overdue.values(), Decimal("0")),
             outstanding_principal=principal_left,
             oldest_unpaid_due_date=oldest_unpaid,
+            next_due_date=next_due,
+            oldest_unsettled_due_date=oldest_unsettled,
         )
     return result

@@ -38,6 +38,8 @@ COLUMNS = [
     "overdue_amount",
     "outstanding_principal",
     "oldest_unpaid_due_date",
+    "next_due_date",
+    "oldest_unsettled_due_date",
 ]
 
 
@@ -128,3 +130,53 @@ def test_money_delivered_before_its_value_date_changes_the_carried_snapshot_on_t
     # The nights around it carried the loan forward: the value-date rule alone recomputed it.
     assert recomputed[day_before] == 0
     assert recomputed[value_day] == 1
+
+
+@pytest.mark.slow
+def test_an_installment_falling_due_recomputes_its_loan_only_when_it_leaves_a_remainder(
+    conn: psycopg.Connection,
+) -> None:
+    """Paid in full, it changes nothing; short by less than the tolerance, it is paid but its remainder
+    joins the overdue split; unpaid, the loan enters the pre-due window carried, then is recomputed."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    first_due, unpaid_due = START + timedelta(days=3), START + timedelta(days=6)
+    for loan_id, due in (("PAID", first_due), ("SHORT", first_due), ("UNPAID", unpaid_due)):
+        raw.loan(START, loan_id, date(2026, 1, 1))
+        raw.installment(START, loan_id, 1, due, "100.00", effective_from=date(2026, 1, 1))
+        raw.installment(START, loan_id, 2, due + timedelta(days=30), "100.00", effective_from=date(2026, 1, 1))
+    raw.payment(START + timedelta(days=1), "P-PAID", "PAID", START + timedelta(days=1), "100.00")
+    raw.payment(START + timedelta(days=1), "P-SHORT", "SHORT", START + timedelta(days=1), "99.50")
+    raw.insert(conn)
+
+    rows: dict[tuple[str, date], tuple[Any, ...]] = {}
+    recomputed: dict[date, set[str]] = {}
+    for offset in range(1, 9):
+        day = START + timedelta(days=offset)
+        build(day, select=["+fct_loan_delinquency_daily"])
+        for loan_id, *state in conn.execute(
+            "select loan_id, dpd, stage, overdue_amount from marts.fct_loan_delinquency_daily where business_date = %s",
+            (day,),
+        ):
+            rows[loan_id, day] = tuple(state)
+        recomputed[day] = {r[0] for r in conn.execute("select loan_id from staging.stg_loans_to_recompute")}
+
+    def day(offset: int) -> date:
+        return START + timedelta(days=offset)
+
+    # Due on day 3: the short loan owes its 0.50 from day 4 on (paid within the tolerance: DPD 0),
+    # and that night recomputes it alone; the loan paid in full is carried with nothing overdue.
+    assert rows["SHORT", day(3)] == (0, "current", Decimal("0.00"))
+    assert rows["SHORT", day(4)] == rows["SHORT", day(5)] == (0, "current", Decimal("0.50"))
+    assert rows["PAID", day(4)] == (0, "current", Decimal("0.00"))
+    assert recomputed[day(3)] == set()
+    assert recomputed[day(4)] == {"SHORT"}
+    # Unpaid, due on day 6: pre-due from day 3 (carried, nothing recomputed), current on its due date
+    # (recomputed: the installment due on D leaves the window), 1 DPD the day after.
+    assert rows["UNPAID", day(2)] == (0, "current", Decimal("0.00"))
+    assert rows["UNPAID", day(3)] == rows["UNPAID", day(5)] == (0, "pre_due", Decimal("0.00"))
+    assert rows["UNPAID", day(6)] == (0, "current", Decimal("0.00"))
+    assert rows["UNPAID", day(7)] == (1, "early", Decimal("100.00"))
+    assert recomputed[day(5)] == set()
+    assert recomputed[day(6)] == recomputed[day(7)] == {"UNPAID"}

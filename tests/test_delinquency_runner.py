@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -78,6 +79,37 @@ def test_an_index_dropped_from_the_config_is_dropped_from_an_existing_snapshot(c
     assert _index_columns(conn, "fct_loan_delinquency_daily") == {"business_date, loan_id"}
     days = conn.execute("select business_date, dpd from marts.fct_loan_delinquency_daily order by 1").fetchall()
     assert days == [(date(2026, 3, 10), 37), (date(2026, 3, 11), 38)]
+
+
+@pytest.mark.slow
+def test_a_snapshot_built_before_the_oldest_unsettled_column_gains_it_on_its_next_night(
+    conn: psycopg.Connection,
+) -> None:
+    """D-1's rows predate the column: the night still carries forward, recomputing a loan whose paid
+    installment fell due (the column would have spared it), and the column is filled from then on."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "LATE", date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "LATE", 1, date(2026, 2, 1), "100.00", effective_from=date(2026, 1, 1))
+    raw.loan(date(2026, 3, 1), "PAID", date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "PAID", 1, date(2026, 3, 10), "100.00", effective_from=date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "PAID", 2, date(2026, 4, 10), "100.00", effective_from=date(2026, 1, 1))
+    raw.payment(date(2026, 3, 1), "P1", "PAID", date(2026, 3, 1), "100.00")
+    raw.insert(conn)
+    build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+    conn.execute("alter table marts.fct_loan_delinquency_daily drop column oldest_unsettled_due_date")
+    conn.commit()
+
+    result = build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
+
+    assert not result.failed_nodes
+    assert {r[0] for r in conn.execute("select loan_id from staging.stg_loans_to_recompute")} == {"PAID"}
+    rows = conn.execute(
+        "select loan_id, dpd, overdue_amount, oldest_unsettled_due_date from marts.fct_loan_delinquency_daily"
+        " where business_date = '2026-03-11' order by loan_id"
+    ).fetchall()
+    assert rows == [("LATE", 38, Decimal("100.00"), None), ("PAID", 0, Decimal("0.00"), date(2026, 4, 10))]
 
 
 @pytest.mark.slow

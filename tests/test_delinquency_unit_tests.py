@@ -21,6 +21,7 @@ EXPECTED_UNIT_TESTS = {
     "restructure_ignores_payments_before_the_new_version",
     "every_bucket_and_class_boundary",
     "due_on_d_is_not_late_and_pre_due_window_edges",
+    "oldest_unsettled_counts_a_remainder_within_tolerance",
 }
 
 

@@ -24,3 +24,17 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- `alias.column` of an existing incremental table when the table has the column, else an empty value
+    of `data_type`. A column added to the delinquency snapshot (on_schema_change: append_new_columns)
+    exists only after the snapshot's first night with it, and the recompute scope and the carry read
+    D-1's rows before that; an empty value makes them recompute what the column would have spared. -#}
+{% macro existing_column_or_null(relation, alias, column, data_type) -%}
+    {%- if execute and relation is not none
+        and column in (adapter.get_columns_in_relation(relation) | map(attribute='name') | list) -%}
+        {{ alias }}.{{ column }}
+    {%- else -%}
+        cast(null as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}

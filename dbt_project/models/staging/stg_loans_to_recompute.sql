@@ -4,8 +4,8 @@
 --   a delivery on D (a loan version, a schedule row, a payment or reversal) or a loan version
 --   delivered on D-1 (a closure without its date closes on its delivery day and leaves the day after);
 --   a date reached: disbursed on D, closed on D-1 or D, written off on D, a schedule version in force
---   from D, money valued on D, or an installment due on D-1 (overdue from D), on D (leaves the pre-due
---   window) or on D + predue_days (enters it).
+--   from D, money valued on D, or an installment due on D-1 with any remainder (overdue from D) or due
+--   on D unpaid (leaves the pre-due window).
 -- Without D-1's snapshot (first night, a gap, a full refresh) every loan is recomputed.
 -- D-1's snapshot is looked up by relation, not ref(): the snapshot reads this model, and a ref back
 -- would be a cycle.
@@ -50,13 +50,37 @@
         select loan_id from {{ source('raw', 'installments') }}
         where
             _business_date <= {{ business_date() }}
+            and (_business_date = {{ business_date() }} or effective_from = {{ business_date() }})
+    ),
+
+    -- An installment falling due changes a loan only when it leaves something unpaid, which D-1's row
+    -- tells (decision 010): due on D-1 with any remainder, even within the tolerance (it joins the
+    -- overdue split on D: the oldest unsettled installment is due on D-1 or earlier); due on D and not
+    -- paid (it leaves the pre-due window, and only the schedule says whether another unpaid installment
+    -- keeps the loan pre-due: the next due date is D or earlier). Entering the pre-due window needs no
+    -- recompute: the snapshot derives it from the carried next due date. A loan without a row on D-1,
+    -- or with a row written before the oldest unsettled due date was kept (empty), is recomputed.
+    installments_falling_due as (
+        select installments.loan_id
+        from {{ source('raw', 'installments') }} as installments
+        left join {{ snapshot }} as yesterday
+            on
+                yesterday.business_date = {{ add_days(business_date(), -1) }}
+                and installments.loan_id = yesterday.loan_id
+        where
+            installments._business_date <= {{ business_date() }}
             and (
-                _business_date = {{ business_date() }}
-                or effective_from = {{ business_date() }}
-                or due_date in (
-                    {{ add_days(business_date(), -1) }},
-                    {{ business_date() }},
-                    {{ add_days(business_date(), var('predue_days')) }}
+                (
+                    installments.due_date = {{ add_days(business_date(), -1) }}
+                    and coalesce(
+                        {{ existing_column_or_null(snapshot, 'yesterday', 'oldest_unsettled_due_date', 'date') }}
+                        <= {{ add_days(business_date(), -1) }},
+                        true
+                    )
+                )
+                or (
+                    installments.due_date = {{ business_date() }}
+                    and (yesterday.loan_id is null or yesterday.next_due_date <= {{ business_date() }})
                 )
             )
     ),
@@ -70,6 +94,8 @@
         select loan_id from loans_changed
         union
         select loan_id from schedules_changed
+        union
+        select loan_id from installments_falling_due
         union
         select loan_id from money_changed
     )

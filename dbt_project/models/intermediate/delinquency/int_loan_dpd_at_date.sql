@@ -25,6 +25,9 @@ installments_summed as (
         max(net_paid) as net_paid,
         min(case when not is_paid then due_date end) as oldest_unpaid_due_date,
         min(case when not is_paid and due_date >= {{ business_date() }} then due_date end) as next_due_date,
+        -- Any remainder, even one within the tolerance, counts in the overdue split once its installment
+        -- is past due: the snapshot carries a loan whose installment falls due without one (decision 010).
+        min(case when unpaid_remainder > 0 then due_date end) as oldest_unsettled_due_date,
         -- An installment due on D itself does not make the loan pre_due (§4).
         coalesce({{ dbt.bool_or(
             'not is_paid'
@@ -49,6 +52,7 @@ loan_dpd as (
         coalesce(installments_summed.net_paid, 0) as net_paid,
         installments_summed.oldest_unpaid_due_date,
         installments_summed.next_due_date,
+        installments_summed.oldest_unsettled_due_date,
         coalesce(installments_summed.has_unpaid_installment_due_soon, false) as has_unpaid_installment_due_soon,
         coalesce(installments_summed.overdue_principal, 0) as overdue_principal,
         coalesce(installments_summed.overdue_interest, 0) as overdue_interest,
@@ -91,7 +95,8 @@ final as (
         cast(loan_dpd.outstanding_principal as numeric(18, 2)) as outstanding_principal,
         cast(loan_dpd.net_paid as numeric(18, 2)) as net_paid,
         loan_dpd.oldest_unpaid_due_date,
-        loan_dpd.next_due_date
+        loan_dpd.next_due_date,
+        loan_dpd.oldest_unsettled_due_date
     from loan_dpd
     left join dpd_buckets
         on loan_dpd.dpd between dpd_buckets.min_dpd and coalesce(dpd_buckets.max_dpd, loan_dpd.dpd)

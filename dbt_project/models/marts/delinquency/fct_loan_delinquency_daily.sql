@@ -29,11 +29,16 @@ with loan_dpd_at_date as (
 {% if is_incremental() %}
     -- Every loan not recomputed tonight keeps D-1's state (stg_loans_to_recompute lists what can change
     -- a loan from one day to the next); only its DPD advances with the date, and its bucket, stage and
-    -- class follow the DPD. D-1's stage tells whether the loan was pre-due (DPD 0 and an installment due
-    -- soon) or written off: neither can change without the loan being recomputed.
+    -- class follow the DPD. D-1's stage tells whether the loan was written off (that cannot change
+    -- without the loan being recomputed). Pre-due follows the next due date: a carried loan owes nothing
+    -- unpaid due on D-1 or D (those are recomputed), so its next due date (the oldest unpaid installment
+    -- due from D on) is in D+1 .. D+predue_days exactly when an unpaid installment is due soon (§4).
     carried_from_yesterday as (
         select
             yesterday.*,
+            -- Empty on the first night after the column was added (D-1's rows predate it).
+            {{ existing_column_or_null(this, 'yesterday', 'oldest_unsettled_due_date', 'date') }}
+                as oldest_unsettled_due_date_yesterday,
             case
                 when yesterday.oldest_unpaid_due_date < {{ business_date() }}
                     then {{ dbt.datediff('yesterday.oldest_unpaid_due_date', business_date(), 'day') }}
@@ -64,7 +69,8 @@ with loan_dpd_at_date as (
             {{ delinquency_stage(
                 "carried_from_yesterday.stage = 'written_off'",
                 'carried_from_yesterday.dpd_today',
-                "carried_from_yesterday.stage = 'pre_due'",
+                'carried_from_yesterday.next_due_date between '
+                ~ add_days(business_date(), 1) ~ ' and ' ~ add_days(business_date(), var('predue_days')),
                 'dpd_buckets.stage',
             ) }} as stage,
             regulatory_classes.regulatory_class,
@@ -76,7 +82,8 @@ with loan_dpd_at_date as (
             carried_from_yesterday.outstanding_principal,
             carried_from_yesterday.net_paid,
             carried_from_yesterday.oldest_unpaid_due_date,
-            carried_from_yesterday.next_due_date
+            carried_from_yesterday.next_due_date,
+            carried_from_yesterday.oldest_unsettled_due_date_yesterday as oldest_unsettled_due_date
         from carried_from_yesterday
         left join {{ ref('dpd_buckets') }} as dpd_buckets
             on
@@ -113,7 +120,8 @@ recomputed as (
         cast(outstanding_principal as numeric(18, 2)) as outstanding_principal,
         cast(net_paid as numeric(18, 2)) as net_paid,
         oldest_unpaid_due_date,
-        next_due_date
+        next_due_date,
+        oldest_unsettled_due_date
     from loan_dpd_at_date
 ),
 
