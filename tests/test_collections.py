@@ -438,6 +438,64 @@ def test_rebuilding_a_date_later_gives_the_same_queue(built_warehouse: str) -> N
         ).fetchone() == (len(EXPECTED_VIOLATIONS),)
 
 
+def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycopg.Connection) -> None:
+    """int_contact_points merges only the versions delivered since its last night, and equals the
+    staging view (every delivered version, §1) on every night: a later version replaces, a stale one
+    delivered later does not, a skipped night is caught up, and a rerun of an earlier night rebuilds."""
+
+    def number(cp_id: str, updated: dt.date, kind: str = "own_mobile", valid: bool = True) -> dict[str, Any]:
+        return {
+            "contact_point_id": cp_id,
+            "borrower_id": "B1",
+            "kind": kind,
+            "phone": "13800000000",
+            "is_valid": valid,
+            "updated_at": at(updated, "09:00:00"),
+        }
+
+    nights = [D + dt.timedelta(days=n) for n in range(4)]
+    insert_raw(conn, "contact_points", nights[0], [number("CP1", nights[0]), number("CP2", nights[0])])
+    stale = number("CP2", nights[0] - dt.timedelta(days=30), kind="employer")
+    insert_raw(conn, "contact_points", nights[1], [number("CP1", nights[1], valid=False), stale])
+    insert_raw(conn, "contact_points", nights[2], [number("CP3", nights[2], kind="emergency_contact")])
+    insert_raw(conn, "contact_points", nights[3], [number("CP1", nights[3])])
+
+    from arrears.transform import build as build_models
+
+    columns = "contact_point_id, borrower_id, kind, is_valid, is_third_party"
+
+    def stored() -> list[tuple[Any, ...]]:
+        return conn.execute(f"select {columns} from intermediate.int_contact_points order by 1").fetchall()
+
+    def row_version(cp_id: str) -> str:
+        found = conn.execute(
+            "select xmin::text from intermediate.int_contact_points where contact_point_id = %s", [cp_id]
+        ).fetchone()
+        assert found is not None
+        return str(found[0])
+
+    seen: dict[dt.date, list[tuple[Any, ...]]] = {}
+    for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
+        cp2_before = row_version("CP2") if night != nights[0] else None
+        build_models(night, select=["+int_contact_points"])
+        known = conn.execute(f"select {columns} from staging.stg_contact_points order by 1").fetchall()
+        assert stored() == known, f"stored contact points differ from the staging view on {night}"
+        if night == nights[1] and night not in seen:
+            assert row_version("CP2") == cp2_before, "the night rewrote a number nothing was delivered for"
+        seen.setdefault(night, stored())
+
+    assert seen[nights[1]] == [
+        ("CP1", "B1", "own_mobile", False, False),
+        ("CP2", "B1", "own_mobile", True, False),
+    ]
+    assert seen[nights[3]] == [
+        ("CP1", "B1", "own_mobile", True, False),
+        ("CP2", "B1", "own_mobile", True, False),
+        ("CP3", "B1", "emergency_contact", True, True),
+    ]
+    assert stored() == seen[nights[1]]  # the rerun of an earlier night rebuilt it as known then
+
+
 def test_stored_actions_take_each_action_once_from_its_first_delivery(conn: psycopg.Connection) -> None:
     """int_collection_actions reads only what was first delivered since the last night stored.
 

@@ -38,3 +38,30 @@
         cast(null as {{ data_type }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Upsert entities stored as known at the last night built (int_contact_points): the latest delivery
+    stored, when it is before D — the night then merges the versions delivered after it, up to D.
+    None (rebuild as of D) on a first build, a full refresh, or when the table holds a delivery of D
+    or later (a rerun of D, a backfill of an older date): a later version may have replaced the one
+    known at D. The model's body and its pre-hook both ask, before either changes the table. -#}
+{% macro versions_stored_before_business_date(incremental) -%}
+    {%- if incremental and execute and not flags.FULL_REFRESH -%}
+        {%- set found = run_query(
+            'select case when max(delivered_on) < ' ~ business_date() ~ ' then max(delivered_on) end from ' ~ this
+        ) -%}
+        {{- return(found.columns[0].values()[0]) -}}
+    {%- endif -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
+
+{#- Pre-hook of those models: without versions to merge onto, the night rebuilds the whole table (in
+    the model's transaction), so nothing delivered after D survives a rebuild of D. -#}
+{% macro reset_unless_versions_stored_before_business_date() -%}
+    {%- if is_incremental() and versions_stored_before_business_date(is_incremental()) is none -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

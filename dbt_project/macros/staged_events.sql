@@ -94,3 +94,32 @@ select * from final
         delivered_on = {{ business_date() }}
         or (delivered_on < {{ business_date() }} and value_date = {{ business_date() }})
 {%- endmacro %}
+
+
+{#- The contact points' staging select (an upsert entity: the version known at D, §1), shared by
+    stg_contact_points (every version delivered up to D) and int_contact_points (only the versions
+    delivered since its last night, through `filter`: key-independent, so it cannot change which of
+    the delivered versions wins among those it keeps). Without the phone number itself. -#}
+{% macro staged_contact_points(filter=none) -%}
+with contact_points_known as (
+    {{ point_in_time(source('pii', 'contact_points'), ['contact_point_id'], 'upsert', filter=filter) }}
+),
+
+final as (
+    select
+        contact_points_known.contact_point_id,
+        contact_points_known.borrower_id,
+        contact_points_known.kind,
+        contact_points_known.relationship,
+        -- A number is usable until the source says it is wrong (NULL = not known to be wrong).
+        coalesce(contact_points_known.is_valid, true) as is_valid,
+        coalesce(contact_point_kinds.is_third_party, false) as is_third_party,
+        contact_points_known.updated_at,
+        contact_points_known._business_date as delivered_on
+    from contact_points_known
+    left join {{ ref('contact_point_kinds') }} as contact_point_kinds
+        on contact_points_known.kind = contact_point_kinds.kind
+)
+
+select * from final
+{%- endmacro %}

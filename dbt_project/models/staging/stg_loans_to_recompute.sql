@@ -46,11 +46,27 @@
             )
     ),
 
-    schedules_changed as (
-        select loan_id from {{ source('raw', 'installments') }}
+    -- The schedule rows that name D: delivered on D, a version in force from D, or due on D-1 or D. One
+    -- scan of raw.installments (its first delivery holds every loan's schedule) for the two rules below.
+    schedule_rows_naming_the_date as {{ materialized() }} (
+        select
+            loan_id,
+            _business_date,
+            effective_from,
+            due_date
+        from {{ source('raw', 'installments') }}
         where
             _business_date <= {{ business_date() }}
-            and (_business_date = {{ business_date() }} or effective_from = {{ business_date() }})
+            and (
+                _business_date = {{ business_date() }}
+                or effective_from = {{ business_date() }}
+                or due_date in ({{ add_days(business_date(), -1) }}, {{ business_date() }})
+            )
+    ),
+
+    schedules_changed as (
+        select loan_id from schedule_rows_naming_the_date
+        where _business_date = {{ business_date() }} or effective_from = {{ business_date() }}
     ),
 
     -- An installment falling due changes a loan only when it leaves something unpaid, which D-1's row
@@ -62,26 +78,23 @@
     -- or with a row written before the oldest unsettled due date was kept (empty), is recomputed.
     installments_falling_due as (
         select installments.loan_id
-        from {{ source('raw', 'installments') }} as installments
+        from schedule_rows_naming_the_date as installments
         left join {{ snapshot }} as yesterday
             on
                 yesterday.business_date = {{ add_days(business_date(), -1) }}
                 and installments.loan_id = yesterday.loan_id
         where
-            installments._business_date <= {{ business_date() }}
-            and (
-                (
-                    installments.due_date = {{ add_days(business_date(), -1) }}
-                    and coalesce(
-                        {{ existing_column_or_null(snapshot, 'yesterday', 'oldest_unsettled_due_date', 'date') }}
-                        <= {{ add_days(business_date(), -1) }},
-                        true
-                    )
+            (
+                installments.due_date = {{ add_days(business_date(), -1) }}
+                and coalesce(
+                    {{ existing_column_or_null(snapshot, 'yesterday', 'oldest_unsettled_due_date', 'date') }}
+                    <= {{ add_days(business_date(), -1) }},
+                    true
                 )
-                or (
-                    installments.due_date = {{ business_date() }}
-                    and (yesterday.loan_id is null or yesterday.next_due_date <= {{ business_date() }})
-                )
+            )
+            or (
+                installments.due_date = {{ business_date() }}
+                and (yesterday.loan_id is null or yesterday.next_due_date <= {{ business_date() }})
             )
     ),
 
