@@ -24,40 +24,33 @@
 
 {%- set stored_through = versions_stored_before_business_date(is_incremental()) %}
 
-{% if stored_through is not none %}
-    with versions_delivered_since as (
+with versions as (
+    {% if stored_through is not none %}
         {{ staged_contact_points(filter="_business_date > cast('" ~ stored_through ~ "' as date)") }}
-    ),
+    {% else %}
+        select * from {{ ref('stg_contact_points') }}
+    {% endif %}
+),
 
-    final as (
-        select
-            contact_point_id,
-            borrower_id,
-            kind,
-            is_valid,
-            is_third_party,
-            updated_at,
-            delivered_on
-        from versions_delivered_since
+final as (
+    select
+        contact_point_id,
+        borrower_id,
+        kind,
+        is_valid,
+        is_third_party,
+        updated_at,
+        delivered_on
+    from versions
+    {% if stored_through is not none %}
+        -- A stored number is replaced only by a version that wins under §1 (ties go to the later delivery).
         where not exists (
             select 1 from {{ this }} as stored
             where
-                stored.contact_point_id = versions_delivered_since.contact_point_id
-                and stored.updated_at > versions_delivered_since.updated_at
+                stored.contact_point_id = versions.contact_point_id
+                and stored.updated_at > versions.updated_at
         )
-    )
-{% else %}
-    with final as (
-        select
-            contact_point_id,
-            borrower_id,
-            kind,
-            is_valid,
-            is_third_party,
-            updated_at,
-            delivered_on
-        from {{ ref('stg_contact_points') }}
-    )
-{% endif %}
+    {% endif %}
+)
 
 select * from final
