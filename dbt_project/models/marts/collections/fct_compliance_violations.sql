@@ -21,6 +21,15 @@ with actions_delivered_today as {{ not_materialized() }} (
         and direction is distinct from 'inbound'
 ),
 
+-- The borrower-local days of today's actions, materialised: a handful of rows, whose bounds let the
+-- (action_local_date, borrower_id) index find those days. Without them every action ever delivered
+-- was scanned (2.0 s on night 5, 4.5 s on night 60 at 1,000,000 loans); with min() over the table
+-- itself the planner walks that index from its start instead.
+days_delivered_today as {{ materialized() }} (
+    select distinct action_local_date
+    from actions_delivered_today
+),
+
 -- Caps count every action of the same borrower-local day known so far, including ones
 -- delivered earlier (a day's actions can arrive over two deliveries).
 calls_on_the_same_days as {{ not_materialized() }} (
@@ -30,8 +39,9 @@ calls_on_the_same_days as {{ not_materialized() }} (
         delivered_on <= {{ business_date() }}
         and direction is distinct from 'inbound'
         and channel = 'call'
-        and action_local_date in (select distinct actions_delivered_today.action_local_date from actions_delivered_today
-        )
+        and action_local_date between (select min(days.action_local_date) from days_delivered_today as days)
+        and (select max(days.action_local_date) from days_delivered_today as days)
+        and action_local_date in (select days.action_local_date from days_delivered_today as days)
 ),
 
 outside_contact_window as (
@@ -87,7 +97,7 @@ over_daily_unanswered_attempts as (
     where nth_of_day > {{ var('max_unanswered_attempts_per_day_per_number') }}
 ),
 
-contact_points_known as (
+contact_points_known as {{ not_materialized() }} (
     select
         contact_point_id,
         borrower_id,
