@@ -11,6 +11,10 @@
     contract={'enforced': true},
 ) }}
 
+{#- The queue worked on D is the one computed at D-1 (fct_work_queue's work_date is always its
+    business_date + 1), selected by business_date, which both tables index first. -#}
+{%- set queued_on = add_days(business_date(), -1) %}
+
 with worked_today as (
     select
         queue.loan_id,
@@ -22,13 +26,11 @@ with worked_today as (
     inner join {{ ref('fct_loan_delinquency_daily') }} as snapshot_before
         on
             queue.loan_id = snapshot_before.loan_id
-            and snapshot_before.business_date = {{ add_days(business_date(), -1) }}
+            and snapshot_before.business_date = {{ queued_on }}
     where
-        -- The queue worked on D is the one computed at D-1 (work_date is always business_date + 1):
-        -- selected by business_date, which both tables index first. Filtering on work_date read
-        -- every night's queue (a scan growing with the days built: 1.0 s on night 5, 3.3 s on
+        -- Not work_date = D: unindexed, it read every night's queue (1.0 s on night 5, 3.3 s on
         -- night 60 at 1,000,000 loans).
-        queue.business_date = {{ add_days(business_date(), -1) }}
+        queue.business_date = {{ queued_on }}
         and queue.team_id is not null
 ),
 

@@ -97,6 +97,7 @@ over_daily_unanswered_attempts as (
     where nth_of_day > {{ var('max_unanswered_attempts_per_day_per_number') }}
 ),
 
+-- Not materialised: each use looks its few contact points up by index instead of copying all of them.
 contact_points_known as {{ not_materialized() }} (
     select
         contact_point_id,
