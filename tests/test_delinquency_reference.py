@@ -180,3 +180,61 @@ def test_an_installment_falling_due_recomputes_its_loan_only_when_it_leaves_a_re
     assert rows["UNPAID", day(7)] == (1, "early", Decimal("100.00"))
     assert recomputed[day(5)] == set()
     assert recomputed[day(6)] == recomputed[day(7)] == {"UNPAID"}
+
+
+@pytest.mark.slow
+def test_stored_installments_are_the_versions_known_at_each_night(conn: psycopg.Connection) -> None:
+    """int_installments merges only the versions delivered since its last night and equals the staging
+    view (every delivered version, §1) on every night: a later version replaces, a stale one delivered
+    later does not, an equal updated_at delivered later does, a skipped night is caught up, and a
+    rerun of an earlier night rebuilds it as known then."""
+    from arrears.transform import build
+
+    nights = [START + timedelta(days=n) for n in range(4)]
+    original = date(2026, 1, 1)
+    raw = RawDeliveries()
+    raw.loan(nights[0], "L1", original)
+    raw.loan(nights[0], "L2", original)
+    raw.installment(nights[0], "L1", 1, date(2026, 4, 1), "100.00", effective_from=original)
+    raw.installment(nights[0], "L1", 2, date(2026, 5, 1), "100.00", effective_from=original)
+    first_l2 = raw.installment(nights[0], "L2", 1, date(2026, 4, 1), "300.00", effective_from=original)
+    raw.installment(nights[1], "L1", 2, date(2026, 5, 1), "120.00", effective_from=original)  # corrected
+    stale = {"updated_at": first_l2["updated_at"] - timedelta(days=30)}
+    raw.installment(nights[1], "L2", 1, date(2026, 4, 1), "999.00", effective_from=original, **stale)
+    raw.installment(nights[2], "L1", 1, date(2026, 4, 15), "200.00", version=2, effective_from=nights[3])
+    same_time = {"updated_at": first_l2["updated_at"]}
+    raw.installment(nights[3], "L2", 1, date(2026, 4, 1), "310.00", effective_from=original, **same_time)
+    raw.insert(conn)
+
+    columns = "loan_id, schedule_version, installment_no, due_date, principal_due, effective_from"
+
+    def stored() -> list[tuple[Any, ...]]:
+        return conn.execute(f"select {columns} from intermediate.int_installments order by 1, 2, 3").fetchall()
+
+    def row_version(loan_id: str) -> str:
+        found = conn.execute("select xmin::text from intermediate.int_installments where loan_id = %s", [loan_id])
+        return str(found.fetchone()[0])
+
+    seen: dict[date, list[tuple[Any, ...]]] = {}
+    for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
+        l2_before = row_version("L2") if night != nights[0] else None
+        build(night, select=["+int_installments"])
+        known = conn.execute(f"select {columns} from staging.stg_installments order by 1, 2, 3").fetchall()
+        assert stored() == known, f"stored installments differ from the staging view on {night}"
+        if night == nights[1] and night not in seen:
+            assert row_version("L2") == l2_before, "the night rewrote an installment only a stale version came for"
+        seen.setdefault(night, stored())
+
+    april, may = date(2026, 4, 1), date(2026, 5, 1)
+    assert seen[nights[1]] == [
+        ("L1", 1, 1, april, Decimal("100.00"), original),
+        ("L1", 1, 2, may, Decimal("120.00"), original),
+        ("L2", 1, 1, april, Decimal("300.00"), original),
+    ]
+    assert seen[nights[3]] == [
+        ("L1", 1, 1, april, Decimal("100.00"), original),
+        ("L1", 1, 2, may, Decimal("120.00"), original),
+        ("L1", 2, 1, date(2026, 4, 15), Decimal("200.00"), nights[3]),
+        ("L2", 1, 1, april, Decimal("310.00"), original),
+    ]
+    assert stored() == seen[nights[1]]  # the rerun of an earlier night rebuilt it as known then

@@ -123,3 +123,36 @@ final as (
 
 select * from final
 {%- endmacro %}
+
+
+{#- The installments' staging select (an upsert entity: every version of every installment of every
+    schedule version, as known at D, §1), shared by stg_installments (every version delivered up to
+    D) and int_installments (only the versions delivered since its last night, through `filter`:
+    key-independent, so it cannot change which of the delivered versions wins among those it keeps). -#}
+{% macro staged_installments(filter=none) -%}
+with installments_known_at_date as (
+    {{ point_in_time(
+        source('raw', 'installments'),
+        ['loan_id', 'schedule_version', 'installment_no'],
+        'upsert',
+        filter=filter,
+    ) }}
+),
+
+final as (
+    select
+        loan_id,
+        schedule_version,
+        effective_from,
+        installment_no,
+        due_date,
+        principal_due,
+        interest_due,
+        fee_due,
+        updated_at,
+        _business_date as delivered_on
+    from installments_known_at_date
+)
+
+select * from final
+{%- endmacro %}
