@@ -103,6 +103,26 @@
 {%- endmacro %}
 
 
+{#- Post-hook statement: tell the planner how many rows a table holds per value of `column`, where
+    ANALYZE cannot see it. A table written in key order (int_installments: rebuilt sorted by loan,
+    then merged a few rows a night) keeps each key's rows on the same pages; ANALYZE samples pages,
+    so it sees them together and takes one key's rows for many keys' (158 k loans estimated for
+    1,000,000 at 14 M installments). Planned on that, a lookup of the 5% of loans recomputed tonight
+    reads the whole table (1.0-1.8 s) instead of probing its index per loan (0.2-0.4 s). Any figure
+    of the right order gives the right plan; the statement runs before the model's ANALYZE. -#}
+{% macro declare_rows_per_key(relation, column, rows_per_key) -%}
+    {{ return(adapter.dispatch('declare_rows_per_key', 'arrears')(relation, column, rows_per_key)) }}
+{%- endmacro %}
+
+{% macro postgres__declare_rows_per_key(relation, column, rows_per_key) -%}
+    alter table {{ relation }} alter column {{ column }} set (n_distinct = {{ -1.0 / rows_per_key }})
+{%- endmacro %}
+
+{% macro default__declare_rows_per_key(relation, column, rows_per_key) -%}
+    select 1
+{%- endmacro %}
+
+
 {#- Planner hint after `as` in a CTE used several times: plan each use on the underlying
     table's statistics instead of materialising the CTE. Elsewhere: no hint. -#}
 {% macro not_materialized() -%}

@@ -9,6 +9,8 @@
 -- only with a version that wins under §1 (a later updated_at, or the same one delivered later). A
 -- table holding a delivery of D or later (a rerun of D, a backfill of an older date) or a full
 -- refresh is rebuilt as of D (≈ 30 s at 1,000,000 loans).
+-- Rows per loan are declared to the planner (macro declare_rows_per_key: ANALYZE underestimates the
+-- loans of a table written in loan order); consumer loans have 3-36 installments, 20 is the order.
 -- depends_on: {{ source('raw', 'installments') }}
 {{ config(
     materialized='incremental',
@@ -16,7 +18,7 @@
     unique_key=['loan_id', 'schedule_version', 'installment_no'],
     on_schema_change='fail',
     pre_hook='{{ reset_unless_versions_stored_before_business_date() }}',
-    post_hook='{{ analyze_relation(this) }}',
+    post_hook=["{{ declare_rows_per_key(this, 'loan_id', 20) }}", '{{ analyze_relation(this) }}'],
     indexes=[
         {'columns': ['loan_id', 'schedule_version', 'installment_no'], 'unique': true},
         {'columns': ['delivered_on']},
