@@ -65,3 +65,18 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The merge guard of those models: keep a delivered version (alias `versions`) unless the stored row
+    of its key has a later updated_at — it replaces the stored row only when it wins under §1 (ties go
+    to the later delivery, which the merge is). -#}
+{% macro not_older_than_stored(key_columns) -%}
+    {%- set same_key = [] -%}
+    {%- for column in key_columns -%}
+        {%- do same_key.append('stored.' ~ column ~ ' = versions.' ~ column) -%}
+    {%- endfor -%}
+    not exists (
+        select 1 from {{ this }} as stored
+        where {{ same_key | join(' and ') }} and stored.updated_at > versions.updated_at
+    )
+{%- endmacro %}

@@ -43,13 +43,7 @@ final as (
         delivered_on
     from versions
     {% if stored_through is not none %}
-        -- A stored number is replaced only by a version that wins under §1 (ties go to the later delivery).
-        where not exists (
-            select 1 from {{ this }} as stored
-            where
-                stored.contact_point_id = versions.contact_point_id
-                and stored.updated_at > versions.updated_at
-        )
+        where {{ not_older_than_stored(['contact_point_id']) }}
     {% endif %}
 )
 

@@ -36,29 +36,9 @@ with versions as (
 ),
 
 final as (
-    select
-        loan_id,
-        schedule_version,
-        effective_from,
-        installment_no,
-        due_date,
-        principal_due,
-        interest_due,
-        fee_due,
-        updated_at,
-        delivered_on
-    from versions
+    select * from versions
     {% if stored_through is not none %}
-        -- A stored installment is replaced only by a version that wins under §1 (ties go to the later
-        -- delivery).
-        where not exists (
-            select 1 from {{ this }} as stored
-            where
-                stored.loan_id = versions.loan_id
-                and stored.schedule_version = versions.schedule_version
-                and stored.installment_no = versions.installment_no
-                and stored.updated_at > versions.updated_at
-        )
+        where {{ not_older_than_stored(['loan_id', 'schedule_version', 'installment_no']) }}
     {% endif %}
 )
 
