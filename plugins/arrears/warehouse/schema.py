@@ -55,6 +55,15 @@ AUDIT_DDL = [
         exported_at timestamptz not null default now(),
         primary key (recipient, business_date, file)
     )""",
+    # Nights that are not normal: 'missing' (the gate was asked to pass a date with no loaded delivery) or
+    # 'retracted' (a published date taken back by `arrears retract`). The report and `arrears audit` read it;
+    # a date with no row here is an ordinary night.
+    """create table if not exists audit.night_status (
+        business_date date primary key,
+        status text not null check (status in ('missing', 'retracted')),
+        detail text not null,
+        marked_at timestamptz not null default now()
+    )""",
     # The SFTP delivery ledger (arrears.deliver): one row per file version pushed; never the same twice.
     """create table if not exists audit.deliveries (
         recipient text not null,
