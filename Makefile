@@ -16,7 +16,7 @@ help: ## list the targets
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	touch $@
 
 $(BIN)/.system: scripts/install-system-packages.sh | $(BIN)/.installed
@@ -38,11 +38,12 @@ test: setup lint ## the whole suite: real PostgreSQL, dbt, GX and a real Airflow
 test-fast: setup ## the suite without the slow end-to-end and fault-injection tests
 	$(BIN)/pytest -q -m "not slow" --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
-lint: setup ## ruff, mypy on plugins/, sqlfluff on the dbt models
+lint: setup ## ruff, mypy on plugins/, sqlfluff on the dbt models, dbt-score on the dbt layers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/macros dbt_project/tests
+	$(BIN)/python scripts/lint_dbt_layers.py
 
 fmt: setup ## apply ruff's fixes and formatting, and sqlfluff's fixes
 	$(BIN)/ruff check --fix .

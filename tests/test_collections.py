@@ -439,7 +439,7 @@ def test_rebuilding_a_date_later_gives_the_same_queue(built_warehouse: str) -> N
 
 
 def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycopg.Connection) -> None:
-    """int_contact_points merges only the versions delivered since its last night, and equals the
+    """stored_contact_points merges only the versions delivered since its last night, and equals the
     staging view (every delivered version, §1) on every night: a later version replaces, a stale one
     delivered later does not, a skipped night is caught up, and a rerun of an earlier night rebuilds."""
 
@@ -465,11 +465,11 @@ def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycop
     columns = "contact_point_id, borrower_id, kind, is_valid, is_third_party"
 
     def stored() -> list[tuple[Any, ...]]:
-        return conn.execute(f"select {columns} from intermediate.int_contact_points order by 1").fetchall()
+        return conn.execute(f"select {columns} from stored.stored_contact_points order by 1").fetchall()
 
     def row_version(cp_id: str) -> str:
         found = conn.execute(
-            "select xmin::text from intermediate.int_contact_points where contact_point_id = %s", [cp_id]
+            "select xmin::text from stored.stored_contact_points where contact_point_id = %s", [cp_id]
         ).fetchone()
         assert found is not None
         return str(found[0])
@@ -477,7 +477,7 @@ def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycop
     seen: dict[dt.date, list[tuple[Any, ...]]] = {}
     for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
         cp2_before = row_version("CP2") if night != nights[0] else None
-        build_models(night, select=["+int_contact_points"])
+        build_models(night, select=["+stored_contact_points"])
         known = conn.execute(f"select {columns} from staging.stg_contact_points order by 1").fetchall()
         assert stored() == known, f"stored contact points differ from the staging view on {night}"
         if night == nights[1] and night not in seen:
@@ -497,7 +497,7 @@ def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycop
 
 
 def test_stored_actions_take_each_action_once_from_its_first_delivery(conn: psycopg.Connection) -> None:
-    """int_collection_actions reads only what was first delivered since the last night stored.
+    """stored_collection_actions reads only what was first delivered since the last night stored.
 
     Redelivered actions must not come back as new; a night never built is caught up by the next.
     """
@@ -524,10 +524,10 @@ def test_stored_actions_take_each_action_once_from_its_first_delivery(conn: psyc
     from arrears.transform import build as build_models
 
     for night in (nights[0], nights[1], nights[3]):  # nights[2] is skipped
-        build_models(night, select=["+int_collection_actions"])
+        build_models(night, select=["+stored_collection_actions"])
 
     stored = conn.execute(
-        "select action_id, delivered_on from intermediate.int_collection_actions order by delivered_on, action_id"
+        "select action_id, delivered_on from stored.stored_collection_actions order by delivered_on, action_id"
     ).fetchall()
     assert stored == [
         ("first", nights[0]),

@@ -22,7 +22,7 @@ START = date(2026, 3, 1)
 DAYS = 40
 # Spread over the delivery window: month ends, instalment due dates, the nights after late deliveries.
 # A night whose D-1 is not built recomputes every loan; the eight consecutive nights around the month
-# end carry forward every loan that cannot have changed (stg_loans_to_recompute), so both paths are
+# end carry forward every loan that cannot have changed (int_loans_to_recompute), so both paths are
 # checked against the reference.
 CONSECUTIVE_NIGHTS = [START + timedelta(days=day) for day in range(24, 32)]
 BUILD_DATES = [START, START + timedelta(days=9), *CONSECUTIVE_NIGHTS, START + timedelta(days=39)]
@@ -66,7 +66,7 @@ def test_snapshot_matches_reference_on_every_loan_and_date(conn: psycopg.Connect
         build(day, select=["+fct_loan_delinquency_daily"])
         expected = _expected_rows(snapshot(raw.loans, raw.installments, raw.payments, day))
         actual = _mart_rows(conn, day)
-        recomputed = conn.execute("select count(*) from staging.stg_loans_to_recompute").fetchone()[0]
+        recomputed = conn.execute("select count(*) from intermediate.int_loans_to_recompute").fetchone()[0]
         carried_nights += recomputed < len(actual)
         assert actual.keys() == expected.keys(), f"loans differ on {day}"
         mismatches = {k: (actual[k], expected[k]) for k in expected if actual[k] != expected[k]}
@@ -120,7 +120,7 @@ def test_money_delivered_before_its_value_date_changes_the_carried_snapshot_on_t
             "select dpd, net_paid from marts.fct_loan_delinquency_daily where loan_id = 'AHEAD' and business_date = %s",
             (day,),
         ).fetchone()
-        recomputed[day] = conn.execute("select count(*) from staging.stg_loans_to_recompute").fetchone()[0]
+        recomputed[day] = conn.execute("select count(*) from intermediate.int_loans_to_recompute").fetchone()[0]
 
     # Installment 1 (due on START) is late from the next day until the money counts, on its value date.
     day_before = value_day - timedelta(days=1)
@@ -160,7 +160,7 @@ def test_an_installment_falling_due_recomputes_its_loan_only_when_it_leaves_a_re
             (day,),
         ):
             rows[loan_id, day] = tuple(state)
-        recomputed[day] = {r[0] for r in conn.execute("select loan_id from staging.stg_loans_to_recompute")}
+        recomputed[day] = {r[0] for r in conn.execute("select loan_id from intermediate.int_loans_to_recompute")}
 
     def day(offset: int) -> date:
         return START + timedelta(days=offset)
@@ -184,7 +184,7 @@ def test_an_installment_falling_due_recomputes_its_loan_only_when_it_leaves_a_re
 
 @pytest.mark.slow
 def test_stored_installments_are_the_versions_known_at_each_night(conn: psycopg.Connection) -> None:
-    """int_installments merges only the versions delivered since its last night and equals the staging
+    """stored_installments merges only the versions delivered since its last night and equals the staging
     view (every delivered version, §1) on every night: a later version replaces, a stale one delivered
     later does not, an equal updated_at delivered later does, a skipped night is caught up, and a
     rerun of an earlier night rebuilds it as known then."""
@@ -209,16 +209,16 @@ def test_stored_installments_are_the_versions_known_at_each_night(conn: psycopg.
     columns = "loan_id, schedule_version, installment_no, due_date, principal_due, effective_from"
 
     def stored() -> list[tuple[Any, ...]]:
-        return conn.execute(f"select {columns} from intermediate.int_installments order by 1, 2, 3").fetchall()
+        return conn.execute(f"select {columns} from stored.stored_installments order by 1, 2, 3").fetchall()
 
     def row_version(loan_id: str) -> str:
-        found = conn.execute("select xmin::text from intermediate.int_installments where loan_id = %s", [loan_id])
+        found = conn.execute("select xmin::text from stored.stored_installments where loan_id = %s", [loan_id])
         return str(found.fetchone()[0])
 
     seen: dict[date, list[tuple[Any, ...]]] = {}
     for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
         l2_before = row_version("L2") if night != nights[0] else None
-        build(night, select=["+int_installments"])
+        build(night, select=["+stored_installments"])
         known = conn.execute(f"select {columns} from staging.stg_installments order by 1, 2, 3").fetchall()
         assert stored() == known, f"stored installments differ from the staging view on {night}"
         if night == nights[1] and night not in seen:

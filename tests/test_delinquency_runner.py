@@ -104,7 +104,7 @@ def test_a_snapshot_built_before_the_oldest_unsettled_column_gains_it_on_its_nex
     result = build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
 
     assert not result.failed_nodes
-    assert {r[0] for r in conn.execute("select loan_id from staging.stg_loans_to_recompute")} == {"PAID"}
+    assert {r[0] for r in conn.execute("select loan_id from intermediate.int_loans_to_recompute")} == {"PAID"}
     rows = conn.execute(
         "select loan_id, dpd, overdue_amount, oldest_unsettled_due_date from marts.fct_loan_delinquency_daily"
         " where business_date = '2026-03-11' order by loan_id"

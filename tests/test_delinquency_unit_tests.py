@@ -29,7 +29,7 @@ EXPECTED_UNIT_TESTS = {
 def test_delinquency_unit_tests_pass(conn: psycopg.Connection) -> None:
     from arrears.transform import build
 
-    # The snapshot reads the stored payments (int_payments), filled by the macro stg_payments is built
+    # The snapshot reads the stored payments (stored_payments), filled by the macro stg_payments is built
     # from; stg_payments' unit test pins the first-delivery rule both share.
     result = build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily", "stg_payments"], unit_tests=True)
 

@@ -44,7 +44,7 @@ POSTGRES_ONLY: list[tuple[str, re.Pattern[str], str]] = [
         ),
         "split_to_array / array_filter / array_contains / arrays_overlap / array_size / array_to_text macros",
     ),
-    ("CTE materialization hint", re.compile(r"\bas\s+(?:not\s+)?materialized\b", re.I), "{{ not_materialized() }}"),
+    ("CTE materialization hint", re.compile(r"\bas\s+(?:not\s+)?materialized\b", re.I), "{{ cte_inlined() }}"),
     ("infinity date", re.compile(r"'-?infinity'", re.I), "a real bounding date"),
     ("PostgreSQL type name", re.compile(r"\bas\s+(?:text|timestamptz|jsonb?)\s*[)\[]", re.I), "dbt.type_* macros"),
     ("analyze hook", re.compile(r"\banalyze\b", re.I), "{{ analyze_relation(this) }}"),

@@ -1,7 +1,6 @@
 -- Each loan as known at the business date (business rules §1): the latest version delivered on or before D.
--- Only the loans recomputed tonight (stg_loans_to_recompute): the others' snapshot rows are carried forward.
 with loans_known_at_date as (
-    {{ point_in_time(source('raw', 'loans'), ['loan_id'], 'upsert', filter=only_loans_to_recompute()) }}
+    {{ point_in_time(source('raw', 'loans'), ['loan_id'], 'upsert') }}
 ),
 
 final as (

@@ -249,7 +249,7 @@ def _grant_schemas(conn: psycopg.Connection) -> None:
     everyone = ["public", READER, COMPLIANCE, TEAMS_GROUP]
     # Take back anything granted by hand: nobody but the pipeline may even look up names in the
     # private schemas, and only compliance reads audit.
-    for schema in ("raw", "pii", "staging", "intermediate", "seeds", "audit", SECURITY_SCHEMA, QUEUES_SCHEMA):
+    for schema in ("raw", "pii", "staging", "stored", "intermediate", "seeds", "audit", SECURITY_SCHEMA, QUEUES_SCHEMA):
         revoked = [role for role in everyone if not (schema == "audit" and role == COMPLIANCE)]
         if schema in (SECURITY_SCHEMA, QUEUES_SCHEMA):
             revoked = ["public"]

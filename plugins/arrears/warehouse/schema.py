@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 # SQL functions the loader's validation statement calls (national-ID checksum, CSV quoting).
 INGEST_FUNCTIONS_SQL = Path(__file__).resolve().parents[1] / "ingest" / "functions.sql"
 
-SCHEMAS = ("raw", "pii", "audit", "staging", "intermediate", "marts", "seeds")
+SCHEMAS = ("raw", "pii", "audit", "staging", "stored", "intermediate", "marts", "seeds")
 
 AUDIT_DDL = [
     """create table if not exists audit.batches (

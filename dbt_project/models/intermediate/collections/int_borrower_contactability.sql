@@ -12,7 +12,7 @@ with own_numbers as (
         contact_point_id,
         borrower_id,
         is_valid
-    from {{ ref('int_contact_points') }}
+    from {{ ref('stored_contact_points') }}
     where not is_third_party
 ),
 

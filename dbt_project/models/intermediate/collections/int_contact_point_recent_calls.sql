@@ -26,7 +26,7 @@
 {%- set carry_forward = carry_forward_possible(is_incremental()) %}
 {%- set window_start = add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) %}
 
-with outbound_calls as {{ not_materialized() }} (
+with outbound_calls as {{ cte_inlined() }} (
     select
         contact_point_id,
         action_id,
@@ -34,7 +34,7 @@ with outbound_calls as {{ not_materialized() }} (
         action_local_date,
         is_failed_call,
         delivered_on
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         channel = 'call'
         and direction is distinct from 'inbound'

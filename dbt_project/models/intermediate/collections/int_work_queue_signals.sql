@@ -1,6 +1,6 @@
 -- Everything the routing table and the channel narrowing need to know about each loan that
 -- belongs in tomorrow's work queue (business rules §5), one row per loan, as of the business date.
--- Relies on fct_loan_delinquency_daily's post-hook ANALYZE: without statistics for D's rows the
+-- Relies on int_loan_delinquency_daily's post-hook ANALYZE: without statistics for D's rows the
 -- planner expects one loan in scope and nests every join below (a scan of each aggregate per
 -- queued loan: quadratic in loans, growing with the history of actions and promises).
 {{ config(
@@ -23,7 +23,7 @@ with loans_in_scope as (
         overdue_amount,
         outstanding_principal,
         next_due_date
-    from {{ ref('fct_loan_delinquency_daily') }}
+    from {{ ref('int_loan_delinquency_daily') }}
     where
         business_date = {{ business_date() }}
         and stage in ({{ "'" ~ var('queue_stages') | join("', '") ~ "'" }})
@@ -99,14 +99,14 @@ loan_promises as (
         loan_id,
         {{ dbt.bool_or("status = 'open'") }} as has_open_promise,
         {{ dbt.bool_or("status = 'broken' and broken_on = " ~ business_date()) }} as broke_promise_today
-    from {{ ref('fct_promises_to_pay') }}
+    from {{ ref('int_promises_to_pay') }}
     -- Only the promises either flag can see: not every promise ever made.
     where status = 'open' or (status = 'broken' and broken_on = {{ business_date() }})
     group by loan_id
 ),
 
 -- `not materialized`: used three times, each use plans on the indexed table's statistics.
-recent_actions as {{ not_materialized() }} (
+recent_actions as {{ cte_inlined() }} (
     select
         borrower_id,
         loan_id,
@@ -114,7 +114,7 @@ recent_actions as {{ not_materialized() }} (
         direction,
         is_right_party_contact,
         action_local_date
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         delivered_on <= {{ business_date() }}
         and action_local_date <= {{ business_date() }}

@@ -17,8 +17,8 @@
 -- `not materialized`: D's snapshot and D-1's open episodes are read several times; inlined, each read
 -- is planned on the indexed, analysed table (materialised, the planner guessed 200 distinct loans and
 -- expected hundreds of millions of joined rows: 23 s instead of 11 s at 1 M loans).
-with snapshot_today as {{ not_materialized() }} (
-    select * from {{ ref('fct_loan_delinquency_daily') }}
+with snapshot_today as {{ cte_inlined() }} (
+    select * from {{ ref('int_loan_delinquency_daily') }}
     where business_date = {{ business_date() }}
 ),
 
@@ -30,22 +30,22 @@ signed_payments as (
 -- D. An episode's count is yesterday's plus these, so a night reads a day of actions (both by index),
 -- not every action of every open episode: exactly the actions known at D dated from the start to D.
 actions_new_today as (
-    select * from {{ ref('int_collection_actions') }}
+    select * from {{ ref('stored_collection_actions') }}
     where delivered_on = {{ business_date() }}
     union all
-    select * from {{ ref('int_collection_actions') }}
+    select * from {{ ref('stored_collection_actions') }}
     where delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }}
 ),
 
 {% if is_incremental() %}
-    open_yesterday as {{ not_materialized() }} (
+    open_yesterday as {{ cte_inlined() }} (
         select * from {{ this }}
         where business_date = {{ add_days(business_date(), -1) }} and end_reason is null
     ),
 
     -- The loans that start an episode today (late today, no episode open yesterday), computed first:
     -- only they look up their last episode number below.
-    loans_starting_an_episode as {{ materialized() }} (
+    loans_starting_an_episode as {{ cte_computed_first() }} (
         select snapshot_today.loan_id
         from snapshot_today
         where
@@ -153,7 +153,7 @@ episodes_today as (
 -- Payments are read for the loans recomputed tonight only (int_payments_signed): a loan that is not
 -- had no money delivered on D nor valued on D, so its episode keeps yesterday's collected amount.
 loans_recomputed as (
-    select loan_id from {{ ref('stg_loans_to_recompute') }}
+    select loan_id from {{ ref('int_loans_to_recompute') }}
 ),
 
 collected_during_episode as (

@@ -1,7 +1,6 @@
--- §3-4 Per loan recomputed for D (stg_loans_to_recompute; the snapshot carries the others forward):
--- days past due, the overdue split, outstanding principal, bucket, stage and regulatory class. Left joins
--- to the seeds: a DPD no range covers shows up as a null bucket (caught by not_null tests), never as a
--- silently dropped loan.
+-- §3-4 Per loan recomputed for D (int_loans_to_recompute; the snapshot carries the others forward):
+-- days past due, the overdue split, outstanding principal, and the classification every snapshot row
+-- gets (bucket, stage, regulatory class: macro classify_delinquency).
 with loans_in_snapshot as (
     select * from {{ ref('int_loans_in_snapshot') }}
 ),
@@ -59,49 +58,49 @@ loan_dpd as (
         coalesce(installments_summed.overdue_fee, 0) as overdue_fee,
         -- A loan without a schedule in force yet owes its whole principal.
         coalesce(installments_summed.outstanding_principal, loans_in_snapshot.principal) as outstanding_principal,
-        case
-            when installments_summed.oldest_unpaid_due_date < {{ business_date() }}
-                then {{ dbt.datediff('installments_summed.oldest_unpaid_due_date', business_date(), 'day') }}
-            else 0
-        end as dpd
+        {{ days_past_due('installments_summed.oldest_unpaid_due_date') }} as dpd
     from loans_in_snapshot
     left join installments_summed
         on loans_in_snapshot.loan_id = installments_summed.loan_id
 ),
 
+loan_dpd_classified as (
+    {{ classify_delinquency(
+        'loan_dpd',
+        'loan_dpd.dpd',
+        'loan_dpd.is_written_off',
+        'loan_dpd.has_unpaid_installment_due_soon',
+        'dpd_buckets',
+        'regulatory_classes',
+    ) }}
+),
+
 final as (
     select
         {{ business_date() }} as business_date,
-        loan_dpd.loan_id,
-        loan_dpd.borrower_id,
-        loan_dpd.product_code,
-        loan_dpd.loan_status,
-        loan_dpd.disbursed_on,
-        loan_dpd.principal,
-        loan_dpd.schedule_version,
-        loan_dpd.dpd,
-        dpd_buckets.bucket,
-        dpd_buckets.bucket_order,
-        {{ delinquency_stage(
-            'loan_dpd.is_written_off', 'loan_dpd.dpd', 'loan_dpd.has_unpaid_installment_due_soon', 'dpd_buckets.stage'
-        ) }} as stage,
-        regulatory_classes.regulatory_class,
-        dpd_buckets.is_charge_off_candidate,
-        cast(loan_dpd.overdue_principal as numeric(18, 2)) as overdue_principal,
-        cast(loan_dpd.overdue_interest as numeric(18, 2)) as overdue_interest,
-        cast(loan_dpd.overdue_fee as numeric(18, 2)) as overdue_fee,
-        cast(loan_dpd.overdue_principal + loan_dpd.overdue_interest + loan_dpd.overdue_fee as numeric(18, 2))
-            as overdue_amount,
-        cast(loan_dpd.outstanding_principal as numeric(18, 2)) as outstanding_principal,
-        cast(loan_dpd.net_paid as numeric(18, 2)) as net_paid,
-        loan_dpd.oldest_unpaid_due_date,
-        loan_dpd.next_due_date,
-        loan_dpd.oldest_unsettled_due_date
-    from loan_dpd
-    left join dpd_buckets
-        on loan_dpd.dpd between dpd_buckets.min_dpd and coalesce(dpd_buckets.max_dpd, loan_dpd.dpd)
-    left join regulatory_classes
-        on loan_dpd.dpd between regulatory_classes.min_dpd and coalesce(regulatory_classes.max_dpd, loan_dpd.dpd)
+        loan_id,
+        borrower_id,
+        product_code,
+        loan_status,
+        disbursed_on,
+        principal,
+        schedule_version,
+        dpd,
+        bucket,
+        bucket_order,
+        stage,
+        regulatory_class,
+        is_charge_off_candidate,
+        cast(overdue_principal as numeric(18, 2)) as overdue_principal,
+        cast(overdue_interest as numeric(18, 2)) as overdue_interest,
+        cast(overdue_fee as numeric(18, 2)) as overdue_fee,
+        cast(overdue_principal + overdue_interest + overdue_fee as numeric(18, 2)) as overdue_amount,
+        cast(outstanding_principal as numeric(18, 2)) as outstanding_principal,
+        cast(net_paid as numeric(18, 2)) as net_paid,
+        oldest_unpaid_due_date,
+        next_due_date,
+        oldest_unsettled_due_date
+    from loan_dpd_classified
 )
 
 select * from final

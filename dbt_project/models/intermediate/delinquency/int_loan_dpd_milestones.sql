@@ -14,7 +14,7 @@
 {%- set thresholds = var('vintage_dpd_thresholds') %}
 
 with snapshot_today as (
-    select * from {{ ref('fct_loan_delinquency_daily') }}
+    select * from {{ ref('int_loan_delinquency_daily') }}
     where business_date = {{ business_date() }}
 ),
 

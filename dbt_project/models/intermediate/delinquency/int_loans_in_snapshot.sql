@@ -1,7 +1,8 @@
--- The loans in the snapshot of D (§4): disbursed by D, and not closed before D
--- (a loan closed on D is still in D's snapshot and leaves it the day after).
+-- The loans recomputed tonight (int_loans_to_recompute) that are in the snapshot of D (§4): disbursed by
+-- D, and not closed before D (a loan closed on D is still in D's snapshot and leaves it the day after).
 with loans_known_at_date as (
     select * from {{ ref('stg_loans') }}
+    where {{ only_loans_to_recompute() }}
 ),
 
 closure_dates as (

@@ -1,10 +1,10 @@
 -- §2 The schedule in force at D: per loan, the installments of the highest schedule_version whose
 -- effective_from <= D, with what falls due on the loan before each installment (the waterfall's start).
--- Only the loans recomputed tonight (stg_loans_to_recompute), read from the stored installment
+-- Only the loans recomputed tonight (int_loans_to_recompute), read from the stored installment
 -- versions by their loan index: the others' snapshot rows are carried forward.
 -- Window functions pick the version in one pass: no self-join of the schedule.
 with installments_known_at_date as (
-    select * from {{ ref('int_installments') }}
+    select * from {{ ref('stored_installments') }}
     where {{ only_loans_to_recompute() }}
 ),
 

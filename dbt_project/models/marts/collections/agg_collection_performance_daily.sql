@@ -23,7 +23,7 @@ with actions_today as (
         direction,
         is_right_party_contact,
         outcome
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         delivered_on <= {{ business_date() }}
         and action_local_date = {{ business_date() }}
@@ -56,10 +56,10 @@ promises_falling_due as (
     group by team_id, agent_id, channel
 ),
 
--- The payments known at D (stored once each, int_payments) valued on D and not reversed by a
+-- The payments known at D (stored once each, stored_payments) valued on D and not reversed by a
 -- reversal known at D and valued by D: read by the value_date and reversal_of indexes, not by
 -- scanning every payment ever delivered (`not materialized`: each use keeps its own index scan).
-payments_known as {{ not_materialized() }} (
+payments_known as {{ cte_inlined() }} (
     select
         payment_id,
         loan_id,
@@ -67,7 +67,7 @@ payments_known as {{ not_materialized() }} (
         value_date,
         amount,
         reversal_of
-    from {{ ref('int_payments') }}
+    from {{ ref('stored_payments') }}
     where
         delivered_on <= {{ business_date() }}
         and value_date <= {{ business_date() }}
@@ -106,7 +106,7 @@ rpc_before_payment as (
             order by rpc_actions.action_at desc, rpc_actions.action_id desc
         ) as recency
     from payments_collected_today
-    left join {{ ref('int_collection_actions') }} as rpc_actions
+    left join {{ ref('stored_collection_actions') }} as rpc_actions
         on
             payments_collected_today.loan_id = rpc_actions.loan_id
             and rpc_actions.is_right_party_contact

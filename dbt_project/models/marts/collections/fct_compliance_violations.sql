@@ -13,9 +13,9 @@
 
 -- Outbound = not inbound: an action of unknown direction is audited rather than missed.
 -- `not materialized`: each use scans the indexed, analysed table with real statistics.
-with actions_delivered_today as {{ not_materialized() }} (
+with actions_delivered_today as {{ cte_inlined() }} (
     select *
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         delivered_on = {{ business_date() }}
         and direction is distinct from 'inbound'
@@ -25,16 +25,16 @@ with actions_delivered_today as {{ not_materialized() }} (
 -- (action_local_date, borrower_id) index find those days. Without them every action ever delivered
 -- was scanned (2.0 s on night 5, 4.5 s on night 60 at 1,000,000 loans); with min() over the table
 -- itself the planner walks that index from its start instead.
-days_delivered_today as {{ materialized() }} (
+days_delivered_today as {{ cte_computed_first() }} (
     select distinct action_local_date
     from actions_delivered_today
 ),
 
 -- Caps count every action of the same borrower-local day known so far, including ones
 -- delivered earlier (a day's actions can arrive over two deliveries).
-calls_on_the_same_days as {{ not_materialized() }} (
+calls_on_the_same_days as {{ cte_inlined() }} (
     select *
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         delivered_on <= {{ business_date() }}
         and direction is distinct from 'inbound'
@@ -98,13 +98,13 @@ over_daily_unanswered_attempts as (
 ),
 
 -- Not materialised: each use looks its few contact points up by index instead of copying all of them.
-contact_points_known as {{ not_materialized() }} (
+contact_points_known as {{ cte_inlined() }} (
     select
         contact_point_id,
         borrower_id,
         is_valid,
         is_third_party
-    from {{ ref('int_contact_points') }}
+    from {{ ref('stored_contact_points') }}
 ),
 
 -- Third-party contacts: lost contact is judged at the moment of the action, from the last
@@ -129,7 +129,7 @@ own_numbers_at_third_party_contact as (
             select count(case when last_calls.is_failed_call then 1 end)
             from (
                 select earlier_calls.is_failed_call
-                from {{ ref('int_collection_actions') }} as earlier_calls
+                from {{ ref('stored_collection_actions') }} as earlier_calls
                 where
                     earlier_calls.contact_point_id = own_numbers.contact_point_id
                     and earlier_calls.channel = 'call'
@@ -233,7 +233,7 @@ final as (
         cast(actions.action_local_date as date) as action_local_date
     from violations
     -- Only today's deliveries are judged (the caps look at earlier ones for context only).
-    inner join {{ ref('int_collection_actions') }} as actions
+    inner join {{ ref('stored_collection_actions') }} as actions
         on
             violations.action_id = actions.action_id
             and actions.delivered_on = {{ business_date() }}

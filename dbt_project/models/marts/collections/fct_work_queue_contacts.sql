@@ -30,7 +30,7 @@ usable_contact_points as (
         borrower_id,
         kind,
         is_third_party
-    from {{ ref('int_contact_points') }}
+    from {{ ref('stored_contact_points') }}
     where is_valid
 ),
 

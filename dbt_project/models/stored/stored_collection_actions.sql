@@ -1,13 +1,12 @@
 -- Every collection action with its borrower-local time and outcome classes, stored once per
 -- delivery date so later models read a few days of actions by index instead of all history.
 -- Analysed after each night's insert: the models downstream plan their joins on its statistics.
--- depends_on: {{ source('raw', 'collection_actions') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     post_hook='{{ analyze_relation(this) }}',
-    pre_hook="{{ replace_business_date('delivered_on') }}",
+    pre_hook='{{ reset_deliveries_of_business_date() }}',
     indexes=[
         {'columns': ['action_id'], 'unique': true},
         {'columns': ['delivered_on']},
@@ -21,14 +20,13 @@
 
 with actions_delivered as (
     {#- The date filter runs inside the deduplication (staged_collection_actions): filtering
-        stg_collection_actions instead would sort every action ever delivered, every night. An
+        the staging view instead would sort every action ever delivered, every night. An
         action is new only if it is not stored already (first delivery wins): one probe of the
         stored table's unique index, not one per delivered date's partition. -#}
     {% if stored_day is not none %}
         {{ staged_collection_actions(filter=delivered_since_and_not_stored(stored_day, 'action_id')) }}
     {% else %}
-        select * from {{ ref('stg_collection_actions') }}
-        where delivered_on <= {{ business_date() }}
+        {{ staged_collection_actions() }}
     {% endif %}
 ),
 

@@ -1,14 +1,12 @@
 -- Every promise to pay (a collection action with outcome promise_to_pay) once, at its first delivery,
--- appended by delivery date like int_collection_actions and indexed on loan_id: fct_promises_to_pay
--- reads the promises of the loans it recomputes from here. Read from int_collection_actions, a
--- loan's promises sat among all its calls and messages, and the planner scanned every action ever
--- delivered (3.3 s on night 5, 7-9 s by night 40 at 1 M loans).
+-- appended by delivery date like stored_collection_actions and indexed on loan_id: int_promises_to_pay
+-- reads the promises of the loans it recomputes from here, not among all their calls and messages.
 -- The rows with delivered_on <= D are the promises known at D.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ replace_business_date('delivered_on') }}",
+    pre_hook='{{ reset_deliveries_of_business_date() }}',
     post_hook='{{ analyze_relation(this) }}',
     indexes=[
         {'columns': ['action_id'], 'unique': true},
@@ -32,10 +30,10 @@ with promises_delivered as (
         promised_date,
         promised_amount,
         delivered_on
-    from {{ ref('int_collection_actions') }}
+    from {{ ref('stored_collection_actions') }}
     where
         outcome = 'promise_to_pay'
-        -- int_collection_actions holds each action once, so the days after the last one stored here
+        -- stored_collection_actions holds each action once, so the days after the last one stored here
         -- hold exactly the promises not stored yet (normally D alone; every day on a first build).
         {% if stored_day is not none %}
             and delivered_on > cast('{{ stored_day }}' as date) and delivered_on <= {{ business_date() }}

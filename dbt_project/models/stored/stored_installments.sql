@@ -1,17 +1,14 @@
--- Every installment version known at the business date (stg_installments), stored and indexed by
--- loan: the schedule in force (§2) reads it for the loans recomputed tonight only, by index.
--- Before, every night read every delivered installment version of every delivered day in key order
--- (a merge of one index scan per delivery: 14 M rows, 5-9 s at 1,000,000 loans and 60 days, and
--- growing with the days delivered) to keep the 5% of loans it recomputes.
--- Carried forward like int_contact_points (docs/decisions/012): when every version stored was
+-- Every installment version known at the business date (as stg_installments), stored and indexed by
+-- loan: the schedule in force (§2) reads it for the loans recomputed tonight only, by index, instead
+-- of every delivered version of every delivered day (docs/scaling.md).
+-- Merged like stored_contact_points (macros/incremental/merge_versions.sql, decision 012): when every version stored was
 -- delivered before D, the night merges only the versions delivered since the latest one stored, up
 -- to D (normally D's delivery alone; a skipped night is caught up), replacing a stored installment
 -- only with a version that wins under §1 (a later updated_at, or the same one delivered later). A
 -- table holding a delivery of D or later (a rerun of D, a backfill of an older date) or a full
--- refresh is rebuilt as of D (45 s on the first night at 1,000,000 loans).
+-- refresh is rebuilt as of D.
 -- Rows per loan are declared to the planner (macro declare_rows_per_key: ANALYZE underestimates the
 -- loans of a table written in loan order); consumer loans have 3-36 installments, 20 is the order.
--- depends_on: {{ source('raw', 'installments') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -31,7 +28,7 @@ with versions as (
     {% if stored_through is not none %}
         {{ staged_installments(filter="_business_date > cast('" ~ stored_through ~ "' as date)") }}
     {% else %}
-        select * from {{ ref('stg_installments') }}
+        {{ staged_installments() }}
     {% endif %}
 ),
 

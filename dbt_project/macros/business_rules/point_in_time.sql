@@ -44,10 +44,3 @@
         - (extract(year from {{ start_date }}) * 12 + extract(month from {{ start_date }}))
     ) as integer)
 {%- endmacro %}
-
-
-{#- The point-in-time filter of the delinquency snapshot's inputs: only the loans recomputed tonight
-    (stg_loans_to_recompute; every loan when there is no snapshot of D-1 to carry forward). -#}
-{% macro only_loans_to_recompute() -%}
-    loan_id in (select loan_id from {{ ref('stg_loans_to_recompute') }})
-{%- endmacro %}

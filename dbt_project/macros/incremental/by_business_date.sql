@@ -1,3 +1,8 @@
+{#- Incremental pattern "replace the business date": tables keeping one set of rows per business date
+    (int_loan_delinquency_daily, int_delinquency_episode_days, ...), incremental_strategy 'append'.
+    Probe: dbt's is_incremental(). Reset: replace_business_date (pre-hook). -#}
+
+
 {#- Pre-hook of the models that are incremental by business date: delete exactly D's rows, in the
     same transaction as the insert that follows (incremental_strategy 'append'), so rebuilding D
     replaces it atomically and a night never touches the other dates. `date_column` names the

@@ -1,17 +1,14 @@
 -- Contact points as known at the business date, stored with indexes and statistics: the queue
 -- contacts, lost contact and the compliance audit all join them, and the staging view (a window over
 -- every version) would be recomputed by each of them.
--- Carried forward like the other stored entities (docs/decisions/012): when every version stored was
+-- Merged like stored_installments (macros/incremental/merge_versions.sql, decision 012): when every version stored was
 -- delivered before D, the night merges only the versions delivered since the latest one stored, up
 -- to D (normally D's delivery alone; a skipped night is caught up), replacing a stored number only
 -- with a version that wins under §1 (a later updated_at, or the same one delivered later). A table
 -- holding a delivery of D or later (a rerun of D, a backfill of an older date) or a full refresh is
--- rebuilt as of D. Before, every night re-derived every number from every delivered version (12-17 s
--- at 1 M loans, growing with the days delivered).
+-- rebuilt as of D.
 -- A change of the seed contact_point_kinds reaches the stored numbers with `--full-refresh`. A table
 -- built before it was carried forward gains updated_at and delivered_on empty, and is rebuilt once.
--- depends_on: {{ ref('contact_point_kinds') }}
--- depends_on: {{ source('pii', 'contact_points') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -28,7 +25,7 @@ with versions as (
     {% if stored_through is not none %}
         {{ staged_contact_points(filter="_business_date > cast('" ~ stored_through ~ "' as date)") }}
     {% else %}
-        select * from {{ ref('stg_contact_points') }}
+        {{ staged_contact_points() }}
     {% endif %}
 ),
 
