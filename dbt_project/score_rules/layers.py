@@ -8,7 +8,6 @@ layer or an earlier one; only staging and stored read sources; staging reads not
 and seeds (reference data). Every rule here is critical: one violation fails the lint.
 """
 
-
 from dbt_score import Model, RuleViolation, Severity, rule
 
 LAYERS = ("staging", "stored", "intermediate", "marts")

@@ -6,9 +6,8 @@
 {#- Post-hook: refresh the planner's statistics of a table just written (PostgreSQL plans the
     next models on them; docs/scaling.md). Engines without such statistics: no statement.
     `statistics_target` samples fewer rows (300 per unit): for the tables that keep every night's
-    rows, a full sample reads pages all over a table that grows with history (1.4-2.6 s for the
-    4.7 M-row snapshot at 100 k loans x 60 days, 0.15 s at 10), while the next models only need the
-    new date's rows counted. -#}
+    rows, a full sample reads pages all over a table that grows with history, while the next models
+    only need the new date's rows counted. -#}
 {% macro analyze_relation(relation, statistics_target=none) -%}
     {{ return(adapter.dispatch('analyze_relation', 'arrears')(relation, statistics_target)) }}
 {%- endmacro %}
@@ -25,10 +24,10 @@
 {#- Post-hook statement: tell the planner how many rows a table holds per value of `column`, where
     ANALYZE cannot see it. A table written in key order (stored_installments: rebuilt sorted by loan,
     then merged a few rows a night) keeps each key's rows on the same pages; ANALYZE samples pages,
-    so it sees them together and takes one key's rows for many keys' (158 k loans estimated for
-    1,000,000 at 14 M installments). Planned on that, a lookup of the 5% of loans recomputed tonight
-    reads the whole table (1.0-1.8 s) instead of probing its index per loan (0.2-0.4 s). Any figure
-    of the right order gives the right plan; the statement runs before the model's ANALYZE. -#}
+    so it sees them together and takes one key's rows for many keys'. Planned on that, a lookup of
+    the few loans recomputed tonight reads the whole table instead of probing its index per loan.
+    Any figure of the right order gives the right plan; the statement runs before the model's
+    ANALYZE. -#}
 {% macro declare_rows_per_key(relation, column, rows_per_key) -%}
     {{ return(adapter.dispatch('declare_rows_per_key', 'arrears')(relation, column, rows_per_key)) }}
 {%- endmacro %}
@@ -110,9 +109,8 @@
 
 {#- Pre-hook of a model that reads a few rows per key of a large, cached table: price a random page
     read like a sequential one (1.1, the usual setting for SSD or memory-resident data) for this
-    model's transaction only. With the default (4) PostgreSQL scanned all of stored_payments to pick the
-    recomputed loans' payments (2.1-2.5 s at 1 M loans and 33 days, growing with the days built)
-    instead of probing its loan_id index (0.56 s). Elsewhere: no statement. -#}
+    model's transaction only. With the default (4) PostgreSQL scans all of stored_payments to pick the
+    recomputed loans' payments instead of probing its loan_id index. Elsewhere: no statement. -#}
 {% macro prefer_index_lookups() -%}
     {{ return(adapter.dispatch('prefer_index_lookups', 'arrears')()) }}
 {%- endmacro %}

@@ -193,5 +193,3 @@
 {% macro add_days(date_expression, days) -%}
     cast({{ dbt.dateadd('day', days, '(' ~ date_expression ~ ')') }} as date)
 {%- endmacro %}
-
-

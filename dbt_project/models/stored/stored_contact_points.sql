@@ -1,14 +1,11 @@
 -- Contact points as known at the business date, stored with indexes and statistics: the queue
 -- contacts, lost contact and the compliance audit all join them, and the staging view (a window over
 -- every version) would be recomputed by each of them.
--- Merged like stored_installments (macros/incremental/merge_versions.sql, decision 012): when every version stored was
--- delivered before D, the night merges only the versions delivered since the latest one stored, up
--- to D (normally D's delivery alone; a skipped night is caught up), replacing a stored number only
--- with a version that wins under §1 (a later updated_at, or the same one delivered later). A table
--- holding a delivery of D or later (a rerun of D, a backfill of an older date) or a full refresh is
--- rebuilt as of D.
--- A change of the seed contact_point_kinds reaches the stored numbers with `--full-refresh`. A table
--- built before it was carried forward gains updated_at and delivered_on empty, and is rebuilt once.
+-- Merged (macros/incremental/merge_versions.sql, decision 012): when every version stored was
+-- delivered before D, the night merges only the versions delivered since (normally D's delivery),
+-- replacing a stored number only with a version that wins under §1; otherwise (a rerun of D, a
+-- backfill of an older date, a full refresh) the table is rebuilt as of D.
+-- A change of the seed contact_point_kinds reaches the stored numbers with `--full-refresh`.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

@@ -1,12 +1,10 @@
 -- Every installment version known at the business date (as stg_installments), stored and indexed by
 -- loan: the schedule in force (§2) reads it for the loans recomputed tonight only, by index, instead
 -- of every delivered version of every delivered day (docs/scaling.md).
--- Merged like stored_contact_points (macros/incremental/merge_versions.sql, decision 012): when every version stored was
--- delivered before D, the night merges only the versions delivered since the latest one stored, up
--- to D (normally D's delivery alone; a skipped night is caught up), replacing a stored installment
--- only with a version that wins under §1 (a later updated_at, or the same one delivered later). A
--- table holding a delivery of D or later (a rerun of D, a backfill of an older date) or a full
--- refresh is rebuilt as of D.
+-- Merged (macros/incremental/merge_versions.sql, decision 012): when every version stored was
+-- delivered before D, the night merges only the versions delivered since (normally D's delivery),
+-- replacing a stored installment only with a version that wins under §1; otherwise (a rerun of D, a
+-- backfill of an older date, a full refresh) the table is rebuilt as of D.
 -- Rows per loan are declared to the planner (macro declare_rows_per_key: ANALYZE underestimates the
 -- loans of a table written in loan order); consumer loans have 3-36 installments, 20 is the order.
 {{ config(

@@ -23,6 +23,8 @@ FAILED = frozenset({"error", "fail", "runtime error"})
 OUTCOMES = ("passed", "warned", "failed", "skipped")
 # Build order: what dbt materialises first, then what checks it.
 RESOURCE_TYPES = ("seed", "model", "snapshot", "test", "unit_test")
+# Nodes that build nothing (exposures are always no-op; the on-run-start hook): shown only when they fail.
+NOT_BUILT = frozenset({"exposure", "operation"})
 MESSAGE_MAX = 300  # a failing test's message can hold compiled SQL; the dbt log has the rest
 
 
@@ -123,6 +125,8 @@ def read_run_results(path: Path) -> DbtCommandResults | None:
         nodes = []
         for result in data["results"]:
             resource_type, name = node_name(str(result["unique_id"]))
+            if resource_type in NOT_BUILT and str(result.get("status") or "") not in FAILED:
+                continue
             nodes.append(
                 DbtNodeResult(
                     unique_id=str(result["unique_id"]),

@@ -2,7 +2,8 @@
 
 `build(business_date)` is what `arrears build --date D` and the nightly DAG call;
 `dbt_invoke(args)` runs any dbt command against the warehouse (used by `make docs`);
-`compile_manifest()` writes the manifest Airflow/cosmos reads without running dbt.
+`compile_manifest()` writes the parsed manifest (`dbt parse`) for tools that read the project without
+running dbt; today only the cosmos benchmark (benchmarks/bench_dbt_modes.py) does.
 """
 
 from arrears.transform.build import BuildFailed, BuildResult, NodeStatus, build, business_dates_to_rebuild

@@ -15,6 +15,8 @@ from arrears.transform.invoke import dbt_invoke
 _PASSED = {"success", "pass"}
 _FAILED = {"error", "fail", "runtime error"}
 _TEST_TYPES = {"test", "unit_test"}
+# Nodes that build nothing: exposures (always no-op) and the on-run-start hook, reported only when it fails.
+_NOT_BUILT = {"exposure", "operation"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ def _node_statuses(business_date: date, dbt_result: Any) -> list[NodeStatus]:
     statuses = []
     for node_result in getattr(run_results, "results", None) or []:
         node = node_result.node
+        if str(node.resource_type) in _NOT_BUILT and str(node_result.status) not in _FAILED:
+            continue
         statuses.append(
             NodeStatus(
                 business_date=business_date,

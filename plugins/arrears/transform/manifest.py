@@ -1,4 +1,4 @@
-"""The compiled dbt manifest: Airflow/cosmos read it instead of running dbt when a DAG is parsed."""
+"""The parsed dbt manifest, for tools that read the project without running dbt (the cosmos benchmark)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@
 -- post-hook drops every kept call that left the window. Keeping the last N is enough: a call that
 -- leaves the window is older than every call kept after it. as_of_date is the night a number's
 -- calls were last ranked. Otherwise (first build, rerun, backfill, skipped night) every call of the
--- window is ranked. A night reads a day's calls, not the window's (which grew with the days built
--- until the look-back was full: 0.7 s at 60 days of 100 k loans).
+-- window is ranked. A night reads a day's calls, not the whole look-back window's.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

@@ -14,9 +14,9 @@
     )
 }}
 
--- `not materialized`: D's snapshot and D-1's open episodes are read several times; inlined, each read
--- is planned on the indexed, analysed table (materialised, the planner guessed 200 distinct loans and
--- expected hundreds of millions of joined rows: 23 s instead of 11 s at 1 M loans).
+-- Inlined (cte_inlined): D's snapshot and D-1's open episodes are read several times; each read is
+-- planned on the indexed, analysed table instead of a materialised CTE without statistics
+-- (docs/scaling.md, "Planner hints").
 with snapshot_today as {{ cte_inlined() }} (
     select * from {{ ref('int_loan_delinquency_daily') }}
     where business_date = {{ business_date() }}
@@ -56,9 +56,8 @@ actions_new_today as (
             )
     ),
 
-    -- One indexed lookup per starting loan on (loan_id, business_date). As a join, the planner read
-    -- every episode day ever stored and matched it to today's snapshot (1 s at day 63 of 100 k loans,
-    -- growing with the days built); left un-fenced, it ran the lookup for every late loan.
+    -- One indexed lookup per starting loan on (loan_id, business_date), so the cost does not grow with
+    -- the days built; fenced (cte_computed_first above), so it runs for the starting loans only.
     earlier_episode_numbers as (
         select
             starting.loan_id,

@@ -28,8 +28,7 @@ with worked_today as (
             queue.loan_id = snapshot_before.loan_id
             and snapshot_before.business_date = {{ queued_on }}
     where
-        -- Not work_date = D: unindexed, it read every night's queue (1.0 s on night 5, 3.3 s on
-        -- night 60 at 1,000,000 loans).
+        -- By business_date (indexed), not work_date = D: that would read every night's queue.
         queue.business_date = {{ queued_on }}
         and queue.team_id is not null
 ),
