@@ -13,12 +13,15 @@
     indexes=[{'columns': ['loan_id'], 'unique': true}],
 ) }}
 
+{#- Taken here, where parsing renders them: the scope's branch renders only when D-1 was built. -#}
+{%- set loan_deliveries = ref('stg_loan_deliveries') %}
+{%- set installment_deliveries = ref('stg_installment_deliveries') %}
 {%- set stored_payments = ref('stored_payments') %}
 {%- set previous_night = previous_night_rows('int_loan_delinquency_daily') %}
 
 {% if previous_night is not none %}
     with loans_changed as (
-        select loan_id from {{ ref('stg_loan_deliveries') }}
+        select loan_id from {{ loan_deliveries }}
         where
             delivered_on >= {{ add_days(business_date(), -1) }}
             or disbursed_on = {{ business_date() }}
@@ -34,7 +37,7 @@
             delivered_on,
             effective_from,
             due_date
-        from {{ ref('stg_installment_deliveries') }}
+        from {{ installment_deliveries }}
         where
             delivered_on = {{ business_date() }}
             or effective_from = {{ business_date() }}
@@ -91,7 +94,7 @@
     )
 {% else %}
     with final as (
-        select distinct loan_id from {{ ref('stg_loan_deliveries') }}
+        select distinct loan_id from {{ loan_deliveries }}
     )
 {% endif %}
 
