@@ -89,7 +89,7 @@ def _sql_files() -> list[Path]:
 def test_the_scan_sees_the_project() -> None:
     files = {p.relative_to(DBT_PROJECT).as_posix() for p in _sql_files()}
     assert len([f for f in files if f.startswith("models/")]) >= 30
-    assert "macros/cross_database.sql" in files
+    assert "macros/portability/cross_database.sql" in files
 
 
 @pytest.mark.parametrize("path", _sql_files(), ids=lambda p: p.relative_to(DBT_PROJECT).as_posix())

@@ -20,7 +20,7 @@
         {{ exceptions.raise_compiler_error("point_in_time: kind must be 'upsert' or 'event', got " ~ kind) }}
     {%- endif -%}
     {%- set where = '_business_date <= ' ~ business_date() ~ ((' and (' ~ filter ~ ')') if filter else '') %}
-    {#- distinct on in PostgreSQL, qualify row_number() elsewhere (macros/cross_database.sql) -#}
+    {#- distinct on in PostgreSQL, qualify row_number() elsewhere (macros/portability/cross_database.sql) -#}
     {{ deduplicate(relation, key_columns, version_order, where=where) }}
 {%- endmacro %}
 
