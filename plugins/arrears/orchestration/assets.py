@@ -1,6 +1,6 @@
 """The Airflow Assets that link the nightly's DAGs, and that downstream teams can schedule on.
 
-Each asset event carries the business date it is about in `extra["business_date"]`.
+Each asset event carries the business dates it is about in `extra["business_dates"]` (a list: a backfill announces several).
 """
 
 from __future__ import annotations
