@@ -108,7 +108,7 @@ def test_no_call_for_an_open_promise_and_no_team_on_a_held_row(simulated_warehou
 def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
     simulated_warehouse: tuple[str, Path],
 ) -> None:
-    """fct_promises_to_pay recomputes only the loans whose promises can change (decision 012); after
+    """int_promises_to_pay recomputes only the loans whose promises can change (decision 012); after
     consecutive nights its statuses must equal a rebuild of every promise as of the last night."""
     from arrears.transform import build
 
@@ -120,7 +120,7 @@ def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
     # The table is as of the last night already; the first of these nights rebuilds every promise as of
     # it (the table is not as of the night before), the later ones carry forward.
     for night in [last - dt.timedelta(days=days) for days in (3, 2, 1, 0)]:
-        build(night, select=["fct_promises_to_pay"])
+        build(night, select=["int_promises_to_pay", "fct_promises_to_pay"])
     with psycopg.connect(url) as conn:
         carried = conn.execute(f"select {columns} from marts.fct_promises_to_pay order by action_id").fetchall()
         as_of = dict(
@@ -128,7 +128,8 @@ def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
                 "select as_of_date = %s, count(*) from marts.fct_promises_to_pay group by 1", (last,)
             ).fetchall()
         )
-    build(last, select=["fct_promises_to_pay"])  # a rerun of the night: every promise recomputed as of it
+    # A rerun of the night: every promise recomputed as of it.
+    build(last, select=["int_promises_to_pay", "fct_promises_to_pay"])
     with psycopg.connect(url) as conn:
         recomputed = conn.execute(f"select {columns} from marts.fct_promises_to_pay order by action_id").fetchall()
         rebuilt_as_of = conn.execute("select distinct as_of_date from marts.fct_promises_to_pay").fetchall()

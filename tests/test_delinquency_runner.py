@@ -46,8 +46,10 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
     assert result.as_dict()["nodes"]
     assert conn.execute("select dpd from marts.fct_loan_delinquency_daily where loan_id = 'L1'").fetchone() == (37,)
     # The build handed what dbt created to the pipeline role (its grants and policies follow the owner).
-    owner = conn.execute("select tableowner from pg_tables where tablename = 'fct_loan_delinquency_daily'").fetchone()
+    owner = conn.execute("select tableowner from pg_tables where tablename = 'int_loan_delinquency_daily'").fetchone()
     assert owner == ("arrears_pipeline",)
+    view_owner = conn.execute("select viewowner from pg_views where viewname = 'fct_loan_delinquency_daily'").fetchone()
+    assert view_owner == ("arrears_pipeline",)
     # dbt wrote into this home, never into the project folder.
     assert (arrears_home / "dbt" / "target" / "run_results.json").exists()
 
@@ -69,14 +71,14 @@ def test_an_index_dropped_from_the_config_is_dropped_from_an_existing_snapshot(c
     raw.installment(date(2026, 3, 1), "L1", 1, date(2026, 2, 1), "100.00", effective_from=date(2026, 1, 1))
     raw.insert(conn)
     build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
-    conn.execute("create index older_loan_first on marts.fct_loan_delinquency_daily (loan_id, business_date)")
+    conn.execute("create index older_loan_first on intermediate.int_loan_delinquency_daily (loan_id, business_date)")
     conn.commit()
-    assert _index_columns(conn, "fct_loan_delinquency_daily") == {"business_date, loan_id", "loan_id, business_date"}
+    assert _index_columns(conn, "int_loan_delinquency_daily") == {"business_date, loan_id", "loan_id, business_date"}
 
     result = build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
 
     assert not result.failed_nodes
-    assert _index_columns(conn, "fct_loan_delinquency_daily") == {"business_date, loan_id"}
+    assert _index_columns(conn, "int_loan_delinquency_daily") == {"business_date, loan_id"}
     days = conn.execute("select business_date, dpd from marts.fct_loan_delinquency_daily order by 1").fetchall()
     assert days == [(date(2026, 3, 10), 37), (date(2026, 3, 11), 38)]
 
@@ -98,7 +100,8 @@ def test_a_snapshot_built_before_the_oldest_unsettled_column_gains_it_on_its_nex
     raw.payment(date(2026, 3, 1), "P1", "PAID", date(2026, 3, 1), "100.00")
     raw.insert(conn)
     build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
-    conn.execute("alter table marts.fct_loan_delinquency_daily drop column oldest_unsettled_due_date")
+    # The published view goes with the column (cascade); the next build re-creates it.
+    conn.execute("alter table intermediate.int_loan_delinquency_daily drop column oldest_unsettled_due_date cascade")
     conn.commit()
 
     result = build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
@@ -138,7 +141,7 @@ def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Co
 
     assert finished.returncode != 0
     last_line = finished.stderr.strip().splitlines()[-1]
-    assert "not_null_fct_loan_delinquency_daily_borrower_id" in last_line
+    assert "not_null_int_loan_delinquency_daily_borrower_id" in last_line
     assert "Traceback" not in finished.stderr
 
 
