@@ -477,7 +477,7 @@ def test_stored_contact_points_are_the_versions_known_at_each_night(conn: psycop
     seen: dict[dt.date, list[tuple[Any, ...]]] = {}
     for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
         cp2_before = row_version("CP2") if night != nights[0] else None
-        build_models(night, select=["+stored_contact_points"])
+        build_models(night, select=["+stored_contact_points", "stg_contact_points"])
         known = conn.execute(f"select {columns} from staging.stg_contact_points order by 1").fetchall()
         assert stored() == known, f"stored contact points differ from the staging view on {night}"
         if night == nights[1] and night not in seen:

@@ -218,7 +218,7 @@ def test_stored_installments_are_the_versions_known_at_each_night(conn: psycopg.
     seen: dict[date, list[tuple[Any, ...]]] = {}
     for night in (nights[0], nights[1], nights[3], nights[1]):  # nights[2] skipped, then a rerun of nights[1]
         l2_before = row_version("L2") if night != nights[0] else None
-        build(night, select=["+stored_installments"])
+        build(night, select=["+stored_installments", "stg_installments"])
         known = conn.execute(f"select {columns} from staging.stg_installments order by 1, 2, 3").fetchall()
         assert stored() == known, f"stored installments differ from the staging view on {night}"
         if night == nights[1] and night not in seen:
