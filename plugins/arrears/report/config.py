@@ -49,9 +49,10 @@ class Labels:
         """A label as plain text (for chart titles and JSON), values filled in as they are."""
         return str(self._entry(key)).format(**values)
 
-    def html(self, key: str, **values: Any) -> str:
-        """A label for the page: the template's own markup kept, every filled-in value escaped."""
-        return str(self._entry(key)).format(**{name: escape(str(value)) for name, value in values.items()})
+    def html(self, key: str, raw: dict[str, str] | None = None, **values: Any) -> str:
+        """A label for the page: the template's own markup kept, every filled-in value escaped (`raw`: markup)."""
+        escaped = {name: escape(str(value)) for name, value in values.items()}
+        return str(self._entry(key)).format(**escaped, **(raw or {}))
 
     def words(self, key: str) -> list[str]:
         """A list label (table headers)."""
@@ -83,6 +84,7 @@ class ReportConfig:
     promise_window_days: int
     trend_nights: int
     trend_recent_nights: int
+    trend_stages: tuple[str, ...]
     airflow_url: str
     language: str
     labels: Labels
@@ -133,6 +135,7 @@ def load_config(path: Path = CONFIG_FILE, language: str | None = None) -> Report
         promise_window_days=int(data["promise_window_days"]),
         trend_nights=int(data["trend_nights"]),
         trend_recent_nights=int(data["trend_recent_nights"]),
+        trend_stages=tuple(data["trend_stages"]),
         airflow_url=str(data["airflow_url"]).rstrip("/"),
         language=chosen,
         labels=load_labels(chosen),
