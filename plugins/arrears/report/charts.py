@@ -125,7 +125,7 @@ def stacked_bar_chart(
     ]
     upright = _upright(categories)
     category_axis = alt.Axis(labelLimit=0, labelAngle=0, title=category_title)
-    category: Any = alt.X if upright else alt.Y
+    category_channel: Any = alt.X if upright else alt.Y
     value: Any = alt.Y if upright else alt.X
     value_axis = alt.Axis(format=AXIS_FORMATS.get(value_format, ",.0f"), title=value_title, tickMinStep=1)
     if bar_colors is not None:
@@ -141,7 +141,7 @@ def stacked_bar_chart(
         alt.Chart(_data(rows))
         .mark_bar()
         .encode(
-            category("category:N", scale=alt.Scale(domain=list(categories)), axis=category_axis),
+            category_channel("category:N", scale=alt.Scale(domain=list(categories)), axis=category_axis),
             value("sum(value):Q", axis=value_axis, stack="zero"),
             color=color,
             order=alt.Order("order:Q"),
@@ -152,7 +152,7 @@ def stacked_bar_chart(
         alt.Chart(_data(totals))
         .mark_text(dy=-6 if upright else 0, dx=0 if upright else 6, align="center" if upright else "left")
         .encode(
-            category("category:N", scale=alt.Scale(domain=list(categories))),
+            category_channel("category:N", scale=alt.Scale(domain=list(categories))),
             value("total:Q"),
             text="label:N",
             description=alt.Description("label:N"),
