@@ -344,8 +344,10 @@ def test_vintage_curves(full_report: tuple[Path, dict[str, Any], str]) -> None:
     assert [point["ever_30_share"] for point in vintages["cohorts"][0]["points"]] == [0.01, 0.05]
     ever30 = chart(html, "vintage-ever30")
     assert {"2024-01", "2024-02"} <= set(chart_labels(ever30))
-    assert len(line_colors(ever30)) == 2
-    chart(html, "vintage-ever90")
+    assert len(set(line_colors(ever30))) == 2  # one colour per cohort
+    # Each curve has a visible title saying which threshold it shows.
+    assert "Share of loans ever 30+ days past due" in chart_labels(ever30)
+    assert "Share of loans ever 90+ days past due" in chart_labels(chart(html, "vintage-ever90"))
 
 
 def test_work_queue_per_team_and_held_reasons(full_report: tuple[Path, dict[str, Any], str]) -> None:

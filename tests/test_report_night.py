@@ -216,3 +216,17 @@ def test_one_night_is_not_a_trend(conn: psycopg.Connection, arrears_home: Path, 
     assert report["sections"]["trends"]["nights"] == ["2024-03-15"]
     assert "Only 1 night of data: a trend needs at least 2 nights." in html
     assert 'data-chart="trend-' not in html
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (make setup-browser)")
+def test_the_chinese_banner_renders_in_chromium(
+    conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "zh-CN")
+    store_checks(conn, failed_suites=set(load_recipients()["mid"].suites))
+    dom = chromium_dom(write_report(DAY), tmp_path / "chromium")
+    assert '<html lang="zh-CN">' in dom
+    banner = re.search(r'<div class="alarm".*?</div>', dom, flags=re.S)
+    assert banner is not None
+    assert "注意：本晚的文件没有发给催收人员" in banner[0]
+    assert "今晚没有任何催收人员收到文件。" in banner[0]  # every recipient shares a failed suite
