@@ -80,7 +80,11 @@ def test_a_night_without_checks_says_no_collector_received_files(
 ) -> None:
     report, html = report_of()
     assert report["night"]["blocked_recipients"] == list(load_recipients())
-    assert "no check run for the date" in html
+    names = ", ".join(load_recipients())
+    assert (
+        f"blocked the export of {len(load_recipients())} recipient(s): {names}: a suite it needs was not checked"
+        in html
+    )
     assert "No collector received files tonight." in html
 
 

@@ -64,9 +64,12 @@ def _with_title_tooltips(svg: str) -> str:
 
 def render(chart: Any, chart_id: str, title: str) -> str:
     """An altair chart as one inline <svg data-chart=...> string, scaled to the page width."""
+    import altair as alt
     import vl_convert
 
-    spec = chart.properties(title=title).configure(font=FONT).configure_view(stroke=None).to_dict(validate=False)
+    # Title anchored at the left: a centred title wider than a narrow chart was clipped at the edge.
+    heading = alt.TitleParams(text=title, anchor="start", limit=0)
+    spec = chart.properties(title=heading).configure(font=FONT).configure_view(stroke=None).to_dict(validate=False)
     svg = _with_title_tooltips(vl_convert.vegalite_to_svg(spec))
     head_end = svg.index(">")
     head = svg[len("<svg") : head_end]
@@ -127,7 +130,11 @@ def stacked_bar_chart(
     category_axis = alt.Axis(labelLimit=0, labelAngle=0, title=category_title)
     category_channel: Any = alt.X if upright else alt.Y
     value: Any = alt.Y if upright else alt.X
-    value_axis = alt.Axis(format=AXIS_FORMATS.get(value_format, ",.0f"), title=value_title, tickMinStep=1)
+    value_axis = alt.Axis(format=AXIS_FORMATS.get(value_format, ",.0f"), title=value_title)
+    if value_format is count_format:  # whole ticks only: 0, 1, 2, never a 0.5 printed as "1"
+        value_axis = alt.Axis(
+            format=",.0f", title=value_title, tickMinStep=1, tickCount=max(1, min(5, int(max(sums, default=0))))
+        )
     if bar_colors is not None:
         color = alt.Color("category:N", scale=alt.Scale(domain=list(categories), range=list(bar_colors)), legend=None)
     else:

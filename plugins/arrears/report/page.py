@@ -535,10 +535,10 @@ def _headline(report: dict[str, Any], labels: Labels) -> str:
 def _gate_reason(entry: dict[str, Any], labels: Labels) -> str:
     reasons = []
     if entry["unchecked"]:
-        reasons.append(labels.text("banner.no_check", suites=", ".join(entry["unchecked"])))
+        reasons.append(labels.text("banner.no_check"))
     if entry["failed"]:
         reasons.append(labels.text("banner.failed_suites", suites=", ".join(entry["failed"])))
-    return labels.text("banner.blocked_reason", recipient=entry["recipient"], reason="; ".join(reasons))
+    return "; ".join(reasons)
 
 
 def banner(night: dict[str, Any], day: str, labels: Labels) -> str:
@@ -554,7 +554,14 @@ def banner(night: dict[str, Any], day: str, labels: Labels) -> str:
         )
     blocked = [entry for entry in night["gate"] if entry["blocked"]]
     if blocked:
-        reasons = "; ".join(_gate_reason(entry, labels) for entry in blocked)
+        # Recipients blocked for the same reason are named together: one line per reason, not per recipient.
+        by_reason: dict[str, list[str]] = {}
+        for entry in blocked:
+            by_reason.setdefault(_gate_reason(entry, labels), []).append(entry["recipient"])
+        reasons = "; ".join(
+            labels.text("banner.blocked_reason", recipient=", ".join(names), reason=reason)
+            for reason, names in by_reason.items()
+        )
         lines.append(labels.html("banner.blocked", count=len(blocked), recipients=reasons))
     received = [entry["recipient"] for entry in night["gate"] if not entry["blocked"]]
     if mark is not None and mark["status"] == "retracted":
