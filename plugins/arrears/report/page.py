@@ -592,17 +592,20 @@ def render_page(report: dict[str, Any], config: ReportConfig) -> str:
     labels = config.labels
     day = report["business_date"]
     nav = " ".join(f'<a href="#{esc(key)}">{esc(config.text(key).title)}</a>' for key in report["sections"])
-    body = []
-    for key, section in report["sections"].items():
-        text = config.text(key)
-        body.append(f'<section id="{esc(key)}"><h2>{esc(text.title)}</h2><p class="caption">{esc(text.caption)}</p>')
-        if not section["available"]:
-            body.append(f'<p class="unavailable">{labels.html("page.not_available", note=section["note"])}</p>')
-        elif key == "roll_rates":
-            body.append(_roll_rates(section, config, day))
-        else:
-            body.append(RENDERERS[key](section, config))
-        body.append("</section>")
+    body: list[str] = []
+    with charts.building():
+        for key, section in report["sections"].items():
+            text = config.text(key)
+            body.append(
+                f'<section id="{esc(key)}"><h2>{esc(text.title)}</h2><p class="caption">{esc(text.caption)}</p>'
+            )
+            if not section["available"]:
+                body.append(f'<p class="unavailable">{labels.html("page.not_available", note=section["note"])}</p>')
+            elif key == "roll_rates":
+                body.append(_roll_rates(section, config, day))
+            else:
+                body.append(RENDERERS[key](section, config))
+            body.append("</section>")
     meta = labels.html("page.meta", day=day, generated=local_time(report["generated_at"]), timezone=source_timezone())
     return (
         "<!DOCTYPE html>\n"
