@@ -234,3 +234,25 @@ def test_the_chinese_banner_renders_in_chromium(
     assert banner is not None
     assert "注意：本晚的文件没有发给催收人员" in banner[0]
     assert "今晚没有任何催收人员收到文件。" in banner[0]  # every recipient shares a failed suite
+
+
+def test_codes_from_the_data_are_shown_in_words_in_chinese(
+    conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "zh-CN")
+    conn.execute(
+        "create table marts.fct_compliance_violations (action_id text, business_date date, rule text, team_id text,"
+        " agent_id text)"
+    )
+    conn.execute(
+        "insert into marts.fct_compliance_violations values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
+        " ('A2', %s, 'restricted_channel', 'agency:acme', null)",
+        (DAY, DAY),
+    )
+    report, html = report_of()
+    assert [team["team"] for team in report["sections"]["compliance"]["teams"]] == ["field", "agency:acme"]  # codes
+    svg = re.search(r'<svg data-chart="compliance-teams".*?</svg>', html, flags=re.S)
+    assert svg is not None
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg[0])
+    assert {"外访", "委外:acme", "在允许联系时间之外联系", "使用受限渠道"} <= set(labels)  # labels.yml zh-CN values
+    assert "<td>在允许联系时间之外联系</td>" in html

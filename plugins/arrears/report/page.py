@@ -282,7 +282,7 @@ def _work_queue(figures: dict[str, Any], config: ReportConfig) -> str:
         held = charts.bar_chart(
             "queue-held-reasons",
             labels.text("charts.held_reasons"),
-            [(entry["reason"], entry["accounts"]) for entry in figures["held_reasons"]],
+            [(labels.value("reason", entry["reason"]), entry["accounts"]) for entry in figures["held_reasons"]],
             category_title=labels.text("charts.reason"),
             value_title=labels.text("charts.accounts"),
         )
@@ -338,12 +338,12 @@ def _compliance(figures: dict[str, Any], config: ReportConfig) -> str:
         "compliance-teams",
         labels.text("charts.compliance_teams"),
         _named(labels, "team", [team["team"] for team in teams]),
-        [(rule, [team["by_rule"].get(rule, 0) for team in teams]) for rule in rules],
+        [(labels.value("rule", rule), [team["by_rule"].get(rule, 0) for team in teams]) for rule in rules],
         category_title=labels.text("charts.team"),
         value_title=labels.text("charts.violations"),
         series_title=labels.text("charts.rule"),
     )
-    rows = [(entry["rule"], count(entry["violations"])) for entry in figures["rules"]]
+    rows = [(labels.value("rule", entry["rule"]), count(entry["violations"])) for entry in figures["rules"]]
     summary = labels.html("text.violations_summary", violations=count(figures["violations"]))
     return f'<p class="bad">{summary}</p>' + chart + table(labels.words("text.compliance_headers"), rows, numeric=(1,))
 
