@@ -256,3 +256,22 @@ def test_codes_from_the_data_are_shown_in_words_in_chinese(
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg[0])
     assert {"外访", "委外:acme", "在允许联系时间之外联系", "使用受限渠道"} <= set(labels)  # labels.yml zh-CN values
     assert "<td>在允许联系时间之外联系</td>" in html
+
+
+def test_the_last_30_nights_are_marked_and_averaged_apart(
+    conn: psycopg.Connection, arrears_home: Path, english: None
+) -> None:
+    nights = [DAY - dt.timedelta(days=back) for back in range(34, -1, -1)]  # 35 nights
+    load_trends(conn, nights)
+    report, html = report_of()
+    trends = report["sections"]["trends"]
+    assert trends["recent_since"] == (DAY - dt.timedelta(days=29)).isoformat()
+    collected = next(entry for entry in trends["figures"] if entry["figure"] == "collected_amount")
+    # Night n collects 100 (n + 1) + 50: nights 5..34 average 100 x 20.5 + 50, nights 0..34 average 100 x 18 + 50.
+    assert collected["last"] == 3550.0
+    assert collected["average_recent"] == pytest.approx(2100.0)
+    assert collected["average_all"] == pytest.approx(1850.0)
+    svg = re.search(r'<svg data-chart="trend-collected-amount".*?</svg>', html, flags=re.S)
+    assert svg is not None
+    assert "last 30 nights" in re.findall(r"<text[^>]*>([^<]*)</text>", svg[0])
+    assert "35 nights (2024-02-10 to 2024-03-15), at most 90." in html
