@@ -275,3 +275,4 @@ def test_the_last_30_nights_are_marked_and_averaged_apart(
     assert svg is not None
     assert "last 30 nights" in re.findall(r"<text[^>]*>([^<]*)</text>", svg[0])
     assert "35 nights (2024-02-10 to 2024-03-15), at most 90." in html
+    assert "<th>30-night average</th><th>90-night average</th>" in html  # report.yml trend windows

@@ -285,7 +285,7 @@ def line_chart(
     color = alt.Color(
         "series:N",
         scale=alt.Scale(domain=names, range=colors_for(names, colors, palette)),
-        legend=alt.Legend(title=series_title or None, labelLimit=0),
+        legend=alt.Legend(title=series_title or None, labelLimit=0) if len(names) > 1 else None,
     )
     layers = [
         alt.Chart(_data(points))

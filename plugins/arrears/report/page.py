@@ -146,7 +146,7 @@ def _trends(figures: dict[str, Any], config: ReportConfig) -> str:
                 palette=config.series_colors,
                 x_order=nights,
                 rule_at=rule_at,
-                rule_label=labels.text("charts.last_30"),
+                rule_label=labels.text("charts.last_recent", nights=figures["recent_nights"]),
             )
         )
         for name, entry in zip(names, lines, strict=True):
@@ -157,10 +157,14 @@ def _trends(figures: dict[str, Any], config: ReportConfig) -> str:
             )
             show = percent if fmt is charts.share_format else (amount if fmt is charts.amount_format else count)
             rows.append((row_label, show(entry["last"]), show(entry["average_recent"]), show(entry["average_all"])))
-    summary = labels.html("text.trend_nights", nights=len(nights), first=nights[0], last=nights[-1])
-    return (
-        f"<p>{summary}</p>" + table(labels.words("text.trend_table_headers"), rows, numeric=(1, 2, 3)) + "".join(parts)
+    summary = labels.html(
+        "text.trend_nights", nights=len(nights), first=nights[0], last=nights[-1], most=figures["all_nights"]
     )
+    headers = labels.words("text.trend_table_headers") + [
+        labels.text("text.trend_average", nights=figures["recent_nights"]),
+        labels.text("text.trend_average", nights=figures["all_nights"]),
+    ]
+    return f"<p>{summary}</p>" + table(headers, rows, numeric=(1, 2, 3)) + "".join(parts)
 
 
 def _portfolio(figures: dict[str, Any], config: ReportConfig) -> str:
