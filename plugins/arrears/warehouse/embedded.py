@@ -10,9 +10,11 @@ home and remembered in `port`. See docs/decisions/001-embedded-pgserver.md.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +46,9 @@ SERVER_OPTIONS = {
 def _pgserver():  # type: ignore[no-untyped-def]
     import pgserver._commands as commands  # deferred: imported only when the embedded server is used
     import pgserver.utils as utils
+
+    # pgserver logs a 20-line dump of every failed command; we report one line with the server's reason.
+    logging.getLogger("pgserver").setLevel(logging.CRITICAL)
 
     return commands, utils
 
@@ -114,7 +119,8 @@ def _run(commands, name: str, args: list[str], pgdata: Path) -> str:  # type: ig
     try:
         return str(getattr(commands, name)(args, pgdata=pgdata, user=_system_user(), timeout=120))
     except subprocess.CalledProcessError as err:
-        raise ArrearsError(f"embedded warehouse: {name} failed; see {pgdata / 'log'}") from err
+        reason = _start_failure(pgdata) if name == "pg_ctl" else f"exit status {err.returncode}"
+        raise ArrearsError(f"embedded warehouse: {name} failed: {reason} (log: {pgdata / 'log'})") from err
 
 
 def _prepare_permissions(paths: Paths, commands, utils) -> None:  # type: ignore[no-untyped-def]
@@ -135,8 +141,16 @@ def _prepare_permissions(paths: Paths, commands, utils) -> None:  # type: ignore
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
 
 
+def exists(paths: Paths) -> bool:
+    """True when this home has an initialised embedded warehouse (running or not)."""
+    return (_data_dir(paths) / "PG_VERSION").exists()
+
+
 def start(paths: Paths) -> str:
-    """Start the embedded warehouse if it is not running (initialising it on first use); return its URL."""
+    """Start the embedded warehouse if it is not running (initialising it on first use); return its URL.
+
+    The port is chosen once, when the warehouse is created, and kept: the URLs people save stay valid.
+    """
     with _lock(paths):
         if is_running(paths):
             return url(paths)
@@ -144,12 +158,16 @@ def start(paths: Paths) -> str:
         pgdata = _data_dir(paths)
         pgdata.mkdir(parents=True, exist_ok=True)
         _prepare_permissions(paths, commands, utils)
-        if not (pgdata / "PG_VERSION").exists():
+        if not exists(paths):
             _run(commands, "initdb", ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata)
+            print(f"arrears: created a new embedded warehouse in {paths.warehouse_dir}", file=sys.stderr)
         port = _port(paths)
         if not _port_is_free(port):
-            port = _free_port()
-            _port_file(paths).write_text(f"{port}\n")
+            raise ArrearsError(
+                f"embedded warehouse: its port {port} is taken by another program; stop that program, "
+                f"or delete {_port_file(paths)} to pick a new port (the warehouse URL then changes)"
+            )
+        _remove_stale_pid_file(pgdata)
         options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
         # A Unix socket's path is limited to 107 bytes; everything connects over TCP, so a home too
         # deep for one (a long $ARREARS_HOME, a test's temporary directory) just goes without.
@@ -165,12 +183,62 @@ def start(paths: Paths) -> str:
 
 
 def _port_is_free(port: int) -> bool:
+    """Can a server listen on this port? With SO_REUSEADDR, as PostgreSQL binds: a port left in TIME_WAIT
+    by a crashed server counts as free; only a live listener makes it busy."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
             return True
         except OSError:
             return False
+
+
+def _remove_stale_pid_file(pgdata: Path) -> None:
+    """After a crash, postmaster.pid may name a PID the system has since given to another program, and then
+    PostgreSQL refuses to start. Such a file goes, unless a postgres process still runs in this data folder.
+    (A PID that is simply gone PostgreSQL handles itself, checking its old shared memory.)"""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    owner = _process_name(pid)
+    if owner is None or owner in ("postgres", "postmaster") or _postgres_running_in(pgdata):
+        return
+    pid_file.unlink(missing_ok=True)
+
+
+def _process_name(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
+def _postgres_running_in(pgdata: Path) -> bool:
+    """Is any postgres process (postmaster or an orphaned backend) working in this data folder?"""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or _process_name(int(proc.name)) != "postgres":
+            continue
+        try:
+            if (proc / "cwd").resolve() == pgdata.resolve():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _start_failure(pgdata: Path) -> str:
+    """The server's own reason (the last FATAL/PANIC line of its log), for a one-line error."""
+    try:
+        lines = (pgdata / "log").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    reasons = [line for line in lines if "FATAL:" in line or "PANIC:" in line]
+    if not reasons:
+        return "no reason in its log"
+    return reasons[-1].split("FATAL:", 1)[-1].split("PANIC:", 1)[-1].strip()
 
 
 def _ensure_database(port: int) -> None:
