@@ -151,7 +151,7 @@ def _backfill(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from arrears.orchestration.demo import run_demo
 
-    print(run_demo(loans=args.loans, days=args.days))
+    print(run_demo(loans=args.loans, days=args.days, airflow_days=args.airflow_days, seed=args.seed))
     return 0
 
 
@@ -243,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     dem = command("demo", _demo, "Simulate a small portfolio and run it through the nightly DAG.")
     dem.add_argument("--loans", type=_positive_int, default=3000)
     dem.add_argument("--days", type=_positive_int, default=8)
+    dem.add_argument("--airflow-days", type=_positive_int, default=3, help="the last N dates run through Airflow")
+    dem.add_argument("--seed", type=int, default=20261001)
 
     rep = command("report", _report, "Write the run report (HTML + report.json) of a business date.")
     rep.add_argument("--date", type=_date, required=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ from arrears.settings import Paths
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"  # administers the server: creates roles, initialises the schema
+ORPHAN_WAIT_SECONDS = 15  # how long a restart waits for the processes of a crashed server to exit
 SOCKET_PATH_LIMIT = 107  # bytes of sun_path, less its terminating NUL
 PIPELINE_USER = "arrears_pipeline"  # everything else connects as the pipeline role (docs/security.md)
 DATABASE = "arrears"
@@ -196,17 +199,21 @@ def _port_is_free(port: int) -> bool:
 
 def _remove_stale_pid_file(pgdata: Path) -> None:
     """After a crash, postmaster.pid may name a PID the system has since given to another program, and then
-    PostgreSQL refuses to start. Such a file goes, unless a postgres process still runs in this data folder.
-    (A PID that is simply gone PostgreSQL handles itself, checking its old shared memory.)"""
+    PostgreSQL refuses to start. Such a file goes, once no postgres process of the crashed server still works
+    in this data folder (they exit within seconds of their postmaster). A PID that is simply gone PostgreSQL
+    handles itself, checking its old shared memory; it too waits for those processes first."""
     pid_file = pgdata / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return
-    owner = _process_name(pid)
-    if owner is None or owner in ("postgres", "postmaster") or _postgres_running_in(pgdata):
-        return
-    pid_file.unlink(missing_ok=True)
+    if _process_name(pid) in ("postgres", "postmaster"):
+        return  # alive: pg_ctl will say so
+    deadline = time.monotonic() + ORPHAN_WAIT_SECONDS
+    while _postgres_running_in(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _process_name(pid) is not None and not _postgres_running_in(pgdata):
+        pid_file.unlink(missing_ok=True)
 
 
 def _process_name(pid: int) -> str | None:
@@ -230,15 +237,22 @@ def _postgres_running_in(pgdata: Path) -> bool:
 
 
 def _start_failure(pgdata: Path) -> str:
-    """The server's own reason (the last FATAL/PANIC line of its log), for a one-line error."""
+    """The server's own reason, for a one-line error: its last FATAL/PANIC line with the messages of the same
+    process just before it (e.g. `invalid value for parameter ...` before `configuration file ... contains errors`)."""
     try:
         lines = (pgdata / "log").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
-    reasons = [line for line in lines if "FATAL:" in line or "PANIC:" in line]
-    if not reasons:
+    fatal = [number for number, line in enumerate(lines) if re.search(r"\b(FATAL|PANIC):", line)]
+    if not fatal:
         return "no reason in its log"
-    return reasons[-1].split("FATAL:", 1)[-1].split("PANIC:", 1)[-1].strip()
+    process = re.search(r"\[\d+\]", lines[fatal[-1]])
+    messages = []
+    for line in reversed(lines[max(fatal[-1] - 3, 0) : fatal[-1] + 1]):
+        if process is None or process.group() not in line:
+            break
+        messages.insert(0, re.sub(r"^.*?\b(LOG|ERROR|FATAL|PANIC|DETAIL|HINT):\s*", "", line))
+    return "; ".join(messages)
 
 
 def _ensure_database(port: int) -> None:
