@@ -247,7 +247,7 @@ def _start_failure(pgdata: Path) -> str:
     if not fatal:
         return "no reason in its log"
     process = re.search(r"\[\d+\]", lines[fatal[-1]])
-    messages = []
+    messages: list[str] = []
     for line in reversed(lines[max(fatal[-1] - 3, 0) : fatal[-1] + 1]):
         if process is None or process.group() not in line:
             break
