@@ -253,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--serve", action="store_true")
     doc.add_argument("--port", type=_positive_int, default=8081)
 
-    pur = command("purge", _purge, "Delete personal data and export folders past retention (config/retention.yml).")
+    pur = command(
+        "purge", _purge, "Delete personal data and export folders past retention (plugins/arrears/config/retention.yml)"
+    )
     pur.add_argument("--date", type=_date, help="judge as of this date (default: today in the source time zone)")
     pur.add_argument("--dry-run", action="store_true", help="show what would be purged; change nothing")
 
