@@ -198,35 +198,44 @@ def _port_is_free(port: int) -> bool:
 
 
 def _remove_stale_pid_file(pgdata: Path) -> None:
-    """After a crash, postmaster.pid may name a PID the system has since given to another program, and then
-    PostgreSQL refuses to start. Such a file goes, once no postgres process of the crashed server still works
-    in this data folder (they exit within seconds of their postmaster). A PID that is simply gone PostgreSQL
-    handles itself, checking its old shared memory; it too waits for those processes first."""
+    """After a crash, postmaster.pid may name a PID that PostgreSQL takes for a live server and refuses to start:
+    the killed postmaster left as a zombie (a container's init may never reap it), or the PID since given to
+    another program. Such a file goes, once no postgres process of the crashed server still works in this data
+    folder (they exit within seconds of their postmaster). A PID that is simply gone PostgreSQL handles itself,
+    checking its old shared memory."""
     pid_file = pgdata / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return
-    if _process_name(pid) in ("postgres", "postmaster"):
-        return  # alive: pg_ctl will say so
+    name, state = _process(pid)
+    if name is None or (name in ("postgres", "postmaster") and state != "Z"):
+        return  # gone (PostgreSQL copes), or a live server: pg_ctl will say so
     deadline = time.monotonic() + ORPHAN_WAIT_SECONDS
     while _postgres_running_in(pgdata) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _process_name(pid) is not None and not _postgres_running_in(pgdata):
-        pid_file.unlink(missing_ok=True)
+    if not _postgres_running_in(pgdata):
+        for lock in [pid_file, *pgdata.glob(".s.PGSQL.*.lock")]:  # the socket's lock file names the same PID
+            lock.unlink(missing_ok=True)
 
 
-def _process_name(pid: int) -> str | None:
+def _process(pid: int) -> tuple[str | None, str | None]:
+    """(command name, state letter) of a process from /proc, (None, None) when there is no such process."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None
+        return None, None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return name, stat[stat.rindex(")") + 2 :].split()[0]
 
 
 def _postgres_running_in(pgdata: Path) -> bool:
     """Is any postgres process (postmaster or an orphaned backend) working in this data folder?"""
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or _process_name(int(proc.name)) != "postgres":
+        if not proc.name.isdigit():
+            continue
+        name, state = _process(int(proc.name))
+        if name != "postgres" or state == "Z":  # a zombie holds nothing any more
             continue
         try:
             if (proc / "cwd").resolve() == pgdata.resolve():
@@ -246,10 +255,12 @@ def _start_failure(pgdata: Path) -> str:
     fatal = [number for number, line in enumerate(lines) if re.search(r"\b(FATAL|PANIC):", line)]
     if not fatal:
         return "no reason in its log"
-    process = re.search(r"\[\d+\]", lines[fatal[-1]])
+    # The lines logged with it: same timestamp and process, e.g. the setting that broke the configuration file.
+    stamp_and_process = re.match(r"^(.*?\[\d+\])", lines[fatal[-1]])
+    prefix = stamp_and_process.group(1) if stamp_and_process else lines[fatal[-1]]
     messages: list[str] = []
     for line in reversed(lines[max(fatal[-1] - 3, 0) : fatal[-1] + 1]):
-        if process is None or process.group() not in line:
+        if not line.startswith(prefix):
             break
         messages.insert(0, re.sub(r"^.*?\b(LOG|ERROR|FATAL|PANIC|DETAIL|HINT):\s*", "", line))
     return "; ".join(messages)
