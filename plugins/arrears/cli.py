@@ -314,7 +314,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except _Terminated:
         print("arrears: terminated (SIGTERM)", file=sys.stderr)
-        return 143
+        # `finally` blocks have run; skip the libraries' exit hooks (Airflow's in-process API waits on a
+        # stopped event loop and prints a traceback), so the command ends now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(143)
     except KeyboardInterrupt:
         print("arrears: interrupted", file=sys.stderr)
         return 130
