@@ -49,7 +49,7 @@ def run_demo(
             _backfill_days(progress, list(dates_between(DEMO_START, first_airflow - dt.timedelta(days=1))))
         nights = list(dates_between(first_airflow, last))
         for done, day in enumerate(nights, start=1):
-            with progress.step(f"nightly   {bar(done, len(nights))} {day}") as outcome:
+            with progress.step(f"{'nightly':<9}  {bar(done, len(nights))} {day}") as outcome:
                 outcome.append(run_nightly_dag(day, home.landing))
     return summary(last)
 
@@ -78,7 +78,7 @@ def _backfill_days(progress: Progress, days: list[dt.date]) -> None:
 
     with exclusive(NIGHTLY_LOCK):
         for done, day in enumerate(days, start=1):
-            with progress.step(f"backfill  {bar(done, len(days))} {day}") as outcome:
+            with progress.step(f"{'backfill':<9}  {bar(done, len(days))} {day}") as outcome:
                 lines = run_day(day, paths().landing)
                 print("\n".join(lines))  # the full step summaries go to the log
                 outcome.append(lines[2].rsplit(": ", 1)[-1])  # the quality gate's verdict
