@@ -34,18 +34,26 @@ def night(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         admin.execute(f'create database "{database}"')
     url = server_url.rsplit("/", 1)[0] + f"/{database}"
     env = {"ARREARS_HOME": str(home), "ARREARS_WAREHOUSE_URL": url, "ARREARS_HASH_KEY": "e2e-test-key"}
-    landing = home / "landing"
-    run_cli("generate", "--loans", "400", "--start", START.isoformat(), "--days", "4", "--seed", "7",
-            "--out", str(landing), env=env, check=True)  # fmt: skip
-    run_cli("backfill", "--from", START.isoformat(), "--to", (NIGHT - dt.timedelta(days=1)).isoformat(),
-            env=env, check=True)  # fmt: skip
-    nightly = run_cli("nightly", "--date", NIGHT.isoformat(), env=env)
-    assert nightly.returncode == 0, nightly.stderr[-3000:]
-    yield {"env": env, "home": home, "url": url, "stdout": nightly.stdout}
+    # The demo with this module's book: generate, backfill the first three dates, the fourth through Airflow.
+    demo = run_cli("demo", "--loans", "400", "--days", "4", "--airflow-days", "1", "--seed", "7", env=env)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    yield {"env": env, "home": home, "url": url, "stdout": demo.stdout}
 
 
 def test_nightly_reports_success(night: dict[str, object]) -> None:
     assert f"nightly {NIGHT}: success" in str(night["stdout"])
+
+
+def test_demo_prints_a_short_progress_view_and_keeps_the_full_logs(night: dict[str, object]) -> None:
+    lines = str(night["stdout"]).splitlines()
+    assert len(lines) < 100
+    assert [line.split()[0] for line in lines[:7]] == ["arrears", "generate", "warehouse"] + ["backfill"] * 3 + [
+        "nightly"
+    ]
+    assert "3/3 2026-10-03" in lines[5] and "suites passed" in lines[5]
+    assert "Finished running" not in "\n".join(lines)  # dbt's own output went to the log
+    logs = list((Path(str(night["home"])) / "logs").glob("demo-*.log"))
+    assert len(logs) == 1 and "Finished running" in logs[0].read_text(encoding="utf-8")
 
 
 def test_snapshot_has_one_row_per_open_loan_with_consistent_buckets(night: dict[str, object]) -> None:
