@@ -210,3 +210,42 @@ def test_bad_input_is_one_line_and_non_zero(
         main(["retract", "--date", "2024-13-01", "--reason", "x"])
     assert bad_date.value.code == 2
     assert "not a date" in _one_line(capsys.readouterr().err.splitlines()[-1])
+
+
+def test_the_next_deliver_pushes_the_notice_to_recipients_that_had_the_files_and_republishes_whole(
+    conn: psycopg.Connection, arrears_home: Path, hash_key: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrears.deliver import deliver_recipient
+    from arrears.export import export_recipient
+    from arrears.nights.retract import retract
+    from arrears.nights.status import clear_retraction
+    from tests.sftp_server import sftp_server
+
+    _stale_night(conn)
+    add_loan(conn, D, "L2", dpd=45, team="mid")
+    clear_gate(conn)
+    with sftp_server(tmp_path / "sftp") as server:
+        monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_EARLY", server.uri("/inbox"))
+        monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_MID", server.uri("/mid"))
+        export_recipient(D, "early")
+        export_recipient(D, "mid")
+        assert deliver_recipient(D, "early").sent == ["early_2024-03-05.csv", "_manifest.json"]
+        remote = server.root / "inbox" / "2024-03-05"
+
+        retract(D, "loaded the wrong day")
+        notice = deliver_recipient(D, "early")
+        assert notice.sent == ["_RETRACTED.json"]
+        assert json.loads((remote / "_RETRACTED.json").read_text())["reason"] == "loaded the wrong day"
+        assert deliver_recipient(D, "early").sent == []  # sent once
+        # mid never received the date: nothing to withdraw on its server.
+        assert "retracted before any file was delivered" in deliver_recipient(D, "mid").summary()
+        assert not (server.root / "mid").exists()
+
+        clear_retraction(D)  # what a fresh passing `arrears check` does
+        export_recipient(D, "early")  # the same bytes as before the retraction
+        again = deliver_recipient(D, "early")
+        assert again.sent == [
+            "early_2024-03-05.csv",
+            "_manifest.json",
+        ]  # whole again: files before the notice are void
+        assert again.redelivered == []
