@@ -179,7 +179,9 @@ def test_retract_withdraws_the_files_and_blocks_exports_until_a_new_gate_passes(
     screen = capsys.readouterr().out
     assert screen.startswith("night 2024-03-05: RETRACTED: wrong source file")
     assert "checks     passed: " in screen
-    assert f"export     early: early_2024-03-05.csv 1 rows sha256 {published['early'].files[0].sha256[:12]}" in screen
+    (early,) = [line for line in screen.splitlines() if line.startswith("export     early: early_2024-03-05.csv")]
+    assert f" 1 rows sha256 {published['early'].files[0].sha256[:12]} " in early
+    assert early.endswith("[no longer in its folder]")
     assert "withdrawn  early/2024-03-05/.retracted/" in screen
 
     # A fresh passing gate clears the retraction; the date publishes again and the notice goes.

@@ -16,6 +16,7 @@ import psycopg
 
 from arrears.checks.results import latest_verdicts
 from arrears.errors import ArrearsError
+from arrears.export import export_folder
 from arrears.nights.status import night_mark
 from arrears.warehouse import connect
 
@@ -111,9 +112,10 @@ def night_report(business_date: dt.date) -> str:
     if not exports:
         lines.append("exports    none")
     for recipient, file, rows, sha256, dq_run_id, exported_at in exports:
+        gone = "" if (export_folder(recipient, business_date) / file).is_file() else " [no longer in its folder]"
         lines.append(
             f"export     {recipient}: {file} {rows:,} rows sha256 {sha256[:12]} at {_time(exported_at)}"
-            f" (cleared by {dq_run_id})"
+            f" (cleared by {dq_run_id}){gone}"
         )
     if not deliveries:
         lines.append("deliveries none")
