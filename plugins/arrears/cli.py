@@ -102,8 +102,11 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from arrears.nights.status import undelivered_reason
     from arrears.transform import build
 
+    if (reason := undelivered_reason(args.date)) is not None:
+        print(f"arrears: warning: {reason}: building on stale data; check and export will refuse it", file=sys.stderr)
     print(build(args.date, full_refresh=args.full_refresh).summary())
     return 0
 
@@ -112,7 +115,7 @@ def _check(args: argparse.Namespace) -> int:
     from arrears.checks import run_checks
 
     outcome = run_checks(args.date)
-    print(outcome.summary())
+    print(outcome.summary(), file=sys.stderr if outcome.refused else sys.stdout)
     return 0 if outcome.success else 5
 
 
@@ -129,6 +132,20 @@ def _deliver(args: argparse.Namespace) -> int:
 
     for delivered in deliver_all(args.date):
         print(delivered.summary())
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from arrears.nights.audit import night_report, recent_nights
+
+    print(night_report(args.date) if args.date else recent_nights())
+    return 0
+
+
+def _retract(args: argparse.Namespace) -> int:
+    from arrears.nights.retract import retract
+
+    print(retract(args.date, args.reason).summary())
     return 0
 
 
@@ -227,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlv = command("deliver", _deliver, "Push the exported files of a business date to each recipient's SFTP.")
     dlv.add_argument("--date", type=_date, required=True)
+
+    aud = command("audit", _audit, "What happened to a night: delivery, build, checks, exports, deliveries, mark.")
+    aud.add_argument("--date", type=_date, help="one night in detail (default: the last 14 nights, a line each)")
+
+    ret = command("retract", _retract, "Take back a published date: withdraw its files and block its exports.")
+    ret.add_argument("--date", type=_date, required=True)
+    ret.add_argument("--reason", required=True, help="why, for the audit trail and the recipients' notice")
 
     nig = command("nightly", _nightly, "Run the nightly DAG for one business date through Airflow.")
     nig.add_argument("--date", type=_date, required=True)

@@ -8,7 +8,8 @@ server only once complete, so the recipient never sees a partial file. A connect
 connection's extras), resuming after the last file renamed; authentication and host-key failures are
 not retried. The ledger audit.deliveries records each file that arrived, once, and skips a
 file+SHA-256 already delivered; a file whose content changed for the same date is sent again and
-recorded as a re-delivery.
+recorded as a re-delivery. A retracted date's folder holds only `_RETRACTED.json`: it is pushed to
+recipients that had received files of the date, and files sent before it count as never sent.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arrears.deliver.connection import SftpTarget, connection_variable, sftp_target
-from arrears.deliver.ledger import delivered_versions, record_delivery
+from arrears.deliver.ledger import NOTICE_NAME, delivered_versions, record_delivery
 from arrears.errors import ArrearsError
 from arrears.export import export_folder, recipient_names
 from arrears.export.files import sha256_of
@@ -61,6 +62,8 @@ class Delivered:
 
 def _files_to_send(folder: Path) -> list[Path]:
     manifest = read_manifest(folder)
+    if manifest is None and (folder / NOTICE_NAME).is_file():
+        return [folder / NOTICE_NAME]  # a retracted date: only the notice goes out
     if manifest is None:
         raise DeliveryFailed(f"nothing to deliver in {folder}: no completed export (run `arrears export` first)")
     return [folder / item["file"] for item in manifest["files"]] + [folder / MANIFEST_NAME]
@@ -163,6 +166,8 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
         )
     files = _files_to_send(export_folder(recipient, business_date))
     already = delivered_versions(recipient, business_date)
+    if files == [export_folder(recipient, business_date) / NOTICE_NAME] and not already:
+        return Delivered(recipient, business_date, None, note="retracted before any file was delivered")
     plan = [(path, sha256_of(path)) for path in files]
     pending = [(path, digest) for path, digest in plan if digest not in already.get(path.name, set())]
     skipped = [path.name for path, digest in plan if digest in already.get(path.name, set())]
@@ -195,13 +200,17 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
     )
 
 
+def _retracted(recipient: str, business_date: dt.date) -> bool:
+    return (export_folder(recipient, business_date) / NOTICE_NAME).is_file()
+
+
 def deliver_all(business_date: dt.date) -> list[Delivered]:
     """Deliver every recipient that has a connection and a completed export for the date."""
     results = []
     for name in recipient_names():
         if sftp_target(name) is None:
             results.append(deliver_recipient(business_date, name))
-        elif read_manifest(export_folder(name, business_date)) is None:
+        elif read_manifest(export_folder(name, business_date)) is None and not _retracted(name, business_date):
             results.append(Delivered(name, business_date, None, note="no completed export for the date"))
         else:
             results.append(deliver_recipient(business_date, name))

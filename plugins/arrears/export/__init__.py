@@ -18,6 +18,7 @@ from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_mani
 from arrears.export.privacy import hash_pads_for
 from arrears.export.query import CONTROL_TOTALS_SQL, EXPORT_SETTINGS, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet
+from arrears.nights.status import require_publishable
 from arrears.settings import paths
 from arrears.warehouse import connect
 
@@ -100,6 +101,7 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
 
 def export_all(business_date: dt.date) -> list[ExportWritten]:
     """Export every recipient whose suites passed; then raise QualityGateFailed naming the blocked ones, if any."""
+    require_publishable(business_date, "export")  # one line for the night, not one per recipient
     written: list[ExportWritten] = []
     blocked: list[str] = []
     for name in recipient_names():
