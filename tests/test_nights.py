@@ -119,9 +119,9 @@ def test_a_later_successful_ingest_clears_the_missing_mark(
     conn: psycopg.Connection, arrears_home: Path, tmp_path: Path
 ) -> None:
     from arrears.checks import run_checks
+    from arrears.checks.night_status import night_mark
     from arrears.generate import generate
     from arrears.ingest import ingest_delivery
-    from arrears.nights.status import night_mark
 
     assert run_checks(D).refused
     assert night_mark(D) is not None
@@ -217,10 +217,10 @@ def test_bad_input_is_one_line_and_non_zero(
 def test_the_next_deliver_pushes_the_notice_to_recipients_that_had_the_files_and_republishes_whole(
     conn: psycopg.Connection, arrears_home: Path, hash_key: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from arrears.checks.night_status import clear_retraction
     from arrears.deliver import deliver_recipient
     from arrears.export import export_recipient
     from arrears.nights.retract import retract
-    from arrears.nights.status import clear_retraction
     from tests.sftp_server import sftp_server
 
     _stale_night(conn)

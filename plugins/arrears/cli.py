@@ -102,7 +102,7 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from arrears.nights.status import undelivered_reason
+    from arrears.checks.night_status import undelivered_reason
     from arrears.transform import build
 
     if (reason := undelivered_reason(args.date)) is not None:

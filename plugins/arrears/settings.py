@@ -13,6 +13,10 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 DEFAULT_SOURCE_TIMEZONE = "Asia/Shanghai"
 
+# The nightly's DAGs, in the order their Assets link them (dags/collections_*.py). `arrears nightly` runs
+# them in this order; the run report links to each.
+NIGHTLY_DAG_CHAIN = ("collections_nightly", "collections_transform", "collections_check", "collections_export")
+
 
 @dataclass(frozen=True)
 class Paths:

@@ -3,7 +3,7 @@
 Results go to audit.dq_results and the GX Data Docs under $ARREARS_HOME/gx; exports read the
 latest verdict of the suites they depend on (arrears.checks.results.require_passed). A date with no
 loaded delivery is refused without running GX: every suite is stored as failed on `delivery_loaded`
-and the night is marked missing (arrears.nights.status).
+and the night is marked missing (arrears.checks.night_status).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from arrears.checks.gx_run import ExpectationResult, run_with_gx
+from arrears.checks.night_status import clear_retraction, mark_missing, refusal_message, undelivered_reason
 from arrears.checks.results import require_passed, store_results
 from arrears.checks.suites import SuiteConfigError, load_suites, render_suite, template_values
-from arrears.nights.status import clear_retraction, mark_missing, refusal_message, undelivered_reason
 
 __all__ = ["CheckOutcome", "require_passed", "run_checks", "run_suites", "suite_names"]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from arrears.checks.gx_run import ExpectationResult
+from arrears.checks.night_status import require_publishable
 from arrears.errors import QualityGateFailed
-from arrears.nights.status import require_publishable
 from arrears.warehouse import connect
 
 

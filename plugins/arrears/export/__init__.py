@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from arrears.checks.night_status import require_publishable
 from arrears.checks.results import require_passed
 from arrears.errors import QualityGateFailed
 from arrears.export.config import Recipient, load_recipients, recipient
@@ -18,7 +19,6 @@ from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_mani
 from arrears.export.privacy import hash_pads_for
 from arrears.export.query import CONTROL_TOTALS_SQL, EXPORT_SETTINGS, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet
-from arrears.nights.status import require_publishable
 from arrears.settings import paths
 from arrears.warehouse import connect
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import psycopg
 
+from arrears.checks.night_status import night_mark
 from arrears.checks.results import latest_verdicts
 from arrears.errors import ArrearsError
 from arrears.export import export_folder
-from arrears.nights.status import night_mark
 from arrears.warehouse import connect
 
 RECENT_NIGHTS = 14

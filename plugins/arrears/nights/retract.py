@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arrears.checks.night_status import RETRACTED, mark_retracted, night_mark
 from arrears.deliver.ledger import NOTICE_NAME
 from arrears.errors import ArrearsError
 from arrears.export import export_folder
 from arrears.export.files import write_atomically
 from arrears.export.manifest import MANIFEST_NAME, read_manifest
-from arrears.nights.status import RETRACTED, mark_retracted, night_mark
 from arrears.settings import paths
 from arrears.warehouse import connect
 

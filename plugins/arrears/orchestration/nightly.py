@@ -12,13 +12,9 @@ from pathlib import Path
 from arrears.errors import ArrearsError
 from arrears.orchestration.airflow_env import DAGS_DIR, ensure_airflow_db
 from arrears.orchestration.dates import run_time_for_business_date
-from arrears.settings import paths
+from arrears.settings import NIGHTLY_DAG_CHAIN, paths
 
 Log = Callable[[str], None]
-
-# The nightly chain, in the order the Assets link it; the scheduler would start each on the previous one's
-# asset events, here they run one after the other with the date in their conf.
-CHAIN = ("collections_nightly", "collections_transform", "collections_check", "collections_export")
 
 
 def _failure_reasons(since: int) -> list[str]:
@@ -85,7 +81,9 @@ def run_nightly_dag(
     alerts = paths().home / "alerts.log"
     results = []
     with exclusive(NIGHTLY_LOCK):
-        for position, dag_id in enumerate(CHAIN):
+        # The scheduler would start each DAG on the previous one's asset events; here they run one after
+        # the other with the date in their conf.
+        for position, dag_id in enumerate(NIGHTLY_DAG_CHAIN):
             alerts_offset = alerts.stat().st_size if alerts.exists() else 0
             # Only the first link has a schedule-derived logical date; the others are asset-triggered.
             logical_date = run_time_for_business_date(business_date) if position == 0 else None
