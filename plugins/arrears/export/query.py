@@ -7,10 +7,12 @@ event is kept from its first delivery. Only the sources the recipient's columns 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
-from arrears.export.config import Recipient
+from arrears.export.config import ExportColumn, Recipient
+from arrears.export.labels import CODE_SEPARATOR, reason_labels
 from arrears.export.privacy import needs_neutralising, neutralise_sql, policy_sql
 from arrears.settings import source_timezone
 
@@ -104,6 +106,18 @@ _SOURCES: dict[str, tuple[str, str]] = {
         group by loan_id""",
         "left join act on act.loan_id = q.loan_id",
     ),
+    # Each distinct reason of the queue (a handful) labelled code by code, in the codes' order: the
+    # labels are joined to the rows by a hash join, not computed once per row.
+    "rl": (
+        """select r.reason,
+            string_agg(coalesce(labels.label, codes.code), %(reason_separator)s order by codes.n) as label
+        from (select distinct reason from queue where reason is not null) as r
+        cross join lateral unnest(string_to_array(r.reason, %(code_separator)s)) with ordinality as codes (code, n)
+        left join unnest(%(reason_codes)s::text[], %(reason_labels)s::text[]) as labels (code, label)
+            on labels.code = codes.code
+        group by r.reason""",
+        "left join rl on rl.reason = q.reason",
+    ),
     "lc": (
         f"""select distinct on (loan_id) loan_id, case_id, court
         from ({_latest("raw.legal_cases", "case_id", "*", "loan_id")}) as known
@@ -134,21 +148,29 @@ def _aliases_used(sql: str) -> set[str]:
     return set(re.findall(r"\b([a-z]+)\.", sql))
 
 
+def _in_language(column: ExportColumn, language: str) -> ExportColumn:
+    """A coded column reads its labels (source `rl`) when the file's language has some; else the codes."""
+    if not column.spec.coded or reason_labels(language) is None:
+        return column
+    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql="rl.label"))
+
+
 def export_query(recipient: Recipient) -> ExportQuery:
     """The SELECT that yields the recipient's rows, in a stable order, with every policy applied."""
+    columns = [_in_language(column, recipient.header_language) for column in recipient.columns]
     # Policies are computed once per row in an inner select; the outer select only neutralises
     # (referencing the inner value, so a mask or hash is not evaluated three times). `offset 0`
     # keeps PostgreSQL from pulling the inner select up into the outer one, which would paste each
     # policy expression back into the neutralising CASE (a keyed hash was computed twice a row).
-    expressions = [policy_sql(column) for column in recipient.columns]
-    used = set().union(*(_aliases_used(column.spec.sql) for column in recipient.columns))
+    expressions = [policy_sql(column) for column in columns]
+    used = set().union(*(_aliases_used(column.spec.sql) for column in columns))
     sources = tuple(alias for alias in _SOURCES if alias in used)
     ctes = [_QUEUE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
     joins = "\n".join(_SOURCES[alias][1] for alias in sources)
     inner = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
     outer = ", ".join(
         neutralise_sql(f'p."c{position}"') if needs_neutralising(column) else f'p."c{position}"'
-        for position, column in enumerate(recipient.columns)
+        for position, column in enumerate(columns)
     )
     sql = (
         "with "
@@ -172,12 +194,17 @@ order by 1"""
 
 def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:
     """The named parameters every export query may use (the HMAC pads are added by the caller)."""
+    labels = reason_labels(recipient.header_language)
     return {
         "day": day,
         "teams": list(recipient.teams),
         "team_prefixes": [_like_escape(team) + ":%" for team in recipient.teams],
         "rpc_outcomes": list(RPC_OUTCOMES),
         "tz": source_timezone(),
+        "code_separator": CODE_SEPARATOR,
+        "reason_separator": labels.separator if labels else CODE_SEPARATOR,
+        "reason_codes": list(labels.labels) if labels else [],
+        "reason_labels": list(labels.labels.values()) if labels else [],
     }
 
 
