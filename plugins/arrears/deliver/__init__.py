@@ -40,6 +40,10 @@ __all__ = ["Delivered", "NotDelivered", "deliver_all", "deliver_each", "deliver_
 class DeliveryFailed(ArrearsError):
     """The SFTP server could not be reached or refused a file; the ledger records only what arrived."""
 
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message  # the reason and the target, for a line that already names the recipient
+
 
 class RemotePathError(Exception):
     """The server refused a remote file or folder (no such folder, permission denied...): names the path."""
@@ -213,7 +217,7 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
             redelivered.append(path.name)
     if failure is not None:
         message = f"deliver {recipient} {business_date} to {target.display()} failed: {failure.reason}"
-        raise DeliveryFailed(message) from failure.__cause__
+        raise DeliveryFailed(message, detail=f"{failure.reason} -> {target.display()}") from failure.__cause__
     return Delivered(
         recipient,
         business_date,
@@ -236,6 +240,8 @@ class NotDelivered:
     @property
     def reason(self) -> str:
         """The error as one line."""
+        if isinstance(self.error, DeliveryFailed):
+            return self.error.detail
         return str(self.error) if isinstance(self.error, ArrearsError) else _one_line(self.error)
 
     def summary(self) -> str:
