@@ -44,6 +44,8 @@ class XlsxColumn:
 
 def display_width(text: str) -> int:
     """Width in spreadsheet character units: Chinese (wide) characters take two."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
@@ -73,19 +75,20 @@ class _SheetWriter:
             self._sheet.write_string(0, position, column.header, self._header)
 
     def row(self, number: int, values: tuple[Any, ...]) -> None:
+        widths = self.widths
         for position, (column, value) in enumerate(zip(self._columns, values, strict=True)):
             if value is None:
                 continue
             if column.text or isinstance(value, str | dt.date):
                 text = value.isoformat() if isinstance(value, dt.date) else str(value)
                 self._sheet.write_string(number, position, text, self._text)
-                shown = display_width(text)
+                # A text is at most twice its length wide: measure it only when it could widen the column.
+                if 2 * len(text) > widths[position]:
+                    widths[position] = max(widths[position], display_width(text))
             else:
                 decimal = value if isinstance(value, Decimal) else Decimal(str(value))
                 self._sheet.write_number(number, position, float(decimal), self._number_format(decimal))
-                shown = len(str(decimal))
-            if shown > self.widths[position]:
-                self.widths[position] = shown
+                widths[position] = max(widths[position], len(str(decimal)))
 
     def finish(self, rows: int) -> None:
         last = len(self._columns) - 1
