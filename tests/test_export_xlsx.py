@@ -121,6 +121,7 @@ def test_reason_codes_are_labelled_in_chinese_files_and_kept_as_codes_in_english
     add_loan(conn, D, "L1", dpd=5, team="early", reason="early,ptp_hold,weekly_call_limit", rank=1)
     add_loan(conn, D, "L2", dpd=6, team="early", reason="early,some_new_code", rank=2)
     add_loan(conn, D, "L3", dpd=7, team="early", reason=None, rank=3)
+    add_loan(conn, D, "L4", dpd=8, team="early", reason="cease_communication_legal,ptp_hold", rank=4)
     conn.execute(
         "insert into audit.dq_results (run_id, business_date, suite, expectation, success) values (%s, %s, %s, %s, %s)",
         ("dq-x", D, "x", "all", True),
@@ -133,8 +134,14 @@ def test_reason_codes_are_labelled_in_chinese_files_and_kept_as_codes_in_english
         ["L1", "早期逾期、承诺还款期内暂停电催、已达每周电催上限"],
         ["L2", "早期逾期、some_new_code"],  # a code without a label stays readable as the code
         ["L3", ""],
+        ["L4", "要求停止联系（转法务）、承诺还款期内暂停电催"],  # not cease_communication's label + "_legal"
     ]
-    assert english[1:] == [["L1", "early,ptp_hold,weekly_call_limit"], ["L2", "early,some_new_code"], ["L3", ""]]
+    assert english[1:] == [
+        ["L1", "early,ptp_hold,weekly_call_limit"],
+        ["L2", "early,some_new_code"],
+        ["L3", ""],
+        ["L4", "cease_communication_legal,ptp_hold"],
+    ]
 
 
 def test_every_reason_code_the_queue_can_carry_has_a_chinese_label() -> None:

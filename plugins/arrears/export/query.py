@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from arrears.export.config import ExportColumn, Recipient
-from arrears.export.labels import CODE_SEPARATOR, reason_labels
+from arrears.export.labels import label_parameters, labelled_sql, reason_labels
 from arrears.export.privacy import needs_neutralising, neutralise_sql, policy_sql
 from arrears.settings import source_timezone
 
@@ -106,18 +106,6 @@ _SOURCES: dict[str, tuple[str, str]] = {
         group by loan_id""",
         "left join act on act.loan_id = q.loan_id",
     ),
-    # Each distinct reason of the queue (a handful) labelled code by code, in the codes' order: the
-    # labels are joined to the rows by a hash join, not computed once per row.
-    "rl": (
-        """select r.reason,
-            string_agg(coalesce(labels.label, codes.code), %(reason_separator)s order by codes.n) as label
-        from (select distinct reason from queue where reason is not null) as r
-        cross join lateral unnest(string_to_array(r.reason, %(code_separator)s)) with ordinality as codes (code, n)
-        left join unnest(%(reason_codes)s::text[], %(reason_labels)s::text[]) as labels (code, label)
-            on labels.code = codes.code
-        group by r.reason""",
-        "left join rl on rl.reason = q.reason",
-    ),
     "lc": (
         f"""select distinct on (loan_id) loan_id, case_id, court
         from ({_latest("raw.legal_cases", "case_id", "*", "loan_id")}) as known
@@ -149,10 +137,11 @@ def _aliases_used(sql: str) -> set[str]:
 
 
 def _in_language(column: ExportColumn, language: str) -> ExportColumn:
-    """A coded column reads its labels (source `rl`) when the file's language has some; else the codes."""
-    if not column.spec.coded or reason_labels(language) is None:
+    """A coded column carries its labels when the file's language has some (reason_labels.yml); else the codes."""
+    labels = reason_labels(language)
+    if not column.spec.coded or labels is None:
         return column
-    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql="rl.label"))
+    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=labelled_sql(column.spec.sql, labels)))
 
 
 def export_query(recipient: Recipient) -> ExportQuery:
@@ -194,18 +183,13 @@ order by 1"""
 
 def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:
     """The named parameters every export query may use (the HMAC pads are added by the caller)."""
-    labels = reason_labels(recipient.header_language)
     return {
         "day": day,
         "teams": list(recipient.teams),
         "team_prefixes": [_like_escape(team) + ":%" for team in recipient.teams],
         "rpc_outcomes": list(RPC_OUTCOMES),
         "tz": source_timezone(),
-        "code_separator": CODE_SEPARATOR,
-        "reason_separator": labels.separator if labels else CODE_SEPARATOR,
-        "reason_codes": list(labels.labels) if labels else [],
-        "reason_labels": list(labels.labels.values()) if labels else [],
-    }
+    } | label_parameters(reason_labels(recipient.header_language))
 
 
 def _like_escape(text: str) -> str:
