@@ -126,3 +126,27 @@ def test_deliver_tries_every_recipient_and_reports_each(
         )
     ledger = conn.execute("select distinct recipient from audit.deliveries order by 1").fetchall()
     assert ledger == [("early",), ("legal",)]
+
+
+def test_a_gate_refusal_is_one_recipients_failed_line_with_the_gates_exit_code(
+    conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrears.cli import main
+    from arrears.export import ExportFailed, ExportWritten, export_each
+
+    monkeypatch.setenv("ARREARS_HASH_KEY", "k")
+    create_marts(conn)
+    for number, (team, dpd) in enumerate(TEAMS.items(), start=1):
+        add_loan(conn, D, f"L{number}", dpd=dpd, team=team)
+    clear_gate(conn, failing={"export_legal": "legal_rule"})
+
+    results = export_each(D)
+
+    failed = [item for item in results if isinstance(item, ExportFailed)]
+    assert [item.recipient for item in failed] == ["legal"]
+    assert failed[0].blocked_by_gate and failed[0].exit_code == 5
+    expected = "export legal 2024-03-05: failed: blocked by failed expectations: export_legal.legal_rule"
+    expected += " (None)"  # the observed value of the recorded failure
+    assert failed[0].summary() == expected
+    assert sum(isinstance(item, ExportWritten) for item in results) == 5
+    assert main(["export", "--date", "2024-03-05"]) == 5  # only the gate refused: the gate's exit code

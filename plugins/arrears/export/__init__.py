@@ -83,8 +83,9 @@ class ExportFailed:
         return self.error.exit_code if isinstance(self.error, ArrearsError) else 1
 
     def summary(self) -> str:
-        """One line: recipient, date, failed and why."""
-        return f"export {self.recipient} {self.business_date}: failed: {self.reason}"
+        """One line: recipient, date, failed and why (without the gate message's own `export <r> <D>`)."""
+        head = f"export {self.recipient} {self.business_date}"
+        return f"{head}: failed: {self.reason.removeprefix(head + ' ')}"
 
 
 def recipient_names() -> list[str]:
