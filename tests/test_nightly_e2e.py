@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 import socket
@@ -83,6 +84,17 @@ def test_snapshot_has_one_row_per_open_loan_with_consistent_buckets(night: dict[
     assert {stage for *_, stage in rows} >= {"current", "early"}
 
 
+def _data_rows(file_format: str, data: bytes) -> int:
+    """Rows below the header of an exported CSV or xlsx file, read as its reader would."""
+    if file_format == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
+        assert sheet is not None
+        return sum(1 for _ in sheet.iter_rows(min_row=2))
+    return len(list(csv.reader(data.decode("utf-8-sig").splitlines()))) - 1
+
+
 def test_every_export_matches_its_manifest_and_the_queue(night: dict[str, object]) -> None:
     exports = Path(str(night["home"])) / "exports"
     manifests = sorted(exports.glob(f"*/{NIGHT}/_manifest.json"))
@@ -101,8 +113,7 @@ def test_every_export_matches_its_manifest_and_the_queue(night: dict[str, object
         for entry in manifest["files"]:
             data = (manifest_path.parent / entry["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-            records = list(csv.reader(data.decode("utf-8-sig").splitlines()))
-            assert len(records) - 1 == entry["rows"]
+            assert _data_rows(manifest["format"], data) == entry["rows"]
         for team, rows in manifest["control_totals"]["rows_per_team"].items():
             exported[team] = exported.get(team, 0) + rows
     # Every queued (not held) loan is in exactly one recipient's file, under its own team.

@@ -11,6 +11,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from arrears.errors import ArrearsError
 
@@ -120,19 +121,28 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from arrears.export import export_all
+    from arrears.export import ExportFailed, export_each
 
-    for written in export_all(args.date):
-        print(written.summary())
-    return 0
+    return _each_result("export", args.date, export_each(args.date), ExportFailed)
 
 
 def _deliver(args: argparse.Namespace) -> int:
-    from arrears.deliver import deliver_all
+    from arrears.deliver import NotDelivered, deliver_each
 
-    for delivered in deliver_all(args.date):
-        print(delivered.summary())
-    return 0
+    return _each_result("deliver", args.date, deliver_each(args.date), NotDelivered)
+
+
+def _each_result(step: str, day: dt.date, results: Sequence[Any], failure: type[Any]) -> int:
+    """Print one line per recipient; non-zero when any failed (their common exit code, else 1)."""
+    for result in results:
+        print(result.summary(), flush=True)
+    failed = [result for result in results if isinstance(result, failure)]
+    if not failed:
+        return 0
+    names = ", ".join(result.recipient for result in failed)
+    print(f"arrears: error: {step} {day}: {len(failed)} of {len(results)} recipients failed: {names}", file=sys.stderr)
+    codes = {result.exit_code for result in failed}
+    return codes.pop() if len(codes) == 1 else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
