@@ -38,10 +38,11 @@ test: setup lint ## the whole suite: real PostgreSQL, dbt, GX and a real Airflow
 test-fast: setup ## the suite without the slow end-to-end and fault-injection tests
 	$(BIN)/pytest -q -m "not slow" --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
-lint: setup ## ruff, mypy on plugins/, sqlfluff on the dbt models, dbt-score on the dbt layers
+lint: setup ## ruff, mypy, import-linter (the Python layers), sqlfluff on the dbt models, dbt-score (the dbt layers)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/macros dbt_project/tests
 	$(BIN)/python scripts/lint_dbt_layers.py
 

@@ -61,6 +61,16 @@ FILL = [
               mob as months_on_book, 1000 as loans, mob * 0.004 as ever_30_share,
               mob * 0.002 as ever_60_share, mob * 0.001 as ever_90_share
        from generate_series(0, 23) as c, generate_series(1, 24) as mob where mob <= c + 1""",
+    # Trends: 90 nights of the daily aggregates (the delinquency snapshot above has D-1 and D only).
+    """create table marts.agg_collection_performance_daily as
+       select d::date as business_date, t as team_id, 'agent1' as agent_id, 'call' as channel,
+              100 as promises_due, 60 as promises_kept, (%(loans)s / 10)::numeric(18,2) as collected_amount
+       from generate_series(%(day)s::date - 89, %(day)s::date, interval '1 day') as d,
+            unnest(array['predue', 'early', 'mid', 'field', 'legal']) as t""",
+    """create table marts.agg_compliance_violations_daily as
+       select d::date as business_date, 'early' as team_id, 'agent1' as agent_id, null::text as agency_name,
+              'outside_contact_window' as rule, 3 as violations
+       from generate_series(%(day)s::date - 89, %(day)s::date, interval '1 day') as d""",
     """insert into audit.dq_results (run_id, business_date, suite, expectation, success, observed_value)
        select 'run1', %(day)s, 'suite' || (n %% 10), 'expectation' || n, n %% 50 <> 0, n::text
        from generate_series(1, 200) as n""",

@@ -186,10 +186,18 @@ def test_queue_business_checks(conn: psycopg.Connection, arrears_home: Path) -> 
     }
 
 
+def _book_started(conn: psycopg.Connection, first_night: dt.date) -> None:
+    """The book's first snapshot night (the volume band's warm-up counts from it)."""
+    add_loan(conn, first_night, "FIRST", dpd=0, team=None, queued=False, stage="current")
+
+
 def test_row_volume_outside_the_band_fails(conn: psycopg.Connection, arrears_home: Path) -> None:
     from arrears.checks import run_suites
+    from arrears.checks.suites import check_settings
 
     create_marts(conn)
+    warmup = int(check_settings()["volume_band"]["warmup_nights"])
+    _book_started(conn, D - dt.timedelta(days=warmup + 3))  # D-3 .. D-1 are the first nights past the warm-up
     for back in range(1, 4):
         for number in range(40):
             add_loan(conn, D - dt.timedelta(days=back), f"L{number}", dpd=3, team="early")
@@ -202,6 +210,29 @@ def test_row_volume_outside_the_band_fails(conn: psycopg.Connection, arrears_hom
     assert {"fct_work_queue.row_volume_within_band", "export_early.team_volume_within_band"} <= failed
     # 3 field visits a day falling to 0 is chance, not a broken extract: below min_average_rows the band is off.
     assert "export_field.team_volume_within_band" not in failed
+
+
+def test_volume_band_is_not_applied_in_a_books_first_weeks(conn: psycopg.Connection, arrears_home: Path) -> None:
+    """A new book's queues shrink while contact history builds up: its first warmup_nights nights are
+    neither checked nor averaged. Here the warm-up ends one night too late for the 3 nights of history
+    the band needs, so the same collapse as above passes."""
+    from arrears.checks import run_suites
+    from arrears.checks.suites import check_settings
+
+    create_marts(conn)
+    band = check_settings()["volume_band"]
+    warmup, needed = int(band["warmup_nights"]), int(band["min_history_days"])
+    assert warmup >= 14  # a field visit waits 14 days without a right-party contact (business rules §5)
+    _book_started(conn, D - dt.timedelta(days=warmup + needed - 1))  # D-3 is the warm-up's last night
+    for back in range(1, 4):
+        for number in range(40):
+            add_loan(conn, D - dt.timedelta(days=back), f"L{number}", dpd=3, team="early")
+    add_loan(conn, D, "L0", dpd=3, team="early")
+
+    failed = _failed(run_suites(D, ["fct_work_queue", "export_early"]))
+
+    assert "fct_work_queue.row_volume_within_band" not in failed
+    assert "export_early.team_volume_within_band" not in failed
 
 
 def test_a_missing_mart_fails_its_suite_alone_and_names_it(conn: psycopg.Connection, arrears_home: Path) -> None:

@@ -74,6 +74,15 @@ def stage_for(dpd: int) -> str:
     return "early" if dpd <= 30 else "mid" if dpd <= 90 else "late"
 
 
+def record_delivery(conn: psycopg.Connection, day: dt.date) -> None:
+    """A loaded batch for `day` in audit.batches: the gate refuses a date without one."""
+    conn.execute(
+        "insert into audit.batches (business_date, status, manifest, rows_loaded, rows_quarantined)"
+        " values (%s, 'loaded', '{}', 1, 0) on conflict do nothing",
+        (day,),
+    )
+
+
 def add_loan(
     conn: psycopg.Connection,
     day: dt.date,
@@ -92,7 +101,8 @@ def add_loan(
     rank: int = 1,
     queued: bool = True,
 ) -> None:
-    """One loan in the snapshot of `day` and (unless queued=False) its queue row."""
+    """One loan in the snapshot of `day` and (unless queued=False) its queue row; the day counts as delivered."""
+    record_delivery(conn, day)
     borrower_id = borrower_id or f"B{loan_id[1:]}"
     stage = stage or stage_for(dpd)
     conn.execute(

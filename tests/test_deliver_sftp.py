@@ -197,13 +197,15 @@ def test_connection_dropped_on_every_attempt_is_one_clear_error_and_nothing_reco
         assert (remote / f".{CSV}.uploading").stat().st_size == 40
         assert conn.execute("select count(*) from audit.deliveries").fetchone() == (0,)
 
-        cli = run_cli("deliver", "--date", "2024-03-05")  # the operator's view: one error line, non-zero exit
+        cli = run_cli("deliver", "--date", "2024-03-05")  # the operator's view: a line per recipient, non-zero exit
         assert cli.returncode != 0
         assert "Traceback" not in cli.stderr
         error_lines = [line for line in cli.stderr.splitlines() if line.startswith("arrears: error:")]
+        assert error_lines == ["arrears: error: deliver 2024-03-05: 1 of 6 recipients failed: early"]
         assert error_lines == [cli.stderr.splitlines()[-1]]
-        assert "deliver early 2024-03-05 to sftp://collector@127.0.0.1" in error_lines[0]
-        assert "connection dropped on all 3 attempts" in error_lines[0]
+        early = [line for line in cli.stdout.splitlines() if line.startswith("deliver early ")]
+        assert len(early) == 1 and early[0].startswith("deliver early 2024-03-05: failed: connection dropped on all 3")
+        assert early[0].endswith(f"-> sftp://collector@127.0.0.1:{server.port}/inbox")
         assert drop.drops == 6
         assert not (remote / CSV).exists()
         assert conn.execute("select count(*) from audit.deliveries").fetchone() == (0,)

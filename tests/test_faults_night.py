@@ -2,7 +2,8 @@
 (restarting the session server would break every other test's database):
 
 - the warehouse restarted while `arrears build` runs: one clear error line, a retry succeeds, no duplicates;
-- the disk filling up while `arrears export` writes: one clear error line, no partial file, nothing recorded;
+- the disk filling up while `arrears export` writes: one line per recipient and one error line, no partial
+  file, nothing recorded;
 - two `arrears backfill` runs of the same date started together: one waits, both succeed, and the data
   equals a single run's.
 """
@@ -188,7 +189,9 @@ def test_disk_full_while_exporting_is_one_clear_error_and_leaves_no_partial_file
         )
         assert result.returncode != 0
         line = _one_error_line(result.stderr)
-        assert "No space left on device" in line, line
+        assert line.startswith(f"arrears: error: export {DAY}: ") and "recipients failed" in line, line
+        failed = [row for row in result.stdout.splitlines() if row.startswith("export ") and ": failed: " in row]
+        assert failed and all("No space left on device" in row for row in failed), result.stdout  # one line each
         assert hidden_files(exports, DAY) == []  # no temporary left behind
         folders = {folder.parent.name: folder for folder in exports.glob(f"*/{DAY}")}
         manifests = {name: read_manifest(folder) for name, folder in folders.items()}

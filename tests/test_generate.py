@@ -352,3 +352,22 @@ def test_business_behaviour_is_present(landing: Path) -> None:
         version = arrangement["new_schedule_version"]
         rows = [r for r in installments if r["loan_id"] == arrangement["loan_id"] and r["schedule_version"] == version]
         assert [int(r["installment_no"]) for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_a_closed_loan_has_its_payments_delivered_by_its_closing_date(tmp_path: Path) -> None:
+    """The source closes a loan when the money is in: the delivery that says `closed` (or an earlier one)
+    carries every payment value-dated up to the closing date, even one that would have arrived late.
+    The demo's book continued 15 days: L0000002278 closed on 2026-10-09 and its last payment came on 10-11."""
+    out = tmp_path / "landing"
+    generate(loans=3000, start=datetime.date(2026, 10, 1), days=23, seed=20261001, out=out, inject_faults=0.0)
+    closed_on = {row["loan_id"]: row["closed_on"] for _, row in clean_rows(out, "loans") if row["status"] == "closed"}
+    late = [
+        (row["payment_id"], row["loan_id"], row["value_date"], delivered)
+        for delivered, row in clean_rows(out, "payments")
+        if row["loan_id"] in closed_on
+        and row["value_date"] <= closed_on[row["loan_id"]] < delivered
+        and delivered > "2026-10-01"  # the first delivery carries the history before it
+    ]
+    backdated = [1 for delivered, row in clean_rows(out, "payments") if row["value_date"] < delivered]
+    assert len(closed_on) > 100 and len(backdated) > 100  # closures and late payments both happen
+    assert late == []

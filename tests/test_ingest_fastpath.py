@@ -20,7 +20,8 @@ import pytest
 
 from arrears.contract import Entity, load_contract
 from arrears.contract.ddl import partition_table
-from arrears.ingest import binary, fastpath, ingest_delivery, loader
+from arrears.ingest import binary_copy, ingest_delivery, loader, prefilter
+from arrears.ingest.fallbacks import NeedsExactPath
 from arrears.warehouse.schema import init_schema
 from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
@@ -160,7 +161,7 @@ def _snapshot(conn: psycopg.Connection, entity: Entity) -> tuple[list[tuple[obje
 
 def _force_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> int:
-        raise fastpath.NeedsLegacy("forced by the test")
+        raise NeedsExactPath("forced by the test")
 
     monkeypatch.setattr(loader, "_load_fast", refuse)
 
@@ -235,7 +236,7 @@ def test_sure_mask_accepts_only_what_the_router_surely_accepts() -> None:
         }
     )
 
-    assert fastpath.sure_mask(payments, batch).to_pylist() == [True, False, False, False]
+    assert prefilter.sure_mask(payments, batch).to_pylist() == [True, False, False, False]
 
 
 def test_duplicate_keys_across_sure_and_unsure_rows_are_all_quarantined(
@@ -359,19 +360,19 @@ def test_db_init_partitions_a_typed_table_from_before_partitioning(conn: psycopg
         (
             "America/New_York",
             dt.date(2026, 11, 21),
-            binary.ConstantOffset(dt.date(2026, 11, 2), dt.date(2027, 3, 13), -5 * 3600),
+            binary_copy.ConstantOffset(dt.date(2026, 11, 2), dt.date(2027, 3, 13), -5 * 3600),
         ),
         # Shanghai's daylight saving of 1988: Sunday 1988-04-17 02:00 to Sunday 1988-09-11 02:00 (UTC+9).
         (
             "Asia/Shanghai",
             dt.date(1988, 7, 1),
-            binary.ConstantOffset(dt.date(1988, 4, 18), dt.date(1988, 9, 10), 9 * 3600),
+            binary_copy.ConstantOffset(dt.date(1988, 4, 18), dt.date(1988, 9, 10), 9 * 3600),
         ),
     ],
 )
 def test_binary_copy_encodes_local_times_only_where_the_zone_keeps_one_offset(
-    server_url: str, zone: str, around: dt.date, expected: binary.ConstantOffset
+    server_url: str, zone: str, around: dt.date, expected: binary_copy.ConstantOffset
 ) -> None:
     with psycopg.connect(server_url) as session:
         session.execute("select set_config('TimeZone', %s, false)", (zone,))
-        assert binary.constant_offset(session, around) == expected
+        assert binary_copy.constant_offset(session, around) == expected

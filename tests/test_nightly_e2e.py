@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 import socket
@@ -34,18 +35,26 @@ def night(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         admin.execute(f'create database "{database}"')
     url = server_url.rsplit("/", 1)[0] + f"/{database}"
     env = {"ARREARS_HOME": str(home), "ARREARS_WAREHOUSE_URL": url, "ARREARS_HASH_KEY": "e2e-test-key"}
-    landing = home / "landing"
-    run_cli("generate", "--loans", "400", "--start", START.isoformat(), "--days", "4", "--seed", "7",
-            "--out", str(landing), env=env, check=True)  # fmt: skip
-    run_cli("backfill", "--from", START.isoformat(), "--to", (NIGHT - dt.timedelta(days=1)).isoformat(),
-            env=env, check=True)  # fmt: skip
-    nightly = run_cli("nightly", "--date", NIGHT.isoformat(), env=env)
-    assert nightly.returncode == 0, nightly.stderr[-3000:]
-    yield {"env": env, "home": home, "url": url, "stdout": nightly.stdout}
+    # The demo with this module's book: generate, backfill the first three dates, the fourth through Airflow.
+    demo = run_cli("demo", "--loans", "400", "--days", "4", "--airflow-days", "1", "--seed", "7", env=env)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    yield {"env": env, "home": home, "url": url, "stdout": demo.stdout}
 
 
 def test_nightly_reports_success(night: dict[str, object]) -> None:
     assert f"nightly {NIGHT}: success" in str(night["stdout"])
+
+
+def test_demo_prints_a_short_progress_view_and_keeps_the_full_logs(night: dict[str, object]) -> None:
+    lines = str(night["stdout"]).splitlines()
+    assert len(lines) < 100
+    assert [line.split()[0] for line in lines[:7]] == ["arrears", "generate", "warehouse"] + ["backfill"] * 3 + [
+        "nightly"
+    ]
+    assert "3/3 2026-10-03" in lines[5] and "suites passed" in lines[5]
+    assert "Finished running" not in "\n".join(lines)  # dbt's own output went to the log
+    logs = list((Path(str(night["home"])) / "logs").glob("demo-*.log"))
+    assert len(logs) == 1 and "Finished running" in logs[0].read_text(encoding="utf-8")
 
 
 def test_snapshot_has_one_row_per_open_loan_with_consistent_buckets(night: dict[str, object]) -> None:
@@ -75,6 +84,17 @@ def test_snapshot_has_one_row_per_open_loan_with_consistent_buckets(night: dict[
     assert {stage for *_, stage in rows} >= {"current", "early"}
 
 
+def _data_rows(file_format: str, data: bytes) -> int:
+    """Rows below the header of an exported CSV or xlsx file, read as its reader would."""
+    if file_format == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).active
+        assert sheet is not None
+        return sum(1 for _ in sheet.iter_rows(min_row=2))
+    return len(list(csv.reader(data.decode("utf-8-sig").splitlines()))) - 1
+
+
 def test_every_export_matches_its_manifest_and_the_queue(night: dict[str, object]) -> None:
     exports = Path(str(night["home"])) / "exports"
     manifests = sorted(exports.glob(f"*/{NIGHT}/_manifest.json"))
@@ -93,8 +113,7 @@ def test_every_export_matches_its_manifest_and_the_queue(night: dict[str, object
         for entry in manifest["files"]:
             data = (manifest_path.parent / entry["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-            records = list(csv.reader(data.decode("utf-8-sig").splitlines()))
-            assert len(records) - 1 == entry["rows"]
+            assert _data_rows(manifest["format"], data) == entry["rows"]
         for team, rows in manifest["control_totals"]["rows_per_team"].items():
             exported[team] = exported.get(team, 0) + rows
     # Every queued (not held) loan is in exactly one recipient's file, under its own team.

@@ -218,11 +218,24 @@ def chart_labels(svg: str) -> list[str]:
 
 
 def bar_heights(svg: str) -> dict[str, float]:
-    """Bar tooltip ('label: value') -> drawn height."""
+    """Bar tooltip ('label: value') -> drawn height (Vega draws an upright bar as the path 'Mx,y h<w> v<h> ...')."""
     return {
         unescape(title): float(height)
-        for height, title in re.findall(r'<rect [^>]*height="([\d.]+)"[^>]*><title>([^<]*)</title>', svg)
+        for height, title in re.findall(
+            r'<path [^>]*d="M[-\d.,]+h[-\d.]+v([-\d.]+)h[^"]*"[^>]*><title>([^<]*)</title>', svg
+        )
     }
+
+
+def line_colors(svg: str) -> list[str]:
+    """The stroke colour of each line drawn (one per series)."""
+    return re.findall(r'aria-roledescription="line mark" d="[^"]*" stroke="([^"]+)"', svg)
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the English page; test_report_language.py checks the Chinese one."""
+    monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "en")
 
 
 @pytest.fixture()
@@ -331,8 +344,10 @@ def test_vintage_curves(full_report: tuple[Path, dict[str, Any], str]) -> None:
     assert [point["ever_30_share"] for point in vintages["cohorts"][0]["points"]] == [0.01, 0.05]
     ever30 = chart(html, "vintage-ever30")
     assert {"2024-01", "2024-02"} <= set(chart_labels(ever30))
-    assert ever30.count("<polyline") == 2
-    chart(html, "vintage-ever90")
+    assert len(set(line_colors(ever30))) == 2  # one colour per cohort
+    # Each curve has a visible title saying which threshold it shows.
+    assert "Share of loans ever 30+ days past due" in chart_labels(ever30)
+    assert "Share of loans ever 90+ days past due" in chart_labels(chart(html, "vintage-ever90"))
 
 
 def test_work_queue_per_team_and_held_reasons(full_report: tuple[Path, dict[str, Any], str]) -> None:
@@ -341,10 +356,11 @@ def test_work_queue_per_team_and_held_reasons(full_report: tuple[Path, dict[str,
     assert queue["work_date"] == "2024-03-16"
     assert queue["accounts"] == 7
     assert queue["held"] == 3
+    # Collection order (recipients.yml: predue, early, mid, field, agency, legal), held accounts last.
     assert [(team["team"], team["accounts"]) for team in queue["teams"]] == [
-        ("agency:acme", 1),
-        ("early", 2),
         ("predue", 1),
+        ("early", 2),
+        ("agency:acme", 1),
         ("held", 3),
     ]
     held = next(team for team in queue["teams"] if team["team"] == "held")
@@ -378,9 +394,9 @@ def test_compliance_violations_per_team(full_report: tuple[Path, dict[str, Any],
     compliance = report["sections"]["compliance"]
     assert compliance["violations"] == 5
     assert [(team["team"], team["violations"]) for team in compliance["teams"]] == [
-        ("(none)", 1),
-        ("agency:acme", 1),
         ("early", 3),
+        ("agency:acme", 1),
+        ("(none)", 1),
     ]
     early = next(team for team in compliance["teams"] if team["team"] == "early")
     assert early["by_rule"] == {"outside_contact_window": 2, "over_daily_connected_calls": 1}
@@ -481,7 +497,10 @@ def test_empty_or_misshapen_relations_give_a_note_and_the_rest_still_renders(
     assert sections["compliance"]["note"] == (
         "marts.fct_compliance_violations has no rows yet (the compliance audit has not run)"
     )
-    assert sections["roll_rates"]["note"] == "marts.agg_roll_rates_monthly has no month end on or before 2024-03-15"
+    # No month end yet is not a gap: the section says why there is no matrix instead of showing an empty one.
+    assert sections["roll_rates"]["available"]
+    assert sections["roll_rates"]["month_end"] is None
+    assert "No complete month end on or before 2024-03-15 yet" in html
     chart(html, "portfolio-stage")  # the sections that have data still draw their charts
 
 

@@ -13,6 +13,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from arrears.report import write_report
@@ -20,6 +21,12 @@ from arrears.settings import DBT_PROJECT_DIR
 
 DAY = dt.date(2026, 10, 2)
 SCRIPT = "<script>alert('x')</script>"
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the English page; test_report_night.py checks the Chinese one."""
+    monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "en")
 
 
 def read_report(page: Path) -> tuple[dict[str, Any], str]:

@@ -16,6 +16,7 @@ def test_db_url_starts_the_embedded_server_on_loopback(tmp_path: Path) -> None:
     assert len(str(home / "warehouse" / "pgdata" / ".s.PGSQL.65535")) > 107
     env = {"ARREARS_HOME": str(home), "ARREARS_WAREHOUSE_URL": ""}
     try:
+        run_cli("db", "init", env=env, check=True)  # `db url` alone refuses a home without a warehouse
         result = run_cli("db", "url", env=env, check=True)
         url = result.stdout.strip().splitlines()[-1]
         assert url.startswith("postgresql://arrears_pipeline@127.0.0.1:")

@@ -5,21 +5,42 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from arrears.errors import ArrearsError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
+_STRICT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _date(text: str) -> dt.date:
+    # Only YYYY-MM-DD: date.fromisoformat also takes 20261008 and 2026-W41-4, which nobody means on purpose.
     try:
+        if not _STRICT_DATE.fullmatch(text):
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(text: str) -> dt.timedelta:
+    """`2h`, `90m`, `1h30m`, `45s`."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise argparse.ArgumentTypeError(f"not a duration (e.g. 2h, 90m, 1h30m): {text!r}")
+    return sum((dt.timedelta(**{_DURATION_UNITS[unit]: int(number)}) for number, unit in parts), dt.timedelta())
 
 
 def _positive_int(text: str) -> int:
@@ -82,8 +103,11 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from arrears.checks.night_status import undelivered_reason
     from arrears.transform import build
 
+    if (reason := undelivered_reason(args.date)) is not None:
+        print(f"arrears: warning: {reason}: building on stale data; check and export will refuse it", file=sys.stderr)
     print(build(args.date, full_refresh=args.full_refresh).summary())
     return 0
 
@@ -92,30 +116,54 @@ def _check(args: argparse.Namespace) -> int:
     from arrears.checks import run_checks
 
     outcome = run_checks(args.date)
-    print(outcome.summary())
+    print(outcome.summary(), file=sys.stderr if outcome.refused else sys.stdout)
     return 0 if outcome.success else 5
 
 
 def _export(args: argparse.Namespace) -> int:
-    from arrears.export import export_all
+    from arrears.export import ExportFailed, export_each
 
-    for written in export_all(args.date):
-        print(written.summary())
-    return 0
+    return _each_result("export", args.date, export_each(args.date), ExportFailed)
 
 
 def _deliver(args: argparse.Namespace) -> int:
-    from arrears.deliver import deliver_all
+    from arrears.deliver import NotDelivered, deliver_each
 
-    for delivered in deliver_all(args.date):
-        print(delivered.summary())
+    return _each_result("deliver", args.date, deliver_each(args.date), NotDelivered)
+
+
+def _each_result(step: str, day: dt.date, results: Sequence[Any], failure: type[Any]) -> int:
+    """Print one line per recipient; non-zero when any failed (their common exit code, else 1)."""
+    for result in results:
+        print(result.summary(), flush=True)
+    failed = [result for result in results if isinstance(result, failure)]
+    if not failed:
+        return 0
+    names = ", ".join(result.recipient for result in failed)
+    print(f"arrears: error: {step} {day}: {len(failed)} of {len(results)} recipients failed: {names}", file=sys.stderr)
+    codes = {result.exit_code for result in failed}
+    return codes.pop() if len(codes) == 1 else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from arrears.nights.audit import night_report, recent_nights
+
+    print(night_report(args.date) if args.date else recent_nights())
+    return 0
+
+
+def _retract(args: argparse.Namespace) -> int:
+    from arrears.nights.retract import retract
+
+    print(retract(args.date, args.reason).summary())
     return 0
 
 
 def _nightly(args: argparse.Namespace) -> int:
     from arrears.orchestration.nightly import run_nightly_dag
 
-    print(run_nightly_dag(args.date, Path(args.landing) if args.landing else None))
+    landing = Path(args.landing) if args.landing else None
+    print(run_nightly_dag(args.date, landing, wait=args.wait, log=lambda line: print(line, flush=True)))
     return 0
 
 
@@ -130,7 +178,7 @@ def _backfill(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from arrears.orchestration.demo import run_demo
 
-    print(run_demo(loans=args.loans, days=args.days))
+    print(run_demo(loans=args.loans, days=args.days, airflow_days=args.airflow_days, seed=args.seed))
     return 0
 
 
@@ -207,9 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     dlv = command("deliver", _deliver, "Push the exported files of a business date to each recipient's SFTP.")
     dlv.add_argument("--date", type=_date, required=True)
 
+    aud = command("audit", _audit, "What happened to a night: delivery, build, checks, exports, deliveries, mark.")
+    aud.add_argument("--date", type=_date, help="one night in detail (default: the last 14 nights, a line each)")
+
+    ret = command("retract", _retract, "Take back a published date: withdraw its files and block its exports.")
+    ret.add_argument("--date", type=_date, required=True)
+    ret.add_argument("--reason", required=True, help="why, for the audit trail and the recipients' notice")
+
     nig = command("nightly", _nightly, "Run the nightly DAG for one business date through Airflow.")
     nig.add_argument("--date", type=_date, required=True)
     nig.add_argument("--landing", help="landing root (default $ARREARS_HOME/landing)")
+    nig.add_argument(
+        "--wait", type=_duration, metavar="DURATION", help="wait this long for the manifest (e.g. 2h); default: fail"
+    )
 
     bkf = command("backfill", _backfill, "Rebuild a range of business dates in date order (idempotent).")
     bkf.add_argument("--from", dest="from_date", type=_date, required=True)
@@ -219,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     dem = command("demo", _demo, "Simulate a small portfolio and run it through the nightly DAG.")
     dem.add_argument("--loans", type=_positive_int, default=3000)
     dem.add_argument("--days", type=_positive_int, default=8)
+    dem.add_argument("--airflow-days", type=_positive_int, default=3, help="the last N dates run through Airflow")
+    dem.add_argument("--seed", type=int, default=20261001)
 
     rep = command("report", _report, "Write the run report (HTML + report.json) of a business date.")
     rep.add_argument("--date", type=_date, required=True)
@@ -227,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--serve", action="store_true")
     doc.add_argument("--port", type=_positive_int, default=8081)
 
-    pur = command("purge", _purge, "Delete personal data and export folders past retention (config/retention.yml).")
+    pur = command(
+        "purge", _purge, "Delete personal data and export folders past retention (plugins/arrears/config/retention.yml)"
+    )
     pur.add_argument("--date", type=_date, help="judge as of this date (default: today in the source time zone)")
     pur.add_argument("--dry-run", action="store_true", help="show what would be purged; change nothing")
 
@@ -243,11 +305,36 @@ def _is_operational(err: Exception) -> bool:
     return isinstance(err, psycopg.OperationalError | OSError)
 
 
+# Commands that read an existing warehouse: on a home without one they refuse instead of creating an empty one.
+_NEEDS_WAREHOUSE = {"build", "check", "export", "deliver", "quarantine", "report", "audit", "retract", "docs", "purge"}
+_DB_NEEDS_WAREHOUSE = {"start", "status", "url"}
+
+
+def _needs_existing_warehouse(args: argparse.Namespace) -> bool:
+    if args.command == "db":
+        return bool(args.action in _DB_NEEDS_WAREHOUSE)
+    return args.command in _NEEDS_WAREHOUSE
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM received: unwinds like Ctrl-C (transactions roll back, `finally` blocks run)."""
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`timeout`, `kill`, a supervisor) ends the command wherever it is waiting."""
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: one clear line and a non-zero exit for every user mistake."""
     warnings.filterwarnings("ignore")  # library deprecation chatter is not for operators
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = build_parser().parse_args(argv)
     try:
+        if _needs_existing_warehouse(args):
+            from arrears.warehouse import require_warehouse
+
+            require_warehouse()
         return int(args.handler(args))
     except ArrearsError as err:
         print(f"arrears: error: {err}", file=sys.stderr)
@@ -259,6 +346,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
         print(f"arrears: error: {type(err).__name__}: {first_line}", file=sys.stderr)
         return 1
+    except _Terminated:
+        print("arrears: terminated (SIGTERM)", file=sys.stderr)
+        # `finally` blocks have run; skip the libraries' exit hooks (Airflow's in-process API waits on a
+        # stopped event loop and prints a traceback), so the command ends now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(143)
     except KeyboardInterrupt:
         print("arrears: interrupted", file=sys.stderr)
         return 130

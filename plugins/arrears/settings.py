@@ -13,6 +13,10 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 DEFAULT_SOURCE_TIMEZONE = "Asia/Shanghai"
 
+# The nightly's DAGs, in the order their Assets link them (dags/collections_*.py). `arrears nightly` runs
+# them in this order; the run report links to each.
+NIGHTLY_DAG_CHAIN = ("collections_nightly", "collections_transform", "collections_check", "collections_export")
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -52,10 +56,23 @@ class Paths:
     def dbt_logs(self) -> Path:
         return self.home / "dbt" / "logs"
 
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def hash_key_file(self) -> Path:
+        """The export hashing key when ARREARS_HASH_KEY is unset (the demo writes one; docs/security.md)."""
+        return self.home / "hash-key"
+
+
+DEFAULT_HOME = REPO_ROOT / ".arrears"  # the same folder `make` uses, whatever the current folder
+
 
 def arrears_home() -> Path:
-    """$ARREARS_HOME, default ./.arrears, made absolute so child processes agree on it."""
-    return Path(os.environ.get("ARREARS_HOME", ".arrears")).resolve()
+    """$ARREARS_HOME (made absolute so child processes agree on it), default <repository>/.arrears."""
+    configured = os.environ.get("ARREARS_HOME")
+    return Path(configured).resolve() if configured else DEFAULT_HOME
 
 
 def paths() -> Paths:

@@ -1,7 +1,9 @@
 """The data-quality gate: `arrears check --date D` runs the expectations/ suites with GX on PostgreSQL.
 
 Results go to audit.dq_results and the GX Data Docs under $ARREARS_HOME/gx; exports read the
-latest verdict of the suites they depend on (arrears.checks.results.require_passed).
+latest verdict of the suites they depend on (arrears.checks.results.require_passed). A date with no
+loaded delivery is refused without running GX: every suite is stored as failed on `delivery_loaded`
+and the night is marked missing (arrears.checks.night_status).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from arrears.checks.gx_run import ExpectationResult, run_with_gx
+from arrears.checks.night_status import clear_retraction, mark_missing, refusal_message, undelivered_reason
 from arrears.checks.results import require_passed, store_results
 from arrears.checks.suites import SuiteConfigError, load_suites, render_suite, template_values
 
@@ -26,6 +29,7 @@ class CheckOutcome:
     results: list[ExpectationResult]
     docs_url: str
     suites: list[str] = field(default_factory=list)
+    refused: str | None = None  # why the gate refused to run (no loaded delivery), one line
 
     @property
     def failed_suites(self) -> list[str]:
@@ -39,6 +43,8 @@ class CheckOutcome:
 
     def summary(self) -> str:
         """Pass/fail per suite, the failed expectations by name with what was observed, and the Data Docs link."""
+        if self.refused is not None:
+            return f"check {self.business_date} refused: {self.refused}"
         failed = set(self.failed_suites)
         passed = [suite for suite in self.suites if suite not in failed]
         lines = [
@@ -71,14 +77,30 @@ def run_suites(business_date: dt.date, suites: Iterable[str]) -> CheckOutcome:
     unknown = [name for name in wanted if name not in available]
     if unknown:
         raise SuiteConfigError(f"unknown suite(s) {', '.join(unknown)} (expectations/ has {', '.join(available)})")
+    run_id = _new_run_id(business_date)
+    undelivered = undelivered_reason(business_date)
+    if undelivered is not None:
+        return _refuse(run_id, business_date, wanted, undelivered)
     values = template_values(business_date)
     rendered = [render_suite(available[name], values) for name in wanted]
-    run_id = _new_run_id(business_date)
     gx_run = run_with_gx(rendered, run_name=run_id)
     store_results(run_id, business_date, gx_run.results)
     return CheckOutcome(run_id, business_date, gx_run.results, gx_run.docs_url, suites=wanted)
 
 
+def _refuse(run_id: str, business_date: dt.date, suites: list[str], reason: str) -> CheckOutcome:
+    """A night without a loaded delivery: every suite fails `delivery_loaded` (so the exports' gate
+    blocks on it like on any failed run) and the night is marked missing."""
+    message = refusal_message(business_date, reason)
+    results = [ExpectationResult(suite, "delivery_loaded", False, reason) for suite in suites]
+    store_results(run_id, business_date, results)
+    mark_missing(business_date, reason)
+    return CheckOutcome(run_id, business_date, results, "", suites=suites, refused=message)
+
+
 def run_checks(business_date: dt.date) -> CheckOutcome:
-    """Run every suite for one business date (`arrears check --date D`)."""
-    return run_suites(business_date, suite_names())
+    """Run every suite for one business date (`arrears check --date D`); a full pass clears a retraction."""
+    outcome = run_suites(business_date, suite_names())
+    if outcome.success:
+        clear_retraction(business_date)
+    return outcome

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from arrears.checks.gx_run import ExpectationResult
+from arrears.checks.night_status import require_publishable
 from arrears.errors import QualityGateFailed
 from arrears.warehouse import connect
 
@@ -63,7 +64,11 @@ def latest_verdicts(business_date: dt.date, suites: Iterable[str]) -> dict[str, 
 
 
 def require_passed(business_date: dt.date, suites: Iterable[str], for_whom: str) -> str:
-    """The gate: the id of the latest run that cleared every suite, or QualityGateFailed naming what failed."""
+    """The gate: the id of the latest run that cleared every suite, or QualityGateFailed naming what failed.
+
+    A date without a loaded delivery, or a retracted one, is refused before any verdict is read.
+    """
+    require_publishable(business_date, for_whom)
     verdicts = latest_verdicts(business_date, suites)
     unchecked = [suite for suite, verdict in verdicts.items() if verdict.run_id is None]
     failures = [failure for verdict in verdicts.values() for failure in verdict.failed_expectations]

@@ -103,6 +103,7 @@ def template_values(business_date: dt.date, settings: dict[str, Any] | None = No
         "trailing_days": str(int(band["trailing_days"])),
         "min_history_days": str(int(band["min_history_days"])),
         "volume_min_average_rows": str(int(band["min_average_rows"])),
+        "warmup_nights": str(int(band.get("warmup_nights", 0))),
         "legal_min_principal": str(float(settings["legal_min_principal"])),
         "field_min_overdue": str(float(settings["field_min_overdue"])),
         "ptp_grace_days": str(int(settings["ptp_grace_days"])),

@@ -8,31 +8,46 @@ server only once complete, so the recipient never sees a partial file. A connect
 connection's extras), resuming after the last file renamed; authentication and host-key failures are
 not retried. The ledger audit.deliveries records each file that arrived, once, and skips a
 file+SHA-256 already delivered; a file whose content changed for the same date is sent again and
-recorded as a re-delivery.
+recorded as a re-delivery. A retracted date's folder holds only `_RETRACTED.json`: it is pushed to
+recipients that had received files of the date, and files sent before it count as never sent.
+Every recipient is tried: one that fails is reported (NotDelivered) and the others are still delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
+import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from arrears.deliver.connection import SftpTarget, connection_variable, sftp_target
-from arrears.deliver.ledger import delivered_versions, record_delivery
+from arrears.deliver.ledger import NOTICE_NAME, delivered_versions, record_delivery
 from arrears.errors import ArrearsError
 from arrears.export import export_folder, recipient_names
 from arrears.export.files import sha256_of
 from arrears.export.manifest import MANIFEST_NAME, read_manifest
 
-__all__ = ["Delivered", "deliver_all", "deliver_recipient"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Delivered", "NotDelivered", "deliver_all", "deliver_each", "deliver_recipient"]
 
 
 class DeliveryFailed(ArrearsError):
     """The SFTP server could not be reached or refused a file; the ledger records only what arrived."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message  # the reason and the target, for a line that already names the recipient
+
+
+class RemotePathError(Exception):
+    """The server refused a remote file or folder (no such folder, permission denied...): names the path."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,8 @@ class Delivered:
 
 def _files_to_send(folder: Path) -> list[Path]:
     manifest = read_manifest(folder)
+    if manifest is None and (folder / NOTICE_NAME).is_file():
+        return [folder / NOTICE_NAME]  # a retracted date: only the notice goes out
     if manifest is None:
         raise DeliveryFailed(f"nothing to deliver in {folder}: no completed export (run `arrears export` first)")
     return [folder / item["file"] for item in manifest["files"]] + [folder / MANIFEST_NAME]
@@ -92,6 +109,8 @@ def _is_transient(err: BaseException) -> bool:
 
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
+    if isinstance(err, RemotePathError):
+        return text
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
@@ -108,16 +127,33 @@ async def _upload(target: SftpTarget, remote_folder: str, uploads: list[tuple[Pa
     if target.known_hosts is None and not target.no_host_key_check:
         options.pop("known_hosts")  # asyncssh's default: ~/.ssh/known_hosts
     async with asyncssh.connect(target.host, target.port, **options) as conn, conn.start_sftp_client() as sftp:
-        await sftp.makedirs(remote_folder, exist_ok=True)
+        with _naming_the_remote_path(target, f"folder {remote_folder}"):
+            await sftp.makedirs(remote_folder, exist_ok=True)
         for local, name in uploads:
             if name in done:  # renamed on the server by an earlier attempt
                 continue
             final = f"{remote_folder}/{name}"
             temporary = f"{remote_folder}/.{name}.uploading"
-            await sftp.put(str(local), temporary)  # truncates what a dropped attempt left there
-            # posix-rename replaces atomically; plain SFTP rename refuses an existing target.
-            await sftp.posix_rename(temporary, final)
+            with _naming_the_remote_path(target, f"file {final}"):
+                await sftp.put(str(local), temporary)  # truncates what a dropped attempt left there
+                # posix-rename replaces atomically; plain SFTP rename refuses an existing target.
+                await sftp.posix_rename(temporary, final)
             done.append(name)
+
+
+@contextlib.contextmanager
+def _naming_the_remote_path(target: SftpTarget, what: str) -> Iterator[None]:
+    """Turn the server's refusal of a path (SFTPNoSuchFile...) into an error naming it and how it is read."""
+    import asyncssh
+
+    try:
+        yield
+    except asyncssh.SFTPError as err:
+        if _is_transient(err):
+            raise
+        raise RemotePathError(
+            f"remote {what}: {type(err).__name__}: {' '.join(str(err).split())} ({target.explain_path()})"
+        ) from err
 
 
 def _upload_with_retries(target: SftpTarget, remote_folder: str, uploads: list[tuple[Path, str]]) -> list[str]:
@@ -163,10 +199,12 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
         )
     files = _files_to_send(export_folder(recipient, business_date))
     already = delivered_versions(recipient, business_date)
+    if files == [export_folder(recipient, business_date) / NOTICE_NAME] and not already:
+        return Delivered(recipient, business_date, None, note="retracted before any file was delivered")
     plan = [(path, sha256_of(path)) for path in files]
     pending = [(path, digest) for path, digest in plan if digest not in already.get(path.name, set())]
     skipped = [path.name for path, digest in plan if digest in already.get(path.name, set())]
-    remote_folder = f"{target.path.rstrip('/')}/{business_date.isoformat()}"
+    remote_folder = f"{target.remote_root.rstrip('/')}/{business_date.isoformat()}"
     failure: _Failed | None = None
     arrived: list[str] = []
     if pending:
@@ -184,7 +222,7 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
             redelivered.append(path.name)
     if failure is not None:
         message = f"deliver {recipient} {business_date} to {target.display()} failed: {failure.reason}"
-        raise DeliveryFailed(message) from failure.__cause__
+        raise DeliveryFailed(message, detail=f"{failure.reason} -> {target.display()}") from failure.__cause__
     return Delivered(
         recipient,
         business_date,
@@ -195,14 +233,56 @@ def deliver_recipient(business_date: dt.date, recipient: str) -> Delivered:
     )
 
 
-def deliver_all(business_date: dt.date) -> list[Delivered]:
-    """Deliver every recipient that has a connection and a completed export for the date."""
-    results = []
+@dataclass(frozen=True)
+class NotDelivered:
+    """A recipient whose delivery failed (what did arrive is in the ledger), and why."""
+
+    recipient: str
+    business_date: dt.date
+    error: Exception
+    exit_code: int = DeliveryFailed.exit_code
+
+    @property
+    def reason(self) -> str:
+        """The error as one line."""
+        if isinstance(self.error, DeliveryFailed):
+            return self.error.detail
+        return str(self.error) if isinstance(self.error, ArrearsError) else _one_line(self.error)
+
+    def summary(self) -> str:
+        """One line per recipient."""
+        return f"deliver {self.recipient} {self.business_date}: failed: {self.reason}"
+
+
+def _retracted(recipient: str, business_date: dt.date) -> bool:
+    return (export_folder(recipient, business_date) / NOTICE_NAME).is_file()
+
+
+def _deliver_if_exported(business_date: dt.date, name: str) -> Delivered:
+    exported = read_manifest(export_folder(name, business_date)) is not None or _retracted(name, business_date)
+    if sftp_target(name) is not None and not exported:
+        return Delivered(name, business_date, None, note="no completed export for the date")
+    return deliver_recipient(business_date, name)
+
+
+def deliver_each(business_date: dt.date) -> list[Delivered | NotDelivered]:
+    """Try every recipient that has a connection and a completed export; a failure does not stop the others."""
+    results: list[Delivered | NotDelivered] = []
     for name in recipient_names():
-        if sftp_target(name) is None:
-            results.append(deliver_recipient(business_date, name))
-        elif read_manifest(export_folder(name, business_date)) is None:
-            results.append(Delivered(name, business_date, None, note="no completed export for the date"))
-        else:
-            results.append(deliver_recipient(business_date, name))
+        try:
+            results.append(_deliver_if_exported(business_date, name))
+        except (ArrearsError, OSError) as err:  # refusals, bad connection settings, an unreadable export, the ledger
+            results.append(NotDelivered(name, business_date, err))
+        except Exception as err:  # a bug: still try the others, and keep its traceback for the log
+            log.exception("deliver %s %s failed", name, business_date)
+            results.append(NotDelivered(name, business_date, err))
     return results
+
+
+def deliver_all(business_date: dt.date) -> list[Delivered]:
+    """Deliver every recipient (each tried); raise DeliveryFailed naming the ones that failed, if any."""
+    results = deliver_each(business_date)
+    failed = [item.summary() for item in results if isinstance(item, NotDelivered)]
+    if failed:
+        raise DeliveryFailed(" | ".join(failed))
+    return [item for item in results if isinstance(item, Delivered)]

@@ -1,12 +1,14 @@
 """A recipient's SFTP target from an Airflow-style connection in the environment.
 
 `AIRFLOW_CONN_ARREARS_SFTP_<RECIPIENT>` holds a URI such as
-`sftp://user:pass@host:22/inbox?key_file=/run/secrets/id_ed25519&known_hosts=/etc/arrears/known_hosts`
+`sftp://user:pass@host:22/~/inbox?key_file=/run/secrets/id_ed25519&known_hosts=/etc/arrears/known_hosts`
 (Airflow reads the same variable as the connection `arrears_sftp_<recipient>`), or Airflow's JSON
 form. Secrets therefore live in the environment, never in the repository. The server's host key
 is verified against `known_hosts` (default ~/.ssh/known_hosts); `no_host_key_check=true` must be
-asked for explicitly. A dropped connection is retried `retries` times (default 3) after
-`retry_delay` seconds (default 2), the delay doubling each time: `...?retries=5&retry_delay=10`.
+asked for explicitly. The URI's path is absolute on the server (`/srv/drop` is that folder from the
+server's root), except `/~/inbox`, which is `inbox` below the login folder. A dropped connection is
+retried `retries` times (default 3) after `retry_delay` seconds (default 2), the delay doubling each
+time: `...?retries=5&retry_delay=10`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,23 @@ class SftpTarget:
     def display(self) -> str:
         """The target without secrets, for summaries and logs."""
         return f"sftp://{self.username}@{self.host}:{self.port}{self.path}"
+
+    @property
+    def remote_root(self) -> str:
+        """The folder as the SFTP server reads it: absolute, or relative to the login folder for `/~/...`."""
+        if self.path == "/~" or self.path.startswith("/~/"):
+            return self.path[3:] or "."
+        return self.path
+
+    def explain_path(self) -> str:
+        """How the server reads the configured path, for errors about a remote file or folder."""
+        if self.remote_root.startswith("/"):
+            relative = self.path.strip("/") or "inbox"
+            return (
+                f"{self.path} is absolute, from the server's root; for a folder below the login folder"
+                f" of {self.username} write /~/{relative} in the connection URI"
+            )
+        return f"{self.path} is relative to the login folder of {self.username}"
 
 
 def connection_variable(recipient: str) -> str:

@@ -6,13 +6,22 @@ import datetime as dt
 
 from arrears.warehouse import connect
 
+NOTICE_NAME = "_RETRACTED.json"  # arrears.nights.retract writes it in a retracted date's export folders
+
 
 def delivered_versions(recipient: str, business_date: dt.date) -> dict[str, set[str]]:
-    """For each file name already delivered for the date, the SHA-256s that were sent."""
+    """For each file name already delivered for the date, the SHA-256s that were sent.
+
+    Files sent before the date's latest retraction notice count as withdrawn: a re-published date goes out whole.
+    """
     with connect() as conn:
         rows = conn.execute(
-            "select file, sha256 from audit.deliveries where recipient = %s and business_date = %s",
-            (recipient, business_date),
+            """select file, sha256 from audit.deliveries
+               where recipient = %(r)s and business_date = %(d)s
+                 and (file = %(notice)s or delivered_at > coalesce(
+                     (select max(delivered_at) from audit.deliveries
+                      where recipient = %(r)s and business_date = %(d)s and file = %(notice)s), '-infinity'))""",
+            {"r": recipient, "d": business_date, "notice": NOTICE_NAME},
         ).fetchall()
     versions: dict[str, set[str]] = {}
     for file, sha256 in rows:

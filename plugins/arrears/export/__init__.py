@@ -1,27 +1,44 @@
 """Governed exports: each recipient's queue rows, with its columns and privacy policies, behind the gate.
 
 `arrears export --date D` writes $ARREARS_HOME/exports/<recipient>/<D>/<recipient>_<D>.csv (or
-.parquet) and `_manifest.json` last, only for recipients whose suites passed the latest check run.
+.parquet, .xlsx) and `_manifest.json` last, only for recipients whose suites passed the latest check
+run. Each recipient is exported on its own: one that fails (its gate, its folder, the disk) is
+reported and the others are still written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
+from arrears.checks.night_status import require_publishable
 from arrears.checks.results import require_passed
-from arrears.errors import QualityGateFailed
+from arrears.errors import ArrearsError, QualityGateFailed
 from arrears.export.config import Recipient, load_recipients, recipient
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
-from arrears.export.privacy import hash_pads_for
+from arrears.export.privacy import hash_pads_for, is_text
 from arrears.export.query import CONTROL_TOTALS_SQL, EXPORT_SETTINGS, export_query, query_parameters
-from arrears.export.writers import FileWritten, write_csv, write_parquet
+from arrears.export.writers import FileWritten, write_csv, write_parquet, write_xlsx
+from arrears.export.xlsx import XlsxColumn
 from arrears.settings import paths
 from arrears.warehouse import connect
 
-__all__ = ["ExportWritten", "export_all", "export_folder", "export_recipient", "recipient_names"]
+__all__ = [
+    "ExportFailed",
+    "ExportWritten",
+    "export_all",
+    "export_each",
+    "export_folder",
+    "export_recipient",
+    "recipient_names",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,38 @@ class ExportWritten:
         """One line: recipient, file, rows, SHA-256 prefix."""
         parts = [f"{item.path.name} {item.rows} rows sha256 {item.sha256[:12]}" for item in self.files]
         return f"export {self.recipient} {self.business_date}: {'; '.join(parts)} (cleared by {self.dq_run_id})"
+
+
+@dataclass(frozen=True)
+class ExportFailed:
+    """One recipient whose export of a date did not happen (nothing of it is visible), and why."""
+
+    recipient: str
+    business_date: dt.date
+    error: Exception
+
+    @property
+    def blocked_by_gate(self) -> bool:
+        """Refused by the quality gate (as opposed to a fault while writing)."""
+        return isinstance(self.error, QualityGateFailed)
+
+    @property
+    def reason(self) -> str:
+        """The error as one line (a gate refusal as its message; a fault with its type)."""
+        text = " ".join(str(self.error).split())
+        if isinstance(self.error, ArrearsError):
+            return text
+        return f"{type(self.error).__name__}: {text}" if text else type(self.error).__name__
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this failure (the gate's 5 for a refusal by the checks)."""
+        return self.error.exit_code if isinstance(self.error, ArrearsError) else 1
+
+    def summary(self) -> str:
+        """One line: recipient, date, failed and why (without the gate message's own `export <r> <D>`)."""
+        head = f"export {self.recipient} {self.business_date}"
+        return f"{head}: failed: {self.reason.removeprefix(head + ' ')}"
 
 
 def recipient_names() -> list[str]:
@@ -85,8 +134,15 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
         conn.execute("set transaction isolation level repeatable read, read only")
         for setting in EXPORT_SETTINGS:
             conn.execute(setting)
-        write = write_csv if target.format == "csv" else write_parquet
-        written = write(conn, query.sql, params, headers, final)
+        if target.format == "xlsx":
+            pairs = zip(headers, target.columns, strict=True)
+            columns = [XlsxColumn(header, is_text(column)) for header, column in pairs]
+            created = dt.datetime.combine(business_date, dt.time(), tzinfo=dt.UTC)  # not the clock: same bytes
+            title = f"{target.name} {business_date.isoformat()}"
+            written = write_xlsx(conn, query.sql, params, columns, final, title, created)
+        else:
+            write = write_csv if target.format == "csv" else write_parquet
+            written = write(conn, query.sql, params, headers, final)
         totals = conn.execute(CONTROL_TOTALS_SQL, query_parameters(target, business_date)).fetchall()
     document = manifest_document(target, business_date, [written], totals, dq_run_id)
     write_manifest(folder, document)
@@ -98,16 +154,40 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
     return ExportWritten(target.name, business_date, folder, [written], dq_run_id)
 
 
-def export_all(business_date: dt.date) -> list[ExportWritten]:
-    """Export every recipient whose suites passed; then raise QualityGateFailed naming the blocked ones, if any."""
-    written: list[ExportWritten] = []
-    blocked: list[str] = []
+# What a recipient's export may fail on without stopping the others: a refusal (gate, configuration,
+# missing key), the file system (permissions, a full disk, a file where its folder should be), the warehouse.
+_RECIPIENT_FAULTS = (ArrearsError, OSError, psycopg.Error)
+
+
+def export_each(business_date: dt.date) -> list[ExportWritten | ExportFailed]:
+    """Export every recipient, each on its own: a failure is returned as ExportFailed and the next is tried."""
+    require_publishable(business_date, "export")  # one line for the night, not one per recipient
+    results: list[ExportWritten | ExportFailed] = []
     for name in recipient_names():
         try:
-            written.append(export_recipient(business_date, name))
-        except QualityGateFailed as err:
-            blocked.append(str(err))
-    if blocked:
-        done = ", ".join(item.recipient for item in written) or "none"
-        raise QualityGateFailed(f"exported: {done}; " + " | ".join(blocked))
+            results.append(export_recipient(business_date, name))
+        except _RECIPIENT_FAULTS as err:
+            results.append(ExportFailed(name, business_date, err))
+        except Exception as err:  # a bug: still export the others, and keep its traceback for the log
+            log.exception("export %s %s failed", name, business_date)
+            results.append(ExportFailed(name, business_date, err))
+    return results
+
+
+def export_all(business_date: dt.date) -> list[ExportWritten]:
+    """Export every recipient; then raise naming the ones that failed (QualityGateFailed when all were gated)."""
+    results = export_each(business_date)
+    written = [item for item in results if isinstance(item, ExportWritten)]
+    failed = [item for item in results if isinstance(item, ExportFailed)]
+    if failed:
+        raise failure_of(written, failed)
     return written
+
+
+def failure_of(written: list[ExportWritten], failed: list[ExportFailed]) -> ArrearsError:
+    """One error naming what was exported and each recipient that was not (and why)."""
+    done = ", ".join(item.recipient for item in written) or "none"
+    message = f"exported: {done}; " + " | ".join(
+        item.reason if item.blocked_by_gate else item.summary() for item in failed
+    )
+    return QualityGateFailed(message) if all(item.blocked_by_gate for item in failed) else ArrearsError(message)

@@ -18,7 +18,7 @@ COLUMNS_FILE = Path(__file__).resolve().parent / "columns.yml"
 
 POLICIES = ("full", "masked", "hashed")
 LANGUAGES = ("en", "zh-CN")
-FORMATS = ("csv", "parquet")
+FORMATS = ("csv", "parquet", "xlsx")
 COLUMN_TYPES = ("text", "number", "date")
 MASK_KINDS = ("national_id", "phone", "name", "email", "address")
 
@@ -37,6 +37,7 @@ class ColumnSpec:
     labels: dict[str, str]
     mask: str | None
     sensitive: bool
+    coded: bool = False  # its values are reason codes, labelled in the file's language (reason_labels.yml)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def _column_spec(name: str, raw: dict[str, Any]) -> ColumnSpec:
         labels={language: str(labels[language]) for language in LANGUAGES},
         mask=raw.get("mask"),
         sensitive=bool(raw.get("sensitive", False)),
+        coded=bool(raw.get("coded", False)),
     )
 
 

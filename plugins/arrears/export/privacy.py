@@ -2,7 +2,7 @@
 
 Every policy is an SQL expression wrapped around the column's own expression. The keyed hash is
 HMAC-SHA256 (RFC 2104) built from PostgreSQL's built-in sha256(), so no extension is needed; the
-key comes from $ARREARS_HASH_KEY and never from the repository.
+key comes from $ARREARS_HASH_KEY or $ARREARS_HOME/hash-key, never from the repository.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from arrears.errors import ArrearsError
 from arrears.export.config import ExportColumn, Recipient
+from arrears.settings import paths
 
 HASH_KEY_ENV = "ARREARS_HASH_KEY"
 _HMAC_BLOCK = 64  # SHA-256 block size in bytes
@@ -61,11 +62,15 @@ def hash_pads_for(recipient: Recipient) -> HmacPads | None:
     """The HMAC pads when the recipient has hashed columns; one clear error when the key is missing."""
     if not recipient.hashed_columns:
         return None
+    key_file = paths().hash_key_file
     key = os.environ.get(HASH_KEY_ENV, "")
+    if not key and key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
     if not key:
         raise HashKeyMissing(
             f"recipient {recipient.name} receives hashed columns ({', '.join(recipient.hashed_columns)}) "
-            f"but {HASH_KEY_ENV} is not set; set it in the environment (never in the repository)"
+            f"but {HASH_KEY_ENV} is not set and {key_file} does not exist; set the variable (never in the "
+            "repository) or put the key in that file"
         )
     return hmac_pads(key.encode("utf-8"))
 

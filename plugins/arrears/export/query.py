@@ -7,10 +7,12 @@ event is kept from its first delivery. Only the sources the recipient's columns 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
-from arrears.export.config import Recipient
+from arrears.export.config import ExportColumn, Recipient
+from arrears.export.labels import label_parameters, labelled_sql, reason_labels
 from arrears.export.privacy import needs_neutralising, neutralise_sql, policy_sql
 from arrears.settings import source_timezone
 
@@ -134,21 +136,30 @@ def _aliases_used(sql: str) -> set[str]:
     return set(re.findall(r"\b([a-z]+)\.", sql))
 
 
+def _in_language(column: ExportColumn, language: str) -> ExportColumn:
+    """A coded column carries its labels when the file's language has some (reason_labels.yml); else the codes."""
+    labels = reason_labels(language)
+    if not column.spec.coded or labels is None:
+        return column
+    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=labelled_sql(column.spec.sql, labels)))
+
+
 def export_query(recipient: Recipient) -> ExportQuery:
     """The SELECT that yields the recipient's rows, in a stable order, with every policy applied."""
+    columns = [_in_language(column, recipient.header_language) for column in recipient.columns]
     # Policies are computed once per row in an inner select; the outer select only neutralises
     # (referencing the inner value, so a mask or hash is not evaluated three times). `offset 0`
     # keeps PostgreSQL from pulling the inner select up into the outer one, which would paste each
     # policy expression back into the neutralising CASE (a keyed hash was computed twice a row).
-    expressions = [policy_sql(column) for column in recipient.columns]
-    used = set().union(*(_aliases_used(column.spec.sql) for column in recipient.columns))
+    expressions = [policy_sql(column) for column in columns]
+    used = set().union(*(_aliases_used(column.spec.sql) for column in columns))
     sources = tuple(alias for alias in _SOURCES if alias in used)
     ctes = [_QUEUE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
     joins = "\n".join(_SOURCES[alias][1] for alias in sources)
     inner = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
     outer = ", ".join(
         neutralise_sql(f'p."c{position}"') if needs_neutralising(column) else f'p."c{position}"'
-        for position, column in enumerate(recipient.columns)
+        for position, column in enumerate(columns)
     )
     sql = (
         "with "
@@ -178,7 +189,7 @@ def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:
         "team_prefixes": [_like_escape(team) + ":%" for team in recipient.teams],
         "rpc_outcomes": list(RPC_OUTCOMES),
         "tz": source_timezone(),
-    }
+    } | label_parameters(reason_labels(recipient.header_language))
 
 
 def _like_escape(text: str) -> str:

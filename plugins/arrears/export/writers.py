@@ -1,14 +1,16 @@
-"""Stream one recipient's rows into a CSV (UTF-8 with BOM) or Parquet file."""
+"""Stream one recipient's rows into a CSV (UTF-8 with BOM), Parquet or xlsx file."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arrears.export.files import atomic_writer
+from arrears.export.xlsx import FETCH_ROWS, XlsxColumn, xlsx_bytes
 
 if TYPE_CHECKING:
     import psycopg
@@ -74,3 +76,22 @@ def write_parquet(
     with atomic_writer(final) as writer:
         writer.write(buffer.getvalue().to_pybytes())
     return FileWritten(path=final, rows=len(rows), sha256=writer.sha256)
+
+
+def write_xlsx(
+    conn: psycopg.Connection,
+    sql: str,
+    params: dict[str, Any],
+    columns: list[XlsxColumn],
+    final: Path,
+    title: str,
+    created: dt.datetime,
+) -> FileWritten:
+    """Write the rows as one worksheet, read through a server-side cursor (a few thousand rows at a time)."""
+    with conn.cursor(name="xlsx_rows") as cursor:
+        cursor.itersize = FETCH_ROWS
+        cursor.execute(sql, params)
+        data, rows = xlsx_bytes(cursor, columns, title, created)
+    with atomic_writer(final) as writer:
+        writer.write(data)
+    return FileWritten(path=final, rows=rows, sha256=writer.sha256)

@@ -116,11 +116,17 @@ def _day_rows(
 
 
 def _deliverable(pf: Portfolio, day: int) -> list[PaymentBatch]:
-    """Payments whose delivery day has come (backdated ones arrive days after their value date)."""
+    """Payments whose delivery day has come (backdated ones arrive days after their value date).
+
+    A loan closed today has all its payments delivered today, however late they would otherwise arrive:
+    the source closes a loan when the money is in, so the delivery that says `closed` carries the money
+    that paid it off (a loan closed with principal outstanding leaves the book with a balance).
+    """
+    closed_today = np.nonzero(pf.loans["closed_on"] == day)[0]
     due: list[PaymentBatch] = []
     waiting: list[PaymentBatch] = []
     for batch in pf.pending_payments:
-        now = batch.deliver_day <= day
+        now = (batch.deliver_day <= day) | np.isin(batch.loan, closed_today)
         if now.all():
             due.append(batch)
             continue

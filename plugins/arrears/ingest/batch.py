@@ -151,4 +151,6 @@ def finalize_in(conn: psycopg.Connection, manifest: Manifest, loaded: dict[str, 
             result.quarantined,
         ),
     )
+    if not result.exceeded:  # the night has its delivery now: no longer 'missing'
+        conn.execute("delete from audit.night_status where business_date = %s and status = 'missing'", (business_date,))
     return result

@@ -1,10 +1,12 @@
-"""Loading one entity's file inside an open transaction: COPY, then one validating statement.
+"""Loading one entity's file inside an open transaction, by the fastest path that is exact for it.
 
-Fast path: the file's bytes go straight into `COPY ... (FORMAT csv)`. When COPY rejects the file
-as structurally broken (wrong field count, bad quoting, bytes that are not UTF-8), a savepoint
-undoes it and the Python fallback parses THAT file record by record, marks the broken records and
-COPYs everything again; the same SQL then validates and routes. See
-docs/decisions/002-ingest-copy-then-validate-in-sql.md.
+The fast path (`direct_copy`) COPYs pre-filtered rows in binary straight into the typed table. When
+it cannot be exact for a file it raises `NeedsExactPath`, and the exact path runs instead: the file's
+bytes go into `COPY ... (FORMAT csv)` of a landing table, then one validating statement routes every
+row. When COPY rejects the file as structurally broken (wrong field count, bad quoting, bytes that
+are not UTF-8), a savepoint undoes it and the Python fallback parses THAT file record by record,
+marks the broken records and COPYs everything again; the same SQL then validates and routes.
+The paths are listed in `fallbacks`; see docs/decisions/002 and 011.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from arrears.contract import Entity, ddl, load_contract
 from arrears.errors import DeliveryRejected
-from arrears.ingest import fastpath, sql
+from arrears.ingest import direct_copy, sql
+from arrears.ingest.fallbacks import NeedsExactPath, NeedsPythonParse
 from arrears.ingest.files import DeliveredFile, QuoteScanner, file_sha256, parquet_csv_chunks
 from arrears.ingest.manifest import Manifest, ManifestFile, check_rows, check_sha256, file_header
 
@@ -123,7 +126,7 @@ class _Source:
         check_rows(self.listed, rows)
 
 
-def _copy_fast(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str]) -> None:
+def _copy_csv(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str]) -> None:
     source = _Source(listed)
     with conn.cursor() as cursor:
         with cursor.copy(sql.copy_csv(entity, header)) as copy:
@@ -132,12 +135,8 @@ def _copy_fast(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, h
         rows = cursor.rowcount
     if source.stray_quote:
         # COPY opened or closed a quoted section at the stray quote: its rows cannot be trusted.
-        raise _NeedsFallback(f"{listed.file}: a quote that neither opens nor closes a quoted field")
+        raise NeedsPythonParse(f"{listed.file}: a quote that neither opens nor closes a quoted field")
     source.verify(rows)
-
-
-class _NeedsFallback(Exception):
-    """The fast path's result is unusable for this file; parse it record by record instead."""
 
 
 def _broken_record(fields: list[str], header: list[str]) -> tuple[str, str] | None:
@@ -194,9 +193,9 @@ def _land(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header
 
     try:
         with conn.transaction():  # a savepoint: a failed COPY leaves the landing table empty
-            _copy_fast(conn, entity, listed, header)
+            _copy_csv(conn, entity, listed, header)
         return False
-    except (psycopg.errors.DataError, _NeedsFallback):  # BadCopyFileFormat, invalid byte sequence, ...
+    except (psycopg.errors.DataError, NeedsPythonParse):  # BadCopyFileFormat, invalid byte sequence, ...
         _copy_fallback(conn, entity, listed, header)
         return True
 
@@ -264,42 +263,42 @@ def _cross_duplicates(entity: Entity, target: str) -> str:
 def _load_fast(
     conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str], manifest: Manifest, target: str
 ) -> int:
-    """The fast path (arrears.ingest.fastpath); raises fastpath.NeedsLegacy when it cannot be exact."""
+    """The fast path (arrears.ingest.direct_copy); raises NeedsExactPath when it cannot be exact."""
     import psycopg
 
     conn.execute(sql.create_land_table(entity))
     started = time.perf_counter()
     try:
-        loaded = fastpath.copy_sure_rows(
+        loaded = direct_copy.copy_sure_rows(
             conn, entity, listed, header, manifest.business_date, target, sql.land_table(entity)
         )
     except psycopg.errors.DataError as err:  # e.g. a NUL byte pyarrow accepted and COPY refuses
-        raise fastpath.NeedsLegacy(f"COPY refused a row: {err}") from err
+        raise NeedsExactPath(f"COPY refused a row: {err}") from err
     copied = time.perf_counter()
     try:
         with conn.transaction():
             # Duplicate keys among the rows loaded directly: the unique index fails to build.
             conn.execute(ddl.key_index_ddl(entity, manifest.business_date, unique=True))
     except psycopg.errors.UniqueViolation as err:
-        raise fastpath.NeedsLegacy("duplicate key among the rows loaded directly") from err
+        raise NeedsExactPath("duplicate key among the rows loaded directly") from err
     indexed = time.perf_counter()
     rows = loaded.sure
     if loaded.unsure:
         conn.execute(f"analyze {sql.land_table(entity)}")
         found = conn.execute(_cross_duplicates(entity, target)).fetchone()
         if found and found[0]:
-            raise fastpath.NeedsLegacy("a landed row repeats the key of a row loaded directly")
+            raise NeedsExactPath("a landed row repeats the key of a row loaded directly")
         try:
             with conn.transaction(), conn.cursor() as cursor:
                 cursor.execute(sql.route_statement(entity, header, manifest.business_date, listed.file, target))
                 rows += cursor.rowcount
         except psycopg.errors.UniqueViolation as err:  # `01` landed, `1` loaded directly
-            raise fastpath.NeedsLegacy("a landed row's key equals a direct row's key as a value") from err
+            raise NeedsExactPath("a landed row's key equals a direct row's key as a value") from err
     conflicts = _conflicts(conn, entity, manifest.business_date, target)
     if conflicts:
         landed = {int(row[0]) for row in conn.execute(f"select _line from {sql.land_table(entity)}").fetchall()}
         if not conflicts <= landed:
-            raise fastpath.NeedsLegacy("an event loaded directly conflicts with an earlier delivery")
+            raise NeedsExactPath("an event loaded directly conflicts with an earlier delivery")
         rows -= _move_conflicts(conn, entity, header, manifest, listed.file, target)
     conn.execute(f"drop table {sql.land_table(entity)}")
     log.info(
@@ -349,7 +348,7 @@ def load_entity_in(conn: psycopg.Connection, manifest: Manifest, entity_name: st
         with conn.transaction():  # a savepoint: whatever the fast path wrote goes if it gives up
             loaded = _load_fast(conn, entity, listed, header, manifest, target)
         path = "fast path"
-    except (fastpath.NeedsLegacy, psycopg.errors.DataError) as err:
+    except (NeedsExactPath, psycopg.errors.DataError) as err:
         log.info("%s: exact path (%s)", entity.name, err)
         conn.execute(f"truncate {target}")  # the rolled-back rows would stay as dead tuples
         loaded, fallback = _load_exact(conn, entity, listed, header, manifest, target)

@@ -11,8 +11,9 @@ import os
 import secrets
 import shutil
 
-from arrears.orchestration.backfill import backfill
+from arrears.orchestration.backfill import NIGHTLY_LOCK, dates_between, run_day
 from arrears.orchestration.nightly import run_nightly_dag
+from arrears.orchestration.progress import Progress, bar, output_to_log
 from arrears.settings import paths
 from arrears.warehouse import connect
 from arrears.warehouse.schema import init_schema
@@ -27,44 +28,80 @@ DEMO_SEED = 20261001
 def run_demo(
     loans: int = DEMO_LOANS, days: int = DEMO_DAYS, airflow_days: int = DEMO_AIRFLOW_DAYS, seed: int = DEMO_SEED
 ) -> str:
-    """Generate, backfill, run the last `airflow_days` nightlies through Airflow; return the summary."""
-    from arrears.generate import generate
+    """Generate, backfill, run the last `airflow_days` nightlies through Airflow; return the summary.
 
+    The terminal gets one line per stage and date; everything the libraries print goes to $ARREARS_HOME/logs/.
+    """
     home = paths()
-    _ensure_demo_hash_key()
-    landing = home.landing
-    if landing.exists():  # a demo always starts from the same deterministic portfolio
-        shutil.rmtree(landing)
-    print(generate(loans=loans, start=DEMO_START, days=days, seed=seed, out=landing, inject_faults=0.0))
-    with connect() as conn:
-        init_schema(conn)
+    log_file = home.logs / f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
     last = DEMO_START + dt.timedelta(days=days - 1)
-    first_airflow = last - dt.timedelta(days=airflow_days - 1)
-    if first_airflow > DEMO_START:
-        for line in backfill(DEMO_START, first_airflow - dt.timedelta(days=1), landing):
-            print(line)
-    day = first_airflow
-    while day <= last:
-        print(run_nightly_dag(day, landing))
-        day += dt.timedelta(days=1)
+    first_airflow = max(last - dt.timedelta(days=airflow_days - 1), DEMO_START)
+    with output_to_log(log_file) as progress:
+        progress.line(
+            f"arrears demo: {loans:,} loans, {days} days from {DEMO_START} (from {first_airflow} through Airflow); "
+            f"full logs: {log_file}"
+        )
+        key_note = _ensure_demo_hash_key()
+        if key_note:
+            progress.line(key_note)
+        _generate_and_prepare(progress, loans, days, seed)
+        if first_airflow > DEMO_START:
+            _backfill_days(progress, list(dates_between(DEMO_START, first_airflow - dt.timedelta(days=1))))
+        nights = list(dates_between(first_airflow, last))
+        for done, day in enumerate(nights, start=1):
+            with progress.step(f"{'nightly':<9}  {bar(done, len(nights))} {day}") as outcome:
+                outcome.append(run_nightly_dag(day, home.landing))
     return summary(last)
 
 
-def _ensure_demo_hash_key() -> None:
-    """Hashed export columns need ARREARS_HASH_KEY; the demo makes one up for its own home if none is set.
+def _generate_and_prepare(progress: Progress, loans: int, days: int, seed: int) -> None:
+    """A demo always starts from the same deterministic portfolio, in a warehouse with the current schema."""
+    from arrears.generate import generate
+
+    landing = paths().landing
+    with progress.step("generate ") as outcome:
+        if landing.exists():
+            shutil.rmtree(landing)
+        print(generate(loans=loans, start=DEMO_START, days=days, seed=seed, out=landing, inject_faults=0.0))
+        outcome.append(f"{days} daily deliveries in {landing}")
+    from arrears.warehouse import embedded, external_url
+
+    new = not external_url() and not embedded.exists(paths())
+    with progress.step("warehouse") as outcome, connect() as conn:
+        init_schema(conn)
+        outcome.append(f"created in {paths().warehouse_dir}" if new else "ready")
+
+
+def _backfill_days(progress: Progress, days: list[dt.date]) -> None:
+    """The earlier dates without a scheduler (the same functions the DAG's tasks call), one line each."""
+    from arrears.warehouse.locks import exclusive
+
+    with exclusive(NIGHTLY_LOCK):
+        for done, day in enumerate(days, start=1):
+            with progress.step(f"{'backfill':<9}  {bar(done, len(days))} {day}") as outcome:
+                lines = run_day(day, paths().landing)
+                print("\n".join(lines))  # the full step summaries go to the log
+                outcome.append(lines[2].rsplit(": ", 1)[-1])  # the quality gate's verdict
+
+
+def _ensure_demo_hash_key() -> str | None:
+    """Hashed export columns need a key; without ARREARS_HASH_KEY the demo writes a random one to
+    $ARREARS_HOME/hash-key, where every later command of this home finds it (docs/security.md).
 
     Random and kept under $ARREARS_HOME (never in the repository), so re-running the demo gives the
-    same hashes; a real deployment sets its own key in the environment (docs/security.md).
+    same hashes; a real deployment sets its own key in the environment. Returns a note for the user.
     """
     if os.environ.get("ARREARS_HASH_KEY"):
-        return
-    key_file = paths().home / "demo-hash-key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
-        key_file.chmod(0o600)
-    os.environ["ARREARS_HASH_KEY"] = key_file.read_text(encoding="utf-8").strip()
-    print(f"ARREARS_HASH_KEY is not set: the demo uses a random key kept in {key_file}")
+        return None
+    key_file = paths().hash_key_file
+    if key_file.exists():
+        return None
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    old_demo_key = paths().home / "demo-hash-key"  # where earlier versions kept it
+    key = old_demo_key.read_text(encoding="utf-8") if old_demo_key.exists() else secrets.token_hex(32) + "\n"
+    key_file.write_text(key, encoding="utf-8")
+    key_file.chmod(0o600)
+    return f"ARREARS_HASH_KEY is not set: hashed export columns use a random key kept in {key_file}"
 
 
 def summary(business_date: dt.date) -> str:

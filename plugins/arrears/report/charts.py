@@ -1,23 +1,40 @@
-"""Inline SVG charts for the run report: bar, stacked bar, heatmap and line.
+"""The report's charts: Vega-Lite specs built with altair, rendered to SVG offline by vl-convert.
 
-The report must open on a collector's PC with no internet, so there is no charting library or CDN:
-each function returns one self-contained `<svg>` string. Every label and tooltip goes through
-`html.escape` because categories (teams, reasons, suites) come from the data. Each chart carries a
-`data-chart` attribute so tests and readers can find it.
+The page must open on a collector's PC with no internet and no script, so each chart becomes one
+inline `<svg>` (vl-convert runs Vega in-process: no browser, no network). Tooltips are SVG `<title>`
+elements, which every browser shows on hover without JavaScript: each mark gets a `tip` field,
+Vega writes it as the mark's aria-label, and `_with_title_tooltips` turns that into a `<title>`.
+Each chart carries a `data-chart` attribute so tests and readers can find it (decision 018).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from html import escape
+from typing import Any
 
 Formatter = Callable[[float], str]
 
 # Colour-blind-safe palette (Okabe-Ito), used in order for series without a configured colour.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000")
 
-_FONT = 'font-family="sans-serif" font-size="12"'
+# Labels longer than this, or more categories than BARS_UPRIGHT_MAX, turn bars on their side: the
+# category names then sit on the vertical axis at full length instead of being squeezed under narrow bars.
+LABEL_UPRIGHT_MAX = 12
+BARS_UPRIGHT_MAX = 12
+FONT = "sans-serif"
+
+
+@contextmanager
+def building() -> Iterator[None]:
+    """Build charts without altair's per-object schema validation (a fifth of the page's time, measured in
+    decision 018); vl-convert still compiles every spec and fails on a wrong one."""
+    import altair as alt
+
+    with alt.utils.schemapi.debug_mode(False):
+        yield
 
 
 def count_format(value: float) -> str:
@@ -30,83 +47,60 @@ def share_format(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def axis_maximum(value: float, *, whole: bool = False) -> float:
-    """Top of a 4-tick value axis: 4 x a round step (1, 2, 2.5 or 5 x 10^n) that reaches value.
-
-    `whole` keeps the step a whole number, so a count axis never shows a tick like 1.25.
-    """
-    if value <= 0:
-        return 4.0 if whole else 1.0
-    quarter = value / 4
-    magnitude = 10 ** math.floor(math.log10(quarter))
-    step = next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= quarter)
-    if whole:
-        step = max(1.0, float(math.ceil(step)))
-    return step * 4
+def amount_format(value: float) -> str:
+    """12345.6 -> '12,345.60'."""
+    return f"{value:,.2f}"
 
 
-def _color(name: str, index: int, colors: Mapping[str, str] | None) -> str:
-    if colors and name in colors:
-        return colors[name]
-    return PALETTE[index % len(PALETTE)]
+# The same three formats for Vega's axes (d3-format).
+AXIS_FORMATS: dict[Formatter, str] = {count_format: ",.0f", share_format: ".0%", amount_format: ",.0f"}
 
 
-def _open_svg(chart_id: str, title: str, width: int, height: int) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" data-chart="{escape(chart_id)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" role="img" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-    ]
+def colors_for(names: Sequence[str], colors: Mapping[str, str] | None, palette: Sequence[str] = PALETTE) -> list[str]:
+    """One colour per name: its configured colour, else the next palette colour not used yet."""
+    chosen: list[str] = []
+    spare = iter([color for color in palette if color not in (colors or {}).values()] + list(palette))
+    for name in names:
+        chosen.append(colors[name] if colors and name in colors else next(spare))
+    return chosen
 
 
-def _text(x: float, y: float, label: str, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {_FONT}{extra}>{escape(label)}</text>'
+_TOOLTIP_MARK = re.compile(r'<(path|line|text)\b([^>]*?) aria-label="([^"]*)"([^>]*?)/>')
 
 
-def _legend_width(names: Sequence[str]) -> int:
-    """Room for the legend: a swatch plus the longest name at about 7 px a character."""
-    return 30 + 7 * max((len(name) for name in names), default=0)
+def _with_title_tooltips(svg: str) -> str:
+    """Each mark's aria-label (its `tip`) as an SVG <title> child: a hover tooltip without any script."""
+    return _TOOLTIP_MARK.sub(lambda m: f"<{m[1]}{m[2]}{m[4]}><title>{m[3]}</title></{m[1]}>", svg)
 
 
-def _legend(names: Sequence[str], colors: Mapping[str, str] | None, x: float, y: float) -> list[str]:
-    parts = []
-    for index, name in enumerate(names):
-        top = y + index * 18
-        parts.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="12" height="12" fill="{_color(name, index, colors)}"/>')
-        parts.append(_text(x + 18, top + 10, name, anchor="start"))
-    return parts
+def render(chart: Any, chart_id: str, title: str) -> str:
+    """An altair chart as one inline <svg data-chart=...> string, scaled to the page width."""
+    import altair as alt
+    import vl_convert
 
-
-def _value_axis(
-    scale_max: float, left: float, top: float, plot_height: float, plot_width: float, fmt: Formatter
-) -> list[str]:
-    parts = []
-    for tick in range(5):
-        value = scale_max * tick / 4
-        y = top + plot_height - plot_height * tick / 4
-        parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_width:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(_text(left - 6, y + 4, fmt(value), anchor="end", extra=' fill="#555"'))
-    return parts
-
-
-def bar_chart(
-    chart_id: str,
-    title: str,
-    bars: Sequence[tuple[str, float]],
-    *,
-    value_format: Formatter = count_format,
-    colors: Mapping[str, str] | None = None,
-) -> str:
-    """Vertical bars, one per (label, value), each labelled with its value; `colors` maps a label to its colour."""
-    return stacked_bar_chart(
-        chart_id,
-        title,
-        [label for label, _ in bars],
-        [(title, [value for _, value in bars])],
-        value_format=value_format,
-        bar_colors=[_color(label, 0, colors) for label, _ in bars],
-        legend=False,
+    # Title anchored at the left: a centred title wider than a narrow chart was clipped at the edge.
+    heading = alt.TitleParams(text=title, anchor="start", limit=0)
+    spec = chart.properties(title=heading).configure(font=FONT).configure_view(stroke=None).to_dict(validate=False)
+    svg = _with_title_tooltips(vl_convert.vegalite_to_svg(spec))
+    head_end = svg.index(">")
+    head = svg[len("<svg") : head_end]
+    width = re.search(r'\swidth="([\d.]+)"', head)
+    head = re.sub(r'\s(width|height)="[^"]*"', "", head)  # the viewBox keeps the shape; CSS sets the size
+    return (
+        f'<svg data-chart="{escape(chart_id)}" role="img" aria-label="{escape(title)}"{head} '
+        f'style="max-width:{width[1] if width else 800}px;width:100%;height:auto">'
+        f"<title>{escape(title)}</title>{svg[head_end + 1 :]}"
     )
+
+
+def _data(rows: list[dict[str, Any]]) -> Any:
+    import altair as alt
+
+    return alt.Data(values=rows)
+
+
+def _upright(categories: Sequence[str]) -> bool:
+    return len(categories) <= BARS_UPRIGHT_MAX and max((len(c) for c in categories), default=0) <= LABEL_UPRIGHT_MAX
 
 
 def stacked_bar_chart(
@@ -115,59 +109,99 @@ def stacked_bar_chart(
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
     *,
+    category_title: str,
+    value_title: str,
+    series_title: str = "",
     value_format: Formatter = count_format,
     colors: Mapping[str, str] | None = None,
     bar_colors: Sequence[str] | None = None,
     legend: bool = True,
 ) -> str:
-    """Vertical bars per category, stacked by series (name, one value per category); totals on top."""
-    legend_width = _legend_width([name for name, _ in series]) if legend else 0
-    # Each bar gets room for its label (about 7 px a character): long team or reason names must stay legible.
-    slot = min(220, max(48, 10 + 7 * max((len(category) for category in categories), default=0)))
-    left, top, plot_height = 64.0, 16.0, 200.0
-    plot_width = slot * len(categories)
-    width = int(left + plot_width + 16 + legend_width)
-    height = int(top + plot_height + 64)
-    totals = [sum(values[index] for _, values in series) for index in range(len(categories))]
-    scale_max = axis_maximum(max(totals, default=0), whole=value_format is count_format)
-    parts = _open_svg(chart_id, title, width, height)
-    parts += _value_axis(scale_max, left, top, plot_height, plot_width, value_format)
+    """Bars per category (in the given order), stacked by series (name, one value per category); totals at the end.
+
+    `bar_colors` gives each category its own colour (a one-series chart); otherwise colours follow the series.
+    """
+    import altair as alt
+
+    names = [name for name, _ in series]
+    rows = []
     for index, category in enumerate(categories):
-        x = left + index * slot + slot * 0.15
-        bar_width = slot * 0.7
-        base = top + plot_height
-        for series_index, (name, values) in enumerate(series):
-            value = values[index]
-            if value <= 0:
+        for order, (name, values) in enumerate(series):
+            number = values[index]
+            if number <= 0:
                 continue
-            bar_height = plot_height * value / scale_max
-            base -= bar_height
-            fill = bar_colors[index] if bar_colors else _color(name, series_index, colors)
-            tooltip = (
-                f"{category}: {value_format(value)}" if not legend else f"{category}, {name}: {value_format(value)}"
-            )
-            parts.append(
-                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_width:.1f}" height="{bar_height:.1f}" fill="{fill}">'
-                f"<title>{escape(tooltip)}</title></rect>"
-            )
-        parts.append(_text(x + bar_width / 2, base - 4, value_format(totals[index])))
-        parts.append(_text(x + bar_width / 2, top + plot_height + 16, category))
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" stroke="#333"/>'
+            tip = f"{category}: {value_format(number)}" if not legend else f"{category}, {name}: {value_format(number)}"
+            rows.append({"category": category, "series": name, "order": order, "value": number, "tip": tip})
+    sums = [sum(values[index] for _, values in series) for index in range(len(categories))]
+    totals = [
+        {"category": category, "total": total, "label": value_format(total)}
+        for category, total in zip(categories, sums, strict=True)
+    ]
+    upright = _upright(categories)
+    category_axis = alt.Axis(labelLimit=0, labelAngle=0, title=category_title)
+    category_channel: Any = alt.X if upright else alt.Y
+    value: Any = alt.Y if upright else alt.X
+    value_axis = alt.Axis(format=AXIS_FORMATS.get(value_format, ",.0f"), title=value_title)
+    if value_format is count_format:  # whole ticks only: 0, 1, 2, never a 0.5 printed as "1"
+        value_axis = alt.Axis(
+            format=",.0f", title=value_title, tickMinStep=1, tickCount=max(1, min(5, int(max(sums, default=0))))
+        )
+    if bar_colors is not None:
+        color = alt.Color("category:N", scale=alt.Scale(domain=list(categories), range=list(bar_colors)), legend=None)
+    else:
+        color = alt.Color(
+            "series:N",
+            scale=alt.Scale(domain=names, range=colors_for(names, colors)),
+            legend=alt.Legend(title=series_title or None, labelLimit=0) if legend else None,
+        )
+    size = {"width": alt.Step(max(36, 8 * max((len(c) for c in categories), default=0)))} if upright else {}
+    bars = (
+        alt.Chart(_data(rows))
+        .mark_bar()
+        .encode(
+            category_channel("category:N", scale=alt.Scale(domain=list(categories)), axis=category_axis),
+            value("sum(value):Q", axis=value_axis, stack="zero"),
+            color=color,
+            order=alt.Order("order:Q"),
+            description=alt.Description("tip:N"),
+        )
     )
-    if legend:
-        parts += _legend([name for name, _ in series], colors, left + plot_width + 16, top)
-    parts.append("</svg>")
-    return "\n".join(parts)
+    labels = (
+        alt.Chart(_data(totals))
+        .mark_text(dy=-6 if upright else 0, dx=0 if upright else 6, align="center" if upright else "left")
+        .encode(
+            category_channel("category:N", scale=alt.Scale(domain=list(categories))),
+            value("total:Q"),
+            text="label:N",
+            description=alt.Description("label:N"),
+        )
+    )
+    return render(alt.layer(bars, labels).properties(**size), chart_id, title)
 
 
-def _heat_color(share: float) -> str:
-    """White (0) to dark blue (1): darker means a larger share."""
-    share = min(1.0, max(0.0, share))
-    red = round(255 - share * (255 - 8))
-    green = round(255 - share * (255 - 69))
-    blue = round(255 - share * (255 - 148))
-    return f"rgb({red},{green},{blue})"
+def bar_chart(
+    chart_id: str,
+    title: str,
+    bars: Sequence[tuple[str, float]],
+    *,
+    category_title: str,
+    value_title: str,
+    value_format: Formatter = count_format,
+    colors: Mapping[str, str] | None = None,
+) -> str:
+    """One bar per (label, value), each labelled with its value; `colors` maps a label to its colour."""
+    labels = [label for label, _ in bars]
+    return stacked_bar_chart(
+        chart_id,
+        title,
+        labels,
+        [(title, [value for _, value in bars])],
+        category_title=category_title,
+        value_title=value_title,
+        value_format=value_format,
+        bar_colors=colors_for(labels, colors, palette=[PALETTE[0]] * len(labels)) if bars else [],
+        legend=False,
+    )
 
 
 def heatmap(
@@ -181,81 +215,90 @@ def heatmap(
     column_title: str,
     value_format: Formatter = share_format,
 ) -> str:
-    """A grid of cells (row, column) shaded by value in [0, 1]; empty cells stay blank."""
-    cell_width, cell_height = 64.0, 30.0
-    left, top = 96.0, 48.0
-    width = int(left + cell_width * len(columns) + 16)
-    height = int(top + cell_height * len(rows) + 16)
-    parts = _open_svg(chart_id, title, width, height)
-    parts.append(_text(left + cell_width * len(columns) / 2, 14, column_title, extra=' font-weight="bold"'))
-    parts.append(_text(8, 14, row_title, anchor="start", extra=' font-weight="bold"'))
-    for column_index, column in enumerate(columns):
-        parts.append(_text(left + cell_width * (column_index + 0.5), top - 8, column))
-    for row_index, row in enumerate(rows):
-        y = top + row_index * cell_height
-        parts.append(_text(left - 8, y + cell_height / 2 + 4, row, anchor="end"))
-        for column_index, column in enumerate(columns):
-            x = left + column_index * cell_width
-            value = values.get((row, column))
-            fill = "#fafafa" if value is None else _heat_color(value)
-            label = "" if value is None else value_format(value)
-            tooltip = f"{row} -> {column}: {label or 'none'}"
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell_width:.1f}" height="{cell_height:.1f}" '
-                f'fill="{fill}" stroke="#fff"><title>{escape(tooltip)}</title></rect>'
-            )
-            if label:
-                ink = ' fill="#fff"' if (value or 0) > 0.5 else ""
-                parts.append(_text(x + cell_width / 2, y + cell_height / 2 + 4, label, extra=ink))
-    parts.append("</svg>")
-    return "\n".join(parts)
+    """A grid of cells (row, column) shaded white to dark blue by value in [0, 1]; empty cells stay blank."""
+    import altair as alt
+
+    cells = [
+        {"row": row, "column": column, "value": values[(row, column)], "label": value_format(values[(row, column)])}
+        for row in rows
+        for column in columns
+        if (row, column) in values
+    ]
+    for cell in cells:
+        cell["tip"] = f"{cell['row']} -> {cell['column']}: {cell['label']}"
+    base = alt.Chart(_data(cells)).encode(
+        alt.X(
+            "column:N",
+            scale=alt.Scale(domain=list(columns)),
+            axis=alt.Axis(orient="top", labelAngle=0, title=column_title),
+        ),
+        alt.Y("row:N", scale=alt.Scale(domain=list(rows)), axis=alt.Axis(title=row_title)),
+    )
+    grid = base.mark_rect(stroke="white").encode(
+        color=alt.Color("value:Q", scale=alt.Scale(domain=[0, 1], range=["#ffffff", "#084594"]), legend=None),
+        description=alt.Description("tip:N"),
+    )
+    text = base.mark_text().encode(
+        text="label:N", color=alt.condition("datum.value > 0.5", alt.value("white"), alt.value("black"))
+    )
+    step = {"width": alt.Step(64), "height": alt.Step(30)}
+    return render(alt.layer(grid, text).properties(**step), chart_id, title)
 
 
 def line_chart(
     chart_id: str,
     title: str,
-    series: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    series: Sequence[tuple[str, Sequence[tuple[Any, float]]]],
     *,
     x_title: str,
+    y_title: str,
+    series_title: str = "",
     y_format: Formatter = share_format,
     colors: Mapping[str, str] | None = None,
+    palette: Sequence[str] = PALETTE,
+    x_order: Sequence[Any] | None = None,
+    rule_at: Any = None,
+    rule_label: str = "",
 ) -> str:
-    """One line per (name, [(x, y), ...]) series, with a legend; y starts at 0."""
-    left, top, plot_width, plot_height = 64.0, 16.0, 520.0, 220.0
-    legend_width = _legend_width([name for name, _ in series])
-    width = int(left + plot_width + 16 + legend_width)
-    height = int(top + plot_height + 52)
-    xs = [x for _, points in series for x, _ in points]
-    ys = [y for _, points in series for _, y in points]
-    x_min, x_max = (min(xs), max(xs)) if xs else (0.0, 1.0)
-    x_span = (x_max - x_min) or 1.0
-    scale_max = axis_maximum(max(ys, default=0))
-    parts = _open_svg(chart_id, title, width, height)
-    parts += _value_axis(scale_max, left, top, plot_height, plot_width, y_format)
+    """One line per (name, [(x, y), ...]) series, each its own colour, with a point per value; y starts at 0.
 
-    def place(x: float, y: float) -> tuple[float, float]:
-        return left + plot_width * (x - x_min) / x_span, top + plot_height - plot_height * y / scale_max
+    `x_order` makes x ordinal in that order (nights); otherwise x is a number. `rule_at` draws a labelled
+    vertical rule at that x (the start of a recent window).
+    """
+    import altair as alt
 
-    tick_step = max(1, math.ceil(x_span / 12))
-    tick = x_min
-    while tick <= x_max:
-        px, _ = place(tick, 0)
-        parts.append(_text(px, top + plot_height + 16, f"{tick:g}", extra=' fill="#555"'))
-        tick += tick_step
-    parts.append(_text(left + plot_width / 2, top + plot_height + 40, x_title))
-    for index, (name, points) in enumerate(series):
-        color = _color(name, index, colors)
-        placed = [place(x, y) for x, y in sorted(points)]
-        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in placed)
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2">'
-            f"<title>{escape(name)}</title></polyline>"
+    names = [name for name, _ in series]
+    points = [
+        {"series": name, "x": x, "y": y, "tip": f"{name}, {x}: {y_format(y)}"}
+        for name, values in series
+        for x, y in values
+        if y is not None
+    ]
+    if x_order is None:
+        x = alt.X("x:Q", axis=alt.Axis(title=x_title, tickMinStep=1, format="d"))
+    else:
+        x = alt.X(
+            "x:O",
+            scale=alt.Scale(domain=list(x_order)),
+            axis=alt.Axis(title=x_title, labelAngle=-45, labelOverlap="greedy"),
         )
-        for (x, y), (px, py) in zip(sorted(points), placed, strict=True):
-            parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{color}">'
-                f"<title>{escape(f'{name}, {x:g}: {y_format(y)}')}</title></circle>"
-            )
-    parts += _legend([name for name, _ in series], colors, left + plot_width + 16, top)
-    parts.append("</svg>")
-    return "\n".join(parts)
+    color = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=names, range=colors_for(names, colors, palette)),
+        legend=alt.Legend(title=series_title or None, labelLimit=0) if len(names) > 1 else None,
+    )
+    layers = [
+        alt.Chart(_data(points))
+        .mark_line(point=True)
+        .encode(
+            x,
+            alt.Y("y:Q", axis=alt.Axis(format=AXIS_FORMATS.get(y_format, ",.0f"), title=y_title)),
+            color=color,
+            description=alt.Description("tip:N"),
+        )
+    ]
+    if rule_at is not None:
+        marker = _data([{"x": rule_at, "label": rule_label}])
+        layers.append(alt.Chart(marker).mark_rule(strokeDash=[4, 4], color="#555").encode(x))
+        layers.append(alt.Chart(marker).mark_text(align="left", dx=4, y=6, color="#555").encode(x, text="label:N"))
+    return render(alt.layer(*layers).properties(width=560, height=220), chart_id, title)

@@ -66,6 +66,23 @@ def require_relation(conn: psycopg.Connection, relation: str) -> None:
         raise Unavailable(f"{relation} does not exist in the warehouse yet")
 
 
+def collection_order() -> tuple[str, ...]:
+    """Teams in the order an account meets them (pre-due, early, mid, field, agency, legal): recipients.yml order."""
+    from arrears.export.config import load_recipients
+
+    return tuple(dict.fromkeys(team for recipient in load_recipients().values() for team in recipient.teams))
+
+
+def in_collection_order(teams: set[str] | list[str], order: tuple[str, ...]) -> list[str]:
+    """Teams sorted by collection order (`agency:<name>` with `agency`), then unknown teams alphabetically."""
+
+    def key(team: str) -> tuple[int, str]:
+        base = team.split(":", 1)[0]
+        return (order.index(base) if base in order else len(order), team)
+
+    return sorted(set(teams), key=key)
+
+
 def _no_rows(relation: str, day: dt.date) -> Unavailable:
     return Unavailable(f"{relation} has no rows for {day.isoformat()}")
 
@@ -162,7 +179,8 @@ def roll_rates(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> 
     require_relation(conn, relation)
     latest = conn.execute(f"select max(month_end) from {relation} where month_end <= %s", (day,)).fetchone()
     if not latest or latest[0] is None:
-        raise Unavailable(f"{relation} has no month end on or before {day.isoformat()}")
+        # Not a gap: roll rates compare two month ends, and the book has not reached one yet. The page says so.
+        return {"month_end": None, "from_buckets": [], "to_buckets": [], "cure_rate": None, "cells": []}
     month_end = latest[0]
     rows = conn.execute(
         f"""
@@ -260,7 +278,7 @@ def work_queue(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> 
         entry["by_bucket"][bucket] = entry["by_bucket"].get(bucket, 0) + accounts
         if team is None:
             held_reasons[hold_reason] += accounts
-    worked = sorted(label for label in teams if label != HELD_LABEL)
+    worked = in_collection_order([label for label in teams if label != HELD_LABEL], collection_order())
     buckets = ordered({bucket for entry in teams.values() for bucket in entry["by_bucket"]}, config.buckets)
     for entry in teams.values():
         entry["by_bucket"] = {bucket: entry["by_bucket"][bucket] for bucket in buckets if bucket in entry["by_bucket"]}
@@ -356,7 +374,8 @@ def compliance(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> 
         "rules": [{"rule": rule, "violations": rules[rule]} for rule in sorted(rules)],
         "teams": [
             {"team": team, "violations": sum(teams[team].values()), "by_rule": dict(sorted(teams[team].items()))}
-            for team in sorted(teams)
+            for team in in_collection_order([t for t in teams if t != NONE_LABEL], collection_order())
+            + ([NONE_LABEL] if NONE_LABEL in teams else [])
         ],
     }
 
@@ -565,19 +584,3 @@ def dbt_models(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> 
             for node in results.nodes
         ],
     }
-
-
-# Page order. Keys match report.yml `sections` and report.json `sections`.
-COLLECTORS: dict[str, Collector] = {
-    "portfolio": portfolio,
-    "dpd": dpd_distribution,
-    "roll_rates": roll_rates,
-    "vintages": vintages,
-    "work_queue": work_queue,
-    "promises": promises,
-    "compliance": compliance,
-    "data_quality": data_quality,
-    "ingest": ingest,
-    "dbt_models": dbt_models,
-    "exports": exports,
-}

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from arrears.settings import Paths
+from arrears.settings import NIGHTLY_DAG_CHAIN, Paths
 
 
 def _relative_href(target: Path, report_dir: Path) -> str:
@@ -27,8 +27,6 @@ def gx_data_docs_index(gx_dir: Path) -> Path | None:
 
 def report_links(home: Paths, report_dir: Path, airflow_url: str) -> dict[str, Any]:
     """Each link with whether its target exists now (a missing one is shown, marked as not built yet)."""
-    from arrears.orchestration.nightly import CHAIN
-
     dbt_index = home.dbt_target / "index.html"
     gx_index = gx_data_docs_index(home.gx_dir)
     return {
@@ -40,5 +38,5 @@ def report_links(home: Paths, report_dir: Path, airflow_url: str) -> dict[str, A
             "href": _relative_href(gx_index, report_dir) if gx_index else None,
             "available": gx_index is not None,
         },
-        "airflow": [{"dag_id": dag_id, "href": f"{airflow_url}/dags/{dag_id}"} for dag_id in CHAIN],
+        "airflow": [{"dag_id": dag_id, "href": f"{airflow_url}/dags/{dag_id}"} for dag_id in NIGHTLY_DAG_CHAIN],
     }

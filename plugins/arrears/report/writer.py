@@ -7,15 +7,35 @@ import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from arrears.report import figures
 from arrears.report.config import ReportConfig, load_config
-from arrears.report.figures import COLLECTORS, Unavailable
+from arrears.report.figures import Collector, Unavailable
 from arrears.report.links import report_links
+from arrears.report.night import night_figures
 from arrears.report.page import render_page
-from arrears.settings import paths
+from arrears.report.trends import trends
+from arrears.settings import paths, source_timezone
 
 if TYPE_CHECKING:
     import psycopg
+
+# Page order. Keys match labels.yml `sections` and report.json `sections`.
+COLLECTORS: dict[str, Collector] = {
+    "portfolio": figures.portfolio,
+    "trends": trends,
+    "dpd": figures.dpd_distribution,
+    "roll_rates": figures.roll_rates,
+    "vintages": figures.vintages,
+    "work_queue": figures.work_queue,
+    "promises": figures.promises,
+    "compliance": figures.compliance,
+    "data_quality": figures.data_quality,
+    "ingest": figures.ingest,
+    "dbt_models": figures.dbt_models,
+    "exports": figures.exports,
+}
 
 
 def collect_sections(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> dict[str, dict[str, Any]]:
@@ -74,6 +94,9 @@ def _write_atomically(path: Path, text: str) -> None:
 def write_report(business_date: dt.date) -> Path:
     """Write $ARREARS_HOME/reports/<D>/index.html and report.json for business date D; return the HTML path.
 
+    The page's language is report.yml `language` (or $ARREARS_REPORT_LANGUAGE); `night` in report.json
+    says whether the night reached the collectors (the banner).
+
     Reads the warehouse through one read-only, repeatable-read transaction, so every figure on the page
     comes from the same snapshot even while another process writes.
     """
@@ -89,9 +112,12 @@ def write_report(business_date: dt.date) -> Path:
         conn.read_only = True
         with conn.transaction():
             sections = collect_sections(conn, business_date, config)
+            night = night_figures(conn, business_date)
     report = {
         "business_date": business_date.isoformat(),
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "language": config.language,
+        "generated_at": dt.datetime.now(ZoneInfo(source_timezone())).isoformat(timespec="seconds"),
+        "night": night,
         "headline": headline(sections),
         "sections": sections,
         "links": report_links(home, report_dir, config.airflow_url),

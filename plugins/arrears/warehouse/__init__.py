@@ -17,6 +17,17 @@ def external_url() -> str | None:
     return os.environ.get("ARREARS_WAREHOUSE_URL") or None
 
 
+def require_warehouse() -> None:
+    """Commands that only read never create a warehouse: refuse when this home has none (and none is configured)."""
+    if external_url():
+        return
+    home = paths()
+    if not embedded.exists(home):
+        from arrears.errors import ArrearsError
+
+        raise ArrearsError(f"no warehouse at {home.warehouse_dir}; run `arrears db init` or set ARREARS_HOME")
+
+
 def warehouse_url(start: bool = True) -> str:
     """The libpq URL every component uses (loader, dbt profile, GX, exports).
 

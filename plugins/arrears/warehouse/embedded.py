@@ -10,9 +10,13 @@ home and remembered in `port`. See docs/decisions/001-embedded-pgserver.md.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import re
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +26,7 @@ from arrears.settings import Paths
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"  # administers the server: creates roles, initialises the schema
+ORPHAN_WAIT_SECONDS = 15  # how long a restart waits for the processes of a crashed server to exit
 SOCKET_PATH_LIMIT = 107  # bytes of sun_path, less its terminating NUL
 PIPELINE_USER = "arrears_pipeline"  # everything else connects as the pipeline role (docs/security.md)
 DATABASE = "arrears"
@@ -44,6 +49,9 @@ SERVER_OPTIONS = {
 def _pgserver():  # type: ignore[no-untyped-def]
     import pgserver._commands as commands  # deferred: imported only when the embedded server is used
     import pgserver.utils as utils
+
+    # pgserver logs a 20-line dump of every failed command; we report one line with the server's reason.
+    logging.getLogger("pgserver").setLevel(logging.CRITICAL)
 
     return commands, utils
 
@@ -114,7 +122,8 @@ def _run(commands, name: str, args: list[str], pgdata: Path) -> str:  # type: ig
     try:
         return str(getattr(commands, name)(args, pgdata=pgdata, user=_system_user(), timeout=120))
     except subprocess.CalledProcessError as err:
-        raise ArrearsError(f"embedded warehouse: {name} failed; see {pgdata / 'log'}") from err
+        reason = _start_failure(pgdata) if name == "pg_ctl" else f"exit status {err.returncode}"
+        raise ArrearsError(f"embedded warehouse: {name} failed: {reason} (log: {pgdata / 'log'})") from err
 
 
 def _prepare_permissions(paths: Paths, commands, utils) -> None:  # type: ignore[no-untyped-def]
@@ -135,8 +144,16 @@ def _prepare_permissions(paths: Paths, commands, utils) -> None:  # type: ignore
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
 
 
+def exists(paths: Paths) -> bool:
+    """True when this home has an initialised embedded warehouse (running or not)."""
+    return (_data_dir(paths) / "PG_VERSION").exists()
+
+
 def start(paths: Paths) -> str:
-    """Start the embedded warehouse if it is not running (initialising it on first use); return its URL."""
+    """Start the embedded warehouse if it is not running (initialising it on first use); return its URL.
+
+    The port is chosen once, when the warehouse is created, and kept: the URLs people save stay valid.
+    """
     with _lock(paths):
         if is_running(paths):
             return url(paths)
@@ -144,12 +161,16 @@ def start(paths: Paths) -> str:
         pgdata = _data_dir(paths)
         pgdata.mkdir(parents=True, exist_ok=True)
         _prepare_permissions(paths, commands, utils)
-        if not (pgdata / "PG_VERSION").exists():
+        if not exists(paths):
             _run(commands, "initdb", ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], pgdata)
+            print(f"arrears: created a new embedded warehouse in {paths.warehouse_dir}", file=sys.stderr)
         port = _port(paths)
         if not _port_is_free(port):
-            port = _free_port()
-            _port_file(paths).write_text(f"{port}\n")
+            raise ArrearsError(
+                f"embedded warehouse: its port {port} is taken by another program; stop that program, "
+                f"or delete {_port_file(paths)} to pick a new port (the warehouse URL then changes)"
+            )
+        _remove_stale_pid_file(pgdata)
         options = " ".join(f"-c {key}={value}" for key, value in SERVER_OPTIONS.items())
         # A Unix socket's path is limited to 107 bytes; everything connects over TCP, so a home too
         # deep for one (a long $ARREARS_HOME, a test's temporary directory) just goes without.
@@ -165,12 +186,84 @@ def start(paths: Paths) -> str:
 
 
 def _port_is_free(port: int) -> bool:
+    """Can a server listen on this port? With SO_REUSEADDR, as PostgreSQL binds: a port left in TIME_WAIT
+    by a crashed server counts as free; only a live listener makes it busy."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
             return True
         except OSError:
             return False
+
+
+def _remove_stale_pid_file(pgdata: Path) -> None:
+    """After a crash, postmaster.pid may name a PID that PostgreSQL takes for a live server and refuses to start:
+    the killed postmaster left as a zombie (a container's init may never reap it), or the PID since given to
+    another program. Such a file goes, once no postgres process of the crashed server still works in this data
+    folder (they exit within seconds of their postmaster). A PID that is simply gone PostgreSQL handles itself,
+    checking its old shared memory."""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    name, state = _process(pid)
+    if name is None or (name in ("postgres", "postmaster") and state != "Z"):
+        return  # gone (PostgreSQL copes), or a live server: pg_ctl will say so
+    deadline = time.monotonic() + ORPHAN_WAIT_SECONDS
+    while _postgres_running_in(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not _postgres_running_in(pgdata):
+        for lock in [pid_file, *pgdata.glob(".s.PGSQL.*.lock")]:  # the socket's lock file names the same PID
+            lock.unlink(missing_ok=True)
+
+
+def _process(pid: int) -> tuple[str | None, str | None]:
+    """(command name, state letter) of a process from /proc, (None, None) when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None, None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return name, stat[stat.rindex(")") + 2 :].split()[0]
+
+
+def _postgres_running_in(pgdata: Path) -> bool:
+    """Is any postgres process (postmaster or an orphaned backend) working in this data folder?"""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        name, state = _process(int(proc.name))
+        if name != "postgres" or state == "Z":  # a zombie holds nothing any more
+            continue
+        try:
+            if (proc / "cwd").resolve() == pgdata.resolve():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _start_failure(pgdata: Path) -> str:
+    """The server's own reason, for a one-line error: its last FATAL/PANIC line with the messages of the same
+    process just before it (e.g. `invalid value for parameter ...` before `configuration file ... contains errors`)."""
+    try:
+        lines = (pgdata / "log").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    fatal = [number for number, line in enumerate(lines) if re.search(r"\b(FATAL|PANIC):", line)]
+    if not fatal:
+        return "no reason in its log"
+    # The lines logged with it: same timestamp and process, e.g. the setting that broke the configuration file.
+    stamp_and_process = re.match(r"^(.*?\[\d+\])", lines[fatal[-1]])
+    prefix = stamp_and_process.group(1) if stamp_and_process else lines[fatal[-1]]
+    messages: list[str] = []
+    for line in reversed(lines[max(fatal[-1] - 3, 0) : fatal[-1] + 1]):
+        if not line.startswith(prefix):
+            break
+        messages.insert(0, re.sub(r"^.*?\b(LOG|ERROR|FATAL|PANIC|DETAIL|HINT):\s*", "", line))
+    return "; ".join(messages)
 
 
 def _ensure_database(port: int) -> None:

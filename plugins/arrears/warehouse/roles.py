@@ -1,4 +1,4 @@
-"""Least-privilege database roles and the row-level security of the work queue (issue 9, "Access").
+"""Least-privilege database roles and the row-level security of the work queue (decision 005).
 
 `apply_access_policies(conn)` is the one entry point. `arrears db init` runs it (through
 `init_schema`), and the pipeline runs it again after every `dbt build`, because dbt re-creates
@@ -23,7 +23,6 @@ from psycopg import errors, sql
 
 from arrears.errors import ArrearsError
 from arrears.settings import CONFIG_DIR
-from arrears.warehouse.schema import SCHEMAS
 
 if TYPE_CHECKING:
     import psycopg
@@ -41,7 +40,9 @@ SECURITY_SCHEMA = "security"  # the team mapping; pipeline-owned, read by team r
 QUEUES_SCHEMA = "queues"  # one security_invoker view per team over the work queue
 WORK_QUEUE = ("marts", "fct_work_queue")
 COMPLIANCE_MARTS = ("fct_compliance_violations", "agg_compliance_violations_daily")
-# Schemas whose objects the pipeline owns; nobody but the pipeline may use raw, pii or staging.
+# The schemas of the data (created by `schema.init_schema`); nobody but the pipeline may use raw, pii or staging.
+SCHEMAS = ("raw", "pii", "audit", "staging", "stored", "intermediate", "marts", "seeds")
+# Schemas whose objects the pipeline owns.
 OWNED_SCHEMAS = (*SCHEMAS, SECURITY_SCHEMA, QUEUES_SCHEMA)
 
 # The pipeline connects as itself: LOGIN, with a password only where the server asks for one

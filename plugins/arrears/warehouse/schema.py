@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arrears.contract.ddl import all_raw_ddl, migrate_to_partitions
+from arrears.warehouse.roles import SCHEMAS, apply_access_policies
 
 if TYPE_CHECKING:
     import psycopg
 
 # SQL functions the loader's validation statement calls (national-ID checksum, CSV quoting).
 INGEST_FUNCTIONS_SQL = Path(__file__).resolve().parents[1] / "ingest" / "functions.sql"
-
-SCHEMAS = ("raw", "pii", "audit", "staging", "stored", "intermediate", "marts", "seeds")
 
 AUDIT_DDL = [
     """create table if not exists audit.batches (
@@ -90,6 +89,4 @@ def init_schema(conn: psycopg.Connection) -> None:
         for statement in all_raw_ddl() + AUDIT_DDL:
             conn.execute(statement)
         conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))
-        from arrears.warehouse.roles import apply_access_policies  # imports this module's SCHEMAS
-
         apply_access_policies(conn)

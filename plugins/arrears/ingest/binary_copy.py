@@ -6,7 +6,7 @@ value arrives as the server keeps it (a timestamp is microseconds since 2000-01-
 server's share of a load falls by about a third, while the encoding runs vectorised in the
 producer thread on the other core. See docs/decisions/011-ingest-fast-path.md.
 
-Only rows that `fastpath.sure_mask` accepted reach this module, so every value already has its
+Only rows that `prefilter.sure_mask` accepted reach this module, so every value already has its
 type's strict shape; pyarrow's casts read those shapes exactly as PostgreSQL does. The one rule
 pyarrow cannot apply is the source time zone of a timestamp delivered without an offset:
 `ConstantOffset` is the span of days around the delivery in which PostgreSQL's own zone rules
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arrears.contract import Column, Entity
+from arrears.ingest.arrow_buffers import arrow_array, string_buffers, true_rows, valid_rows
+from arrears.ingest.prefilter import TRUE_TEXTS
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,7 +33,6 @@ TRAILER = b"\xff\xff"
 NULL_LENGTH = -1
 PG_EPOCH_DAYS = 10_957  # 2000-01-01, PostgreSQL's epoch, in days since 1970-01-01
 PG_EPOCH_MICROS = PG_EPOCH_DAYS * 86_400 * 1_000_000
-TRUE_TEXTS = ("true", "t", "yes", "1", "TRUE")  # the true half of fastpath.SURE_BOOLEANS
 NUMERIC_NEGATIVE = 0x4000
 # numeric(p, s) payload: ndigits, weight, sign, dscale, then base-10000 digits, most significant
 # first, the decimal point between digit `weight` and `weight + 1` (leading zeros are allowed:
@@ -98,19 +99,15 @@ def _present(values: pa.Array) -> Any:
     """numpy bool per row: a value to load (empty and missing fields load as NULL, as in the router)."""
     import numpy as np
 
-    from arrears.ingest.fastpath import _valid
-
     offsets = np.frombuffer(values.buffers()[1], np.int32, count=len(values) + 1, offset=values.offset * 4)
-    return _valid(values) & (np.diff(offsets) > 0)
+    return valid_rows(values) & (np.diff(offsets) > 0)
 
 
 def _cast_present(values: pa.Array, present: Any, arrow_type: pa.DataType) -> pa.Array:
     """The present values cast to `arrow_type`, in row order of the present rows."""
     import numpy as np
 
-    from arrears.ingest.fastpath import _arrow
-
-    subset = values if present.all() else values.take(_arrow(np.flatnonzero(present).astype(np.int64)))
+    subset = values if present.all() else values.take(arrow_array(np.flatnonzero(present).astype(np.int64)))
     return subset.cast(arrow_type)
 
 
@@ -137,9 +134,7 @@ def _timestamps(values: pa.Array, present: Any, offset: ConstantOffset | None) -
     import numpy as np
     import pyarrow as pa
 
-    from arrears.ingest.fastpath import _string_buffers
-
-    offsets, data, _ = _string_buffers(values)
+    offsets, data, _ = string_buffers(values)
     ends = offsets[1:].astype(np.int64)
     last = max(len(data) - 1, 0)
 
@@ -197,8 +192,6 @@ def _fixed(column: Column, values: pa.Array, present: Any, offset: ConstantOffse
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from arrears.ingest.fastpath import _arrow, _true
-
     everywhere = np.ones(len(values), bool)
     if column.type == "timestamp":
         micros, encodable = _timestamps(values, present, offset)
@@ -211,7 +204,7 @@ def _fixed(column: Column, values: pa.Array, present: Any, offset: ConstantOffse
     if column.type == "integer":
         return _spread(present, _numbers(_cast_present(values, present, pa.int32()), "int32")).astype(">i4"), everywhere
     if column.type == "boolean":
-        return _true(pc.is_in(values, _arrow(TRUE_TEXTS))).astype("u1"), everywhere
+        return true_rows(pc.is_in(values, arrow_array(TRUE_TEXTS))).astype("u1"), everywhere
     raise ValueError(f"{column.name}: no binary layout for type {column.type}")
 
 
@@ -245,7 +238,7 @@ def _lengths(lengths: Any) -> pa.Array:
 
 
 def _one(value: bytes) -> pa.Scalar:
-    """A pyarrow binary scalar (pa.scalar() would import pandas, see fastpath._arrow)."""
+    """A pyarrow binary scalar (pa.scalar() would import pandas, see arrow_buffers.arrow_array)."""
     import numpy as np
 
     return _as_binary(np.frombuffer(value, np.uint8).reshape(1, len(value)))[0]
@@ -257,14 +250,12 @@ def _text_pieces(values: pa.Array, present: Any) -> list[pa.Array]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from arrears.ingest.fastpath import _arrow, _string_buffers
-
-    offsets, _, valid = _string_buffers(values)
+    offsets, _, valid = string_buffers(values)
     lengths = np.diff(offsets)
     if (lengths[~valid] == 0).all():  # missing values hold no bytes: drop the validity bitmap
         payload = pa.Array.from_buffers(pa.binary(), len(values), [None, *values.buffers()[1:]], offset=values.offset)
     else:
-        payload = pc.if_else(_arrow(valid), values.view(pa.binary()), _one(b""))
+        payload = pc.if_else(arrow_array(valid), values.view(pa.binary()), _one(b""))
     return [_lengths(np.where(present, lengths, NULL_LENGTH)), payload]
 
 
@@ -279,8 +270,6 @@ def encode(entity: Entity, batch: pa.RecordBatch, lines: Any, offset: ConstantOf
     """
     import numpy as np
     import pyarrow.compute as pc
-
-    from arrears.ingest.fastpath import _arrow
 
     rows = batch.num_rows
     head: list[tuple[str, Any]] = [("fields", np.full(rows, len(entity.columns) + 1, ">i2"))]
@@ -303,13 +292,13 @@ def encode(entity: Entity, batch: pa.RecordBatch, lines: Any, offset: ConstantOf
         else:
             tail.append(_lengths(np.where(present, payload.dtype.itemsize, NULL_LENGTH)))
             value = _as_binary(_bytes_per_row(payload))
-            tail.append(value if present.all() else pc.if_else(_arrow(present), value, _one(b"")))
+            tail.append(value if present.all() else pc.if_else(arrow_array(present), value, _one(b"")))
     block = np.zeros(rows, np.dtype([(name, field.dtype) for name, field in head]))
     for name, field in head:
         block[name] = field
     pieces = [_as_binary(_bytes_per_row(block)), *tail]
     if not encodable.all():
-        keep = _arrow(encodable)
+        keep = arrow_array(encodable)
         pieces = [piece.filter(keep) for piece in pieces]
     joined = pc.binary_join_element_wise(*pieces, _one(b"")) if len(pieces) > 1 else pieces[0]
     offsets = np.frombuffer(joined.buffers()[1], np.int32, count=len(joined) + 1, offset=joined.offset * 4)
