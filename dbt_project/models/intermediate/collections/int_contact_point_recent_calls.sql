@@ -70,9 +70,7 @@ with outbound_calls as {{ not_materialized() }} (
                 )
                 or (delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }})
             )
-            {%- if mode == 'rebuilt_night' %}
-                and contact_point_id not in ({{ numbers_ranked_since }})
-            {%- endif %}
+            and {{ ('contact_point_id not in (' ~ numbers_ranked_since ~ ')') if mode == 'rebuilt_night' else 'true' }}
     ),
 
     calls_in_window as (
