@@ -226,13 +226,24 @@ def stored_tables_fingerprint(
     return {table: _table_fingerprint(conn, table) for (table,) in found}
 
 
+# Manifest fields that name the run which wrote the file: a rerun of the quality gate gets a new id
+# (`dq-<date>-<time of the run>`), however equal its results.
+RUN_ID_FIELDS = ("dq_run_id",)
+
+
 def export_digests(exports: Path) -> dict[str, str]:
-    """{'<recipient>/<date>/<file>': SHA-256} of every visible file of every export folder."""
-    return {
-        str(path.relative_to(exports)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(exports.glob("*/*/*"))
-        if path.is_file() and not path.name.startswith(".")
-    }
+    """{'<recipient>/<date>/<file>': SHA-256} of every visible file of every export folder; a manifest's
+    digest is of its JSON without the run id fields (every data file it lists keeps its SHA-256 in it)."""
+    digests = {}
+    for path in sorted(exports.glob("*/*/*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        content = path.read_bytes()
+        if path.name == "_manifest.json":
+            document = {key: value for key, value in json.loads(content).items() if key not in RUN_ID_FIELDS}
+            content = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+        digests[str(path.relative_to(exports))] = hashlib.sha256(content).hexdigest()
+    return digests
 
 
 def kill_during(args: list[str], env: dict[str, str], delay: float) -> float:
