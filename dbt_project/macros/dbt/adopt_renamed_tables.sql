@@ -24,6 +24,13 @@
                 {%- do statements.append(
                     'alter table ' ~ old.incorporate(path={'identifier': new_name}) ~ ' set schema ' ~ new_schema
                 ) -%}
+                {#- The night a carried-forward table is as of (decision 016) follows it to its new name. -#}
+                {%- if adapter.get_relation(database=target.database, schema='audit', identifier='carried_forward_nights') -%}
+                    {%- do statements.append(
+                        "update audit.carried_forward_nights set model = '" ~ new_schema ~ "." ~ new_name
+                        ~ "' where model = '" ~ old_schema ~ "." ~ old_name ~ "'"
+                    ) -%}
+                {%- endif -%}
             {%- endif -%}
         {%- endfor -%}
         {%- set stale = adapter.get_relation(
