@@ -25,7 +25,10 @@
                     'alter table ' ~ old.incorporate(path={'identifier': new_name}) ~ ' set schema ' ~ new_schema
                 ) -%}
                 {#- The night a carried-forward table is as of (decision 016) follows it to its new name. -#}
-                {%- if adapter.get_relation(database=target.database, schema='audit', identifier='carried_forward_nights') -%}
+                {%- set nights = adapter.get_relation(
+                    database=target.database, schema='audit', identifier='carried_forward_nights'
+                ) -%}
+                {%- if nights is not none -%}
                     {%- do statements.append(
                         "update audit.carried_forward_nights set model = '" ~ new_schema ~ "." ~ new_name
                         ~ "' where model = '" ~ old_schema ~ "." ~ old_name ~ "'"
