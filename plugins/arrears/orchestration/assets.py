@@ -1,6 +1,7 @@
 """The Airflow Assets that link the nightly's DAGs, and that downstream teams can schedule on.
 
-Each asset event carries the business dates it is about in `extra["business_dates"]` (a list: a backfill announces several).
+Each asset event carries the business dates it is about in `extra["business_dates"]` (a list: a backfill
+announces several).
 """
 
 from __future__ import annotations
