@@ -559,3 +559,27 @@ def test_rewriting_a_report_replaces_it(warehouse_url: str, conn: psycopg.Connec
         "index.html",
         "report.json",
     ]
+
+
+def test_loans_closed_with_balance_are_listed_beside_the_checks(conn: psycopg.Connection, arrears_home: Path) -> None:
+    # Decision 014: the reconciliation explains a loan the source closed owing principal; the report shows which.
+    create_marts(conn)
+    load_audit(conn)
+    conn.execute(
+        "create table marts.fct_loans_closed_with_balance (business_date date, loan_id text, borrower_id text, "
+        "movement text, closed_on date, closure_delivered_on date, outstanding_principal numeric(18,2))"
+    )
+    insert(
+        conn,
+        "marts.fct_loans_closed_with_balance",
+        "business_date, loan_id, borrower_id, movement, closed_on, closure_delivered_on, outstanding_principal",
+        [
+            (DAY, "L9", "B9", "closed_with_balance", DAY - dt.timedelta(days=1), DAY, 571.17),
+            (OTHER_DAY, "L8", "B8", "closed_with_balance", OTHER_DAY, OTHER_DAY, 10.00),
+        ],
+    )
+    report, html = read_report(write_report(DAY))
+    closed = report["sections"]["data_quality"]["closed_with_balance"]
+    assert closed == [{"loan_id": "L9", "closed_on": "2024-03-14", "outstanding_principal": 571.17}]
+    assert "1 loans closed by the source with principal still owed" in html
+    assert "L9" in html and "L8" not in html
