@@ -212,3 +212,50 @@ def unique_key_violations(conn: psycopg.Connection, table: str, key: list[str]) 
     ).fetchone()
     assert found is not None
     return int(found[0])
+
+
+def stored_tables_fingerprint(
+    conn: psycopg.Connection, schemas: Iterable[str] = ("marts", "intermediate", "staging")
+) -> dict[str, str]:
+    """Every stored table (not view) of the dbt schemas, fingerprinted: what a later night carries forward."""
+    found = conn.execute(
+        """select table_schema || '.' || table_name from information_schema.tables
+           where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1""",
+        (list(schemas),),
+    ).fetchall()
+    return {table: _table_fingerprint(conn, table) for (table,) in found}
+
+
+# Manifest fields that name the run which wrote the file: a rerun of the quality gate gets a new id
+# (`dq-<date>-<time of the run>`), however equal its results.
+RUN_ID_FIELDS = ("dq_run_id",)
+
+
+def export_digests(exports: Path) -> dict[str, str]:
+    """{'<recipient>/<date>/<file>': SHA-256} of every visible file of every export folder; a manifest's
+    digest is of its JSON without the run id fields (every data file it lists keeps its SHA-256 in it)."""
+    digests = {}
+    for path in sorted(exports.glob("*/*/*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        content = path.read_bytes()
+        if path.name == "_manifest.json":
+            document = {key: value for key, value in json.loads(content).items() if key not in RUN_ID_FIELDS}
+            content = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+        digests[str(path.relative_to(exports))] = hashlib.sha256(content).hexdigest()
+    return digests
+
+
+def kill_during(args: list[str], env: dict[str, str], delay: float) -> float:
+    """SIGKILL the command `delay` seconds after it starts; returns the delay of the kill that happened.
+
+    A warm rerun can be faster than the measured run and finish before the kill: then it must have
+    succeeded, and the kill is retried a quarter earlier, so that every call is a real kill.
+    """
+    for _ in range(6):
+        exit_code = kill_after(args, env, delay)
+        if exit_code is None:
+            return delay
+        assert exit_code == 0, f"{' '.join(args[3:])} failed (exit {exit_code}) without being killed"
+        delay *= 0.75
+    raise AssertionError(f"{' '.join(args[3:])} finished before every kill")

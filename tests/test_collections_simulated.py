@@ -117,8 +117,9 @@ def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
         "action_id, loan_id, promised_on, promised_date, promised_amount, window_ends_on, status, kept_on, broken_on"
     )
     last = NIGHTS[-1]
-    # The table is as of the last night already; the first of these nights rebuilds every promise as of
-    # it (the table is not as of the night before), the later ones carry forward.
+    # The table is as of the last night already (every promise computed then); the first of these nights
+    # recomputes as of it every promise computed on a night from it on (decision 016), the later ones
+    # carry forward.
     for night in [last - dt.timedelta(days=days) for days in (3, 2, 1, 0)]:
         build(night, select=["fct_promises_to_pay"])
     with psycopg.connect(url) as conn:
@@ -128,7 +129,9 @@ def test_promises_carried_forward_night_by_night_equal_promises_recomputed(
                 "select as_of_date = %s, count(*) from marts.fct_promises_to_pay group by 1", (last,)
             ).fetchall()
         )
-    build(last, select=["fct_promises_to_pay"])  # a rerun of the night: every promise recomputed as of it
+    with psycopg.connect(url, autocommit=True) as conn:  # a first build: every promise computed as of the night
+        conn.execute("drop table marts.fct_promises_to_pay")
+    build(last, select=["fct_promises_to_pay"])
     with psycopg.connect(url) as conn:
         recomputed = conn.execute(f"select {columns} from marts.fct_promises_to_pay order by action_id").fetchall()
         rebuilt_as_of = conn.execute("select distinct as_of_date from marts.fct_promises_to_pay").fetchall()
@@ -154,8 +157,8 @@ def test_recent_calls_carried_forward_night_by_night_equal_recent_calls_recomput
         " from intermediate.int_borrower_contactability"
     )
     last = NIGHTS[-1]
-    # The first of these nights recomputes every call of the window (the table is not as of the night
-    # before); the later ones carry forward.
+    # The first of these nights ranks again every number ranked on a night from it on (the table is as of
+    # the last night, decision 016); the later ones carry forward.
     for night in [last - dt.timedelta(days=days) for days in (3, 2, 1, 0)]:
         build(night, select=models)
     with psycopg.connect(url) as conn:
@@ -166,7 +169,9 @@ def test_recent_calls_carried_forward_night_by_night_equal_recent_calls_recomput
                 "select as_of_date = %s, count(*) from intermediate.int_contact_point_recent_calls group by 1", (last,)
             ).fetchall()
         )
-    build(last, select=models)  # a rerun of the night: every call of the window ranked again
+    with psycopg.connect(url, autocommit=True) as conn:  # a first build: every call of the window ranked
+        conn.execute("drop table intermediate.int_contact_point_recent_calls")
+    build(last, select=models)
     with psycopg.connect(url) as conn:
         recomputed_calls = conn.execute(f"{calls} order by 1, 3").fetchall()
         recomputed_flags = conn.execute(f"{flags} order by 1").fetchall()

@@ -186,18 +186,23 @@ def build(
     `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them). Raises BuildFailed, naming the failed
     nodes on one line, when any model errors or test fails; the remaining nights are not built.
     """
+    from arrears.warehouse.locks import NIGHTLY_LOCK, exclusive
+
     started = time.perf_counter()
     _ensure_schema()
-    dates = business_dates_to_rebuild(business_date) if full_refresh else [business_date]
-    result = BuildResult(business_dates=dates, full_refresh=full_refresh)
-    for position, night in enumerate(dates):
-        result.nodes += _build_one_date(
-            night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
-        )
-        result.seconds = time.perf_counter() - started
-        if result.failed_nodes:
-            failed = ", ".join(f"{n.resource_type} {n.name} ({n.status})" for n in result.failed_nodes)
-            raise BuildFailed(f"dbt build for {night.isoformat()} failed: {failed}", result)
-    _secure_built_relations()
+    # One build at a time per warehouse, sharing the nightly's and backfill's lock (re-entered when they
+    # already hold it): two builds of one night would each create the same dbt relations.
+    with exclusive(NIGHTLY_LOCK):
+        dates = business_dates_to_rebuild(business_date) if full_refresh else [business_date]
+        result = BuildResult(business_dates=dates, full_refresh=full_refresh)
+        for position, night in enumerate(dates):
+            result.nodes += _build_one_date(
+                night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
+            )
+            result.seconds = time.perf_counter() - started
+            if result.failed_nodes:
+                failed = ", ".join(f"{n.resource_type} {n.name} ({n.status})" for n in result.failed_nodes)
+                raise BuildFailed(f"dbt build for {night.isoformat()} failed: {failed}", result)
+        _secure_built_relations()
     result.seconds = time.perf_counter() - started
     return result

@@ -8,16 +8,27 @@ from contextlib import contextmanager
 
 from arrears.errors import ArrearsError
 
+# One night at a time per warehouse: `arrears nightly`, `backfill`, `build` and the demo take it.
+NIGHTLY_LOCK = "arrears.nightly"
+
+# Locks this process holds now: a step that takes the lock inside a run that already holds it (a build
+# inside `arrears nightly` or `backfill`) re-enters it instead of waiting for itself on a second connection.
+_held: set[str] = set()
+
 
 @contextmanager
 def exclusive(name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
     """Hold the lock `name` on a dedicated connection for the block; wait up to `wait_seconds` for it.
 
-    Used so that two nightly runs for the same warehouse cannot interleave their steps: the second
-    waits for the first, then re-does its date idempotently, or fails cleanly after the wait.
+    Used so that two nightly runs (or builds) for the same warehouse cannot interleave their steps: the
+    second waits for the first, then re-does its date idempotently, or fails cleanly after the wait.
+    Re-entrant within a process.
     """
     from arrears.warehouse import connect
 
+    if name in _held:
+        yield
+        return
     with connect(autocommit=True) as conn:
         deadline = time.monotonic() + wait_seconds
         announced = False
@@ -28,7 +39,9 @@ def exclusive(name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
                 print(f"waiting for another run holding {name!r} ...", flush=True)
                 announced = True
             time.sleep(1.0)
+        _held.add(name)
         try:
             yield
         finally:
+            _held.discard(name)
             conn.execute("select pg_advisory_unlock(hashtext(%s))", (name,))

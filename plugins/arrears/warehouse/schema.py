@@ -54,6 +54,13 @@ AUDIT_DDL = [
         exported_at timestamptz not null default now(),
         primary key (recipient, business_date, file)
     )""",
+    # The business date each carried-forward dbt model (fct_promises_to_pay, int_contact_point_recent_calls)
+    # was last built for, written in the model's own transaction (macro record_night_built): a rerun or a
+    # backfill of an older date carries forward from it instead of recomputing every row (decision 016).
+    """create table if not exists audit.carried_forward_nights (
+        model text primary key,
+        business_date date not null
+    )""",
     # Nights that are not normal: 'missing' (the gate was asked to pass a date with no loaded delivery) or
     # 'retracted' (a published date taken back by `arrears retract`). The report and `arrears audit` read it;
     # a date with no row here is an ordinary night.

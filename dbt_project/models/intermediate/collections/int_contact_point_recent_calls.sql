@@ -6,9 +6,11 @@
 -- (delivered on D, or delivered earlier and dated D), from their kept calls plus the new ones; the
 -- post-hook drops every kept call that left the window. Keeping the last N is enough: a call that
 -- leaves the window is older than every call kept after it. as_of_date is the night a number's
--- calls were last ranked. Otherwise (first build, rerun, backfill, skipped night) every call of the
--- window is ranked. A night reads a day's calls, not the window's (which grew with the days built
--- until the look-back was full: 0.7 s at 60 days of 100 k loans).
+-- calls were last ranked. A rerun of D or a backfill of an older date carries forward too, and also
+-- ranks again, from every call known at D, the numbers ranked on a night from D on (decision 016).
+-- Otherwise (first build, skipped nights) every call of the window is ranked. A night reads a day's
+-- calls, not the window's (which grew with the days built until the look-back was full: 0.7 s at 60
+-- days of 100 k loans).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -18,12 +20,16 @@
     post_hook=[
         "delete from {{ this }} where action_local_date"
         " <= {{ add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) }}",
+        "{{ drop_rows_unknown_at_rebuilt_night('action_id', ref('int_collection_actions'),"
+        " 'known.delivered_on <= ' ~ business_date() ~ ' and known.action_local_date <= ' ~ business_date()) }}",
+        '{{ record_night_built() }}',
         '{{ analyze_relation(this) }}',
     ],
     indexes=[{'columns': ['contact_point_id']}],
 ) }}
 
-{%- set carry_forward = carry_forward_possible(is_incremental()) %}
+{%- set mode = carry_forward_mode(is_incremental()) %}
+{%- set carry_forward = mode != 'recompute' %}
 {%- set window_start = add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) %}
 
 with outbound_calls as {{ not_materialized() }} (
@@ -41,6 +47,11 @@ with outbound_calls as {{ not_materialized() }} (
         and contact_point_id is not null
 ),
 
+{#- A rerun or a backfill: the numbers ranked on a night from D on are ranked again from every call
+    known at D (their kept calls may be later ones). -#}
+{%- set numbers_ranked_since = 'select ranked_since.contact_point_id from ' ~ this ~ ' as ranked_since'
+    ~ ' where ranked_since.as_of_date >= ' ~ business_date() %}
+
 {% if carry_forward %}
     new_calls as (
         select
@@ -52,11 +63,14 @@ with outbound_calls as {{ not_materialized() }} (
         from outbound_calls
         where
             (
-                delivered_on = {{ business_date() }}
-                and action_local_date <= {{ business_date() }}
-                and action_local_date > {{ window_start }}
+                (
+                    delivered_on = {{ business_date() }}
+                    and action_local_date <= {{ business_date() }}
+                    and action_local_date > {{ window_start }}
+                )
+                or (delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }})
             )
-            or (delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }})
+            and {{ ('contact_point_id not in (' ~ numbers_ranked_since ~ ')') if mode == 'rebuilt_night' else 'true' }}
     ),
 
     calls_in_window as (
@@ -72,6 +86,21 @@ with outbound_calls as {{ not_materialized() }} (
             and kept.contact_point_id in (select new_calls.contact_point_id from new_calls)
         union all
         select * from new_calls
+        {%- if mode == 'rebuilt_night' %}
+            union all
+            select
+                contact_point_id,
+                action_id,
+                action_at,
+                action_local_date,
+                is_failed_call
+            from outbound_calls
+            where
+                contact_point_id in ({{ numbers_ranked_since }})
+                and delivered_on <= {{ business_date() }}
+                and action_local_date <= {{ business_date() }}
+                and action_local_date > {{ window_start }}
+        {%- endif %}
     ),
 
 {% else %}

@@ -1,20 +1,28 @@
 -- Every promise to pay made up to the business date, with its status as of that date
 -- (business rules §6). A reversal or a backdated payment delivered later can still change a
 -- promise's status, so statuses are never frozen: each night recomputes every promise of the loans
--- whose promises can change on D (docs/decisions/012) and carries the others forward; without last
--- night's table (first build, rerun, backfill of an older date) it recomputes every promise as of D.
+-- whose promises can change on D (docs/decisions/012) and carries the others forward. A rerun of D or
+-- a backfill of an older date carries forward too, also recomputing every loan computed on a night
+-- from D on (decision 016); without a state to carry (first build, skipped nights) it recomputes
+-- every promise as of D.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='loan_id',
     on_schema_change='fail',
     pre_hook='{{ reset_unless_carried_forward() }}',
-    post_hook='{{ analyze_relation(this) }}',
+    post_hook=[
+        "{{ drop_rows_unknown_at_rebuilt_night('action_id', ref('int_promises_made'),"
+        " 'known.delivered_on <= ' ~ business_date() ~ ' and known.action_local_date <= ' ~ business_date()) }}",
+        '{{ record_night_built() }}',
+        '{{ analyze_relation(this) }}',
+    ],
     indexes=[{'columns': ['loan_id']}, {'columns': ['action_id'], 'unique': true}],
     contract={'enforced': true},
 ) }}
 
-{%- set carry_forward = carry_forward_possible(is_incremental()) %}
+{%- set mode = carry_forward_mode(is_incremental()) %}
+{%- set carry_forward = mode != 'recompute' %}
 
 with
 {%- if carry_forward %}
@@ -25,10 +33,18 @@ with
         where status = 'open'
         union
         select loan_id from {{ ref('int_promises_made') }}
-        where delivered_on = {{ business_date() }} or action_local_date = {{ business_date() }}
+        where
+            delivered_on = {{ business_date() }}
+            or (delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }})
         union
         -- Payments and reversals that change the loan's money on D, by index on the stored payments.
         {{ loans_with_money_changing_on_business_date() }}
+        {%- if mode == 'rebuilt_night' %}
+            union
+            -- A rerun or a backfill: the loans computed on a night from D on, recomputed as of D.
+            select loan_id from {{ this }}
+            where as_of_date >= {{ business_date() }}
+        {%- endif %}
     ),
 
     -- By index on the stored promises (int_promises_made), not among every action of these loans.
