@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.support.cli import REPO_ROOT, run_cli
 
 MISSING_DATE = "2026-10-08"
 
