@@ -77,25 +77,37 @@ def redis_server() -> str:
     return found
 
 
-def metadata_url(home: Paths | None = None) -> str:
-    """SQLAlchemy URL of the Airflow metadata DB on this home's embedded server (started if needed)."""
+def metadata_url(home: Paths | None = None, driver: str = "psycopg2") -> str:
+    """SQLAlchemy URL of the Airflow metadata DB on this home's embedded server (started if needed).
+
+    Airflow also opens it asynchronously: by default with asyncpg, which we do not install; psycopg 3
+    (already here for the warehouse) serves as `psycopg_async`.
+    """
     from arrears.warehouse import embedded
 
     home = home or paths()
     admin = embedded.start(home)  # postgresql://postgres@127.0.0.1:<port>/arrears
     server = admin.rsplit("@", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+psycopg2://{METADATA_ROLE}@{server}/{METADATA_DATABASE}"
+    return f"postgresql+{driver}://{METADATA_ROLE}@{server}/{METADATA_DATABASE}"
 
 
-def ensure_metadata_database(env: dict[str, str], home: Paths | None = None) -> str:
+def metadata_environment(home: Paths | None = None) -> dict[str, str]:
+    """Airflow's settings for that database, synchronous and asynchronous."""
+    return {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url(home, driver="psycopg_async"),
+    }
+
+
+def ensure_metadata_database(env: dict[str, str], home: Paths | None = None) -> dict[str, str]:
     """Create the `airflow` role and database if absent and bring the schema up to date (`airflow db migrate`
-    in `env`, the stack's environment); returns the URL."""
+    in `env`, the stack's environment); returns metadata_environment()."""
     import psycopg
 
     from arrears.warehouse import embedded
 
     home = home or paths()
-    url = metadata_url(home)
+    metadata = metadata_environment(home)
     with psycopg.connect(embedded.url(home), autocommit=True) as admin:
         if not admin.execute("select 1 from pg_roles where rolname = %s", (METADATA_ROLE,)).fetchone():
             admin.execute(f"create role {METADATA_ROLE} login")
@@ -103,23 +115,23 @@ def ensure_metadata_database(env: dict[str, str], home: Paths | None = None) -> 
             admin.execute(f"create database {METADATA_DATABASE} owner {METADATA_ROLE}")
     result = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
-        env={**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url},
+        env={**env, **metadata},
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ArrearsError(f"airflow db migrate (PostgreSQL metadata DB) failed: {tail[0]}")
-    return url
+    return metadata
 
 
-def celery_environment(metadata: str, redis_port: int) -> dict[str, str]:
+def celery_environment(metadata: dict[str, str], redis_port: int) -> dict[str, str]:
     """What every process of the Celery stack gets on top of services_environment()."""
     return {
+        **metadata,
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
         # Assets trigger the chain; the first link's cron stays off (module docstring).

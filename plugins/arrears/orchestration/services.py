@@ -98,8 +98,8 @@ def airflow_services(port: int = DEFAULT_PORT, celery: bool = False) -> Iterator
         workers: list[celery_stack.Component] = []
         if celery:
             redis_port = celery_stack.free_port()
+            redis, workers = celery_stack.celery_components(redis_port, airflow_home / "redis")  # needs redis-server
             env.update(celery_stack.celery_environment(celery_stack.ensure_metadata_database(env), redis_port))
-            redis, workers = celery_stack.celery_components(redis_port, airflow_home / "redis")
             broker[redis.name] = _start(redis.name, redis.argv, env, log_dir)
             celery_stack.wait_for_redis(redis_port)
         else:
