@@ -139,3 +139,26 @@ def test_the_celery_stack_stops_cleanly(celery_night: dict[str, object]) -> None
         f"celery stack: up in {float(str(celery_night['start_seconds'])):.0f}s, chain in "
         f"{float(str(celery_night['chain_seconds'])):.0f}s, stopped in {float(str(celery_night['stop_seconds'])):.0f}s"
     )
+
+
+def test_the_compose_celery_variant_gives_every_airflow_service_the_same_executor_broker_and_backend() -> None:
+    """docker-compose.celery.yml cannot start here (no Docker engine): check how it merges onto docker-compose.yml."""
+    import yaml
+
+    base = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    celery = yaml.safe_load((REPO_ROOT / "docker-compose.celery.yml").read_text(encoding="utf-8"))["services"]
+    workers = {name: service for name, service in celery.items() if name.startswith("airflow-worker")}
+    assert sorted(workers) == ["airflow-worker-1", "airflow-worker-2"]
+    for name, service in workers.items():
+        assert service["extends"] == {"file": "docker-compose.yml", "service": "airflow-scheduler"}
+        worker = name.removeprefix("airflow-")
+        assert f"--celery-hostname {worker}@%h" in service["command"] and f"default,{worker}" in service["command"]
+    airflow_services = [name for name in base if name.startswith("airflow-") and name != "airflow-db"]
+    metadata_db = base["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    for name in airflow_services + sorted(workers):
+        env = {**base.get(name, base["airflow-scheduler"])["environment"], **celery[name]["environment"]}
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0", name
+        # the result backend is the metadata database itself, as in Airflow's reference file
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + metadata_db.replace("+psycopg2", ""), name
+    assert celery["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
