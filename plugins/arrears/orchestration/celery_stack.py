@@ -2,8 +2,8 @@
 
 What differs from the LocalExecutor default (services.py), and why:
 - the metadata DB is PostgreSQL, a separate `airflow` database (owned by an `airflow` role) on this home's
-  embedded server, because Celery workers and the scheduler are separate processes that SQLite cannot serve;
-  it is also Celery's result backend;
+  embedded server: workers on other boxes and Celery's result backend need a database server, not SQLite;
+  it is also that result backend;
 - the broker is Debian's `redis-server`, run by us on a free loopback port with its files under
   $ARREARS_HOME/airflow/redis (nothing kept on disk: a lost queued task is re-queued by the scheduler);
 - two workers, `worker-1@<host>` and `worker-2@<host>`, each consuming the shared `default` queue and a queue
