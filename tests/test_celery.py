@@ -102,7 +102,21 @@ def celery_night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         result["exit_code"] = stack.wait(timeout=120)
         result["stop_seconds"] = time.monotonic() - stopping
         run_cli("db", "stop", env=env)
+        result["left_running"] = _processes_mentioning(str(home))
     yield result
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that mention `text` (redis's --dir, postgres's -D name the home)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and int(proc.name) != os.getpid() and text in cmdline:
+            found.append(cmdline)
+    return found
 
 
 @pytest.mark.slow
@@ -132,6 +146,7 @@ def test_the_mapped_tasks_ran_on_both_celery_workers(celery_night: dict[str, obj
 @pytest.mark.slow
 def test_the_celery_stack_stops_cleanly(celery_night: dict[str, object]) -> None:
     assert celery_night["exit_code"] == 0
+    assert celery_night["left_running"] == []  # redis, workers, scheduler ... and the warehouse all gone
     assert float(str(celery_night["stop_seconds"])) < 60
     with pytest.raises(OSError):  # the api-server is gone with the rest
         socket.create_connection(("127.0.0.1", int(str(celery_night["url"]).rsplit(":", 1)[1])), timeout=2).close()
