@@ -178,21 +178,32 @@ def wait_for_redis(port: int, timeout: float = 30.0) -> None:
     raise ArrearsError(f"redis-server did not answer on 127.0.0.1:{port} within {timeout:.0f}s; see its log")
 
 
-def wait_for_workers(log_dir: Path, timeout: float = 180.0) -> None:
-    """Return once every worker logged Celery's `<name> ready.` line."""
+def log_sizes(log_dir: Path) -> dict[str, int]:
+    """How long each worker's log is before a start (logs are appended to across starts)."""
+    return {worker: _size(log_dir / f"{worker}.log") for worker in WORKERS}
+
+
+def wait_for_workers(log_dir: Path, since: dict[str, int], timeout: float = 180.0) -> None:
+    """Return once every worker logged Celery's `<name> ready.` line after `since` (log_sizes before the start)."""
     deadline = time.monotonic() + timeout
     waiting = list(WORKERS)
     while waiting and time.monotonic() < deadline:
-        waiting = [w for w in waiting if f"{node_name(w)} ready." not in _read(log_dir / f"{w}.log")]
+        waiting = [w for w in waiting if f"{node_name(w)} ready." not in _read(log_dir / f"{w}.log", since[w])]
         if waiting:
             time.sleep(1)
     if waiting:
         raise ArrearsError(f"Celery {', '.join(waiting)} not ready within {timeout:.0f}s; see {log_dir}")
 
 
-def _read(path: Path) -> str:
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _read(path: Path, offset: int) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
 

@@ -106,12 +106,13 @@ def airflow_services(port: int = DEFAULT_PORT, celery: bool = False) -> Iterator
             ensure_airflow_db()
         for component in COMPONENTS:
             processes[component] = _start(component, [sys.executable, "-m", "airflow", component], env, log_dir)
+        worker_logs = celery_stack.log_sizes(log_dir)
         for worker in workers:
             processes[worker.name] = _start(worker.name, worker.argv, {**env, **worker.env}, log_dir)
         _wait_until_up(port, {**broker, **processes})
         url = f"http://127.0.0.1:{port}"
         if celery:
-            celery_stack.wait_for_workers(log_dir)
+            celery_stack.wait_for_workers(log_dir, since=worker_logs)
             celery_stack.unpause_chain(url)
             _require_alive({**broker, **processes})
         yield url
