@@ -236,7 +236,8 @@ def test_codes_from_the_data_are_shown_in_words_in_chinese(
     monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "zh-CN")
     conn.execute(mart_ddl("fct_compliance_violations"))
     conn.execute(
-        "insert into marts.fct_compliance_violations (action_id, business_date, rule, team_id, agent_id) values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
+        "insert into marts.fct_compliance_violations (action_id, business_date, rule, team_id, agent_id)"
+        " values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
         " ('A2', %s, 'restricted_channel', 'agency:acme', null)",
         (DAY, DAY),
     )
