@@ -137,7 +137,8 @@ def add_loan(
     if queued:
         conn.execute(
             "insert into marts.fct_work_queue (business_date, work_date, loan_id, borrower_id, team_id,"
-            " allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 day,
                 day + dt.timedelta(days=1),
