@@ -8,7 +8,7 @@ BENCH_LOANS ?= 1000000
 BENCH_DAYS ?= 60
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast test-faults lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow db-stop clean
+.PHONY: help setup demo test test-fast test-faults lint fmt bench bench-ingest bench-generate profile-book contract-docs docs airflow airflow-celery db-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ docs: setup ## generate dbt docs into $ARREARS_HOME/dbt/target and print where t
 
 airflow: setup ## start the Airflow api-server and scheduler on the embedded default (Ctrl-C stops)
 	$(BIN)/arrears airflow
+
+airflow-celery: setup ## the same under CeleryExecutor: redis broker, two workers worker-1/worker-2 (Ctrl-C stops)
+	$(BIN)/arrears airflow --celery
 
 db-stop: ## stop the embedded warehouse of $ARREARS_HOME
 	$(BIN)/arrears db stop

@@ -62,7 +62,7 @@ def main() -> None:
         from arrears.settings import Paths
         from arrears.warehouse import connect, embedded
         from arrears.warehouse.schema import init_schema
-        from tests.test_checks_support import create_marts
+        from tests.support.marts import create_marts
 
         try:
             with connect(autocommit=True) as conn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import dag, get_current_context, task
 
 from arrears.orchestration.assets import LOADED_ENTITIES
-from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS
+from arrears.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE, TAGS, nightly_schedule
 
 DOC_MD = """
 ### collections_nightly — ingest
@@ -39,7 +39,7 @@ def _business_date() -> str:
 
 @dag(
     dag_id="collections_nightly",
-    schedule="0 2 * * *",
+    schedule=nightly_schedule(),
     start_date=START_DATE,
     catchup=True,
     max_active_runs=1,

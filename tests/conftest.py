@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support.cli import REPO_ROOT, run_cli  # noqa: F401  (re-exported for fixtures below)
+
 _database_numbers = itertools.count(1)
 
 
@@ -73,18 +72,3 @@ def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to this test's database."""
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         yield connection
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the installed `arrears` command as a user would, in a subprocess."""
-    result = subprocess.run(
-        [sys.executable, "-m", "arrears.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=REPO_ROOT,
-        timeout=900,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"arrears {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result

@@ -27,7 +27,8 @@ from arrears.warehouse.roles import (
     apply_access_policies,
     load_team_roles,
 )
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
+from tests.support.marts import mart_ddl
 
 TEAMS_YML = """
 teams: [early, mid, legal]
@@ -84,15 +85,11 @@ def login_as(warehouse_url: str, conn: psycopg.Connection) -> Iterator[Login]:
 
 def create_work_queue(conn: psycopg.Connection) -> None:
     """marts.fct_work_queue as dbt builds it (business rules §8), created by the superuser like dbt."""
-    conn.execute(
-        """create table marts.fct_work_queue (
-               business_date date, work_date date, loan_id text, borrower_id text, team_id text,
-               allowed_channels text[], priority_rank integer, reason text, dpd integer, bucket text,
-               overdue_amount numeric(18,2))"""
-    )
+    conn.execute(mart_ddl("fct_work_queue"))
     with conn.cursor() as cursor:
         cursor.executemany(
-            """insert into marts.fct_work_queue values
+            """insert into marts.fct_work_queue (business_date, work_date, loan_id, borrower_id, team_id,
+                   allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount) values
                ('2026-03-01', '2026-03-02', %s, 'B-' || %s, %s, array['call'], 1, 'r', 10, 'M1', 100.00)""",
             [(loan, loan, team) for team, loan in QUEUE_ROWS],
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.cli import REPO_ROOT
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

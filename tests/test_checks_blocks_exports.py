@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.test_checks_support import add_borrower, add_loan, create_marts
+from tests.support.marts import add_borrower, add_loan, create_marts
 
 D = dt.date(2024, 3, 5)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.test_checks_support import add_loan, add_raw, create_marts
+from tests.support.marts import add_loan, add_raw, create_marts
 
 D = dt.date(2024, 3, 5)
 YESTERDAY = D - dt.timedelta(days=1)
@@ -161,7 +161,8 @@ def test_queue_business_checks(conn: psycopg.Connection, arrears_home: Path) -> 
     _balanced_two_days(conn)
     add_loan(conn, D, "L4", dpd=3, team="early", queued=False)  # delinquent, no queue row
     conn.execute(
-        "insert into marts.fct_promises_to_pay values ('A1', 'L1', %s, %s, 500.00, 'open', null)",
+        "insert into marts.fct_promises_to_pay (action_id, loan_id, promised_on, promised_date, promised_amount,"
+        " status, kept_on) values ('A1', 'L1', %s, %s, 500.00, 'open', null)",
         (D - dt.timedelta(days=1), D + dt.timedelta(days=1)),
     )
     add_raw(

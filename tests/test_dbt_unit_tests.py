@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.support.cli import REPO_ROOT
 
 
 def _defined_unit_tests() -> set[str]:

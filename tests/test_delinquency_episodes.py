@@ -8,8 +8,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.reference_dpd import snapshot
-from tests.test_delinquency_support import RawDeliveries, random_portfolio
+from tests.support.raw_deliveries import RawDeliveries, random_portfolio
+from tests.support.reference_dpd import snapshot
 
 MARCH = date(2026, 3, 1)
 

@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.reference_dpd import LoanState, snapshot
-from tests.test_delinquency_support import RawDeliveries, random_portfolio
+from tests.support.raw_deliveries import RawDeliveries, random_portfolio
+from tests.support.reference_dpd import LoanState, snapshot
 
 START = date(2026, 3, 1)
 DAYS = 40

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import run_cli
-from tests.test_delinquency_support import RawDeliveries
+from tests.support.cli import run_cli
+from tests.support.raw_deliveries import RawDeliveries
 
 
 def test_connection_env_is_taken_from_the_warehouse_url() -> None:

@@ -25,7 +25,7 @@ def test_demo_continued_15_days_passes_every_gate(conn: psycopg.Connection, arre
     from arrears.checks import run_checks
     from arrears.generate import generate
     from arrears.ingest import ingest_delivery
-    from arrears.orchestration.backfill import dates_between
+    from arrears.orchestration.chain import dates_between
     from arrears.transform import build
 
     landing = arrears_home / "landing"

@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import run_cli
-from tests.sftp_server import sftp_server
-from tests.test_checks_support import add_borrower, add_loan, create_marts
-from tests.test_export_files import clear_gate
+from tests.support.cli import run_cli
+from tests.support.exports import clear_gate
+from tests.support.marts import add_borrower, add_loan, create_marts
+from tests.support.sftp_server import sftp_server
 
 D = dt.date(2024, 3, 5)
 TEAMS = {"predue": 0, "early": 5, "mid": 45, "field": 75, "agency:acme": 130, "legal": 130}

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 import yaml
 
-from tests.test_checks_support import add_borrower, add_loan, create_marts
-from tests.test_export_files import clear_gate, read_csv, use_recipients
+from tests.support.exports import clear_gate, read_csv, use_recipients
+from tests.support.marts import add_borrower, add_loan, create_marts
 
 D = dt.date(2024, 3, 5)
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.faults import (
+from tests.support.faults import (
     PartialFileWatch,
     cli_command,
     cli_env,

@@ -25,8 +25,8 @@ from arrears.export.files import sha256_of
 from arrears.export.manifest import read_manifest
 from arrears.settings import Paths
 from arrears.warehouse import embedded
-from tests.conftest import REPO_ROOT
-from tests.faults import (
+from tests.support.cli import REPO_ROOT
+from tests.support.faults import (
     cli_command,
     cli_env,
     export_files,

@@ -16,7 +16,7 @@ import pytest
 from arrears.errors import DeliveryRejected
 from arrears.ingest import REASONS, ingest_delivery
 from arrears.ingest.files import RecordCounter
-from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
+from tests.support.ingest_files import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
 
 @pytest.fixture()

@@ -23,7 +23,7 @@ from arrears.contract.ddl import partition_table
 from arrears.ingest import binary_copy, ingest_delivery, loader, prefilter
 from arrears.ingest.fallbacks import NeedsExactPath
 from arrears.warehouse.schema import init_schema
-from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
+from tests.support.ingest_files import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
 # Borderline values per contract type: some the router accepts, many it quarantines.
 POOLS: dict[str, list[str]] = {

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from arrears.contract import Column, Entity, load_contract
 from arrears.errors import DeliveryRejected
 from arrears.ingest import ingest_delivery
-from tests.test_ingest_support import DAY, GOOD_ROWS, Delivery, csv_bytes, row
+from tests.support.ingest_files import DAY, GOOD_ROWS, Delivery, csv_bytes, row
 
 ENTITIES = ["borrowers", "contact_points", "installments", "payments", "collection_actions"]
 

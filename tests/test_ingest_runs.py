@@ -11,8 +11,8 @@ import pytest
 
 from arrears.errors import QuarantineThresholdExceeded
 from arrears.ingest import finalize_batch, ingest_delivery, load_entity, manifest_path, validate_delivery
-from tests.conftest import run_cli
-from tests.test_ingest_support import DAY, Delivery, row
+from tests.support.cli import run_cli
+from tests.support.ingest_files import DAY, Delivery, row
 
 
 def payments(n: int, bad: int = 0) -> list[dict[str, str]]:

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from arrears.cli import main
-from tests.test_checks_support import add_borrower, add_loan, create_marts
-from tests.test_export_files import clear_gate
+from tests.support.exports import clear_gate
+from tests.support.marts import add_borrower, add_loan, create_marts
 
 D = dt.date(2024, 3, 5)
 REFUSAL = (
@@ -221,7 +221,7 @@ def test_the_next_deliver_pushes_the_notice_to_recipients_that_had_the_files_and
     from arrears.deliver import deliver_recipient
     from arrears.export import export_recipient
     from arrears.nights.retract import retract
-    from tests.sftp_server import sftp_server
+    from tests.support.sftp_server import sftp_server
 
     _stale_night(conn)
     add_loan(conn, D, "L2", dpd=45, team="mid")

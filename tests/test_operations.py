@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.support.cli import REPO_ROOT, run_cli
 
 MISSING_DATE = "2026-10-08"
 
@@ -171,6 +171,8 @@ def test_embedded_warehouse_keeps_its_url_across_crashes_and_fails_in_one_line(t
         run_cli("db", "stop", env=env, check=True)
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         with socket.socket() as listener:
+            # The stopped server's port may still be in TIME_WAIT.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind(("127.0.0.1", port))
             listener.listen()
             blocked = run_cli("db", "url", env=env)

@@ -17,37 +17,26 @@ import psycopg
 import pytest
 
 from arrears.report import write_report
+from tests.support.marts import mart_ddl
 
 DAY = dt.date(2024, 3, 15)
 OTHER_DAY = dt.date(2024, 3, 14)
 SCRIPT = "<script>alert('x')</script>"
 
-MART_DDL = {
-    "marts.fct_loan_delinquency_daily": """
-        business_date date, loan_id text, borrower_id text, product_code text, dpd integer, bucket text,
-        stage text, regulatory_class text, overdue_principal numeric(18,2), overdue_interest numeric(18,2),
-        overdue_fee numeric(18,2), overdue_amount numeric(18,2), outstanding_principal numeric(18,2),
-        oldest_unpaid_due_date date, next_due_date date""",
-    "marts.agg_roll_rates_monthly": """
-        month_end date, from_bucket text, to_bucket text, loans bigint, loans_share numeric,
-        principal numeric(18,2), principal_share numeric""",
-    "marts.agg_vintage_curves": """
-        cohort_month date, months_on_book integer, loans bigint, ever_30_share numeric,
-        ever_60_share numeric, ever_90_share numeric""",
-    "marts.fct_work_queue": """
-        business_date date, work_date date, loan_id text, borrower_id text, team_id text,
-        allowed_channels text[], priority_rank integer, reason text, dpd integer, bucket text,
-        overdue_amount numeric(18,2)""",
-    "marts.fct_promises_to_pay": """
-        action_id text, loan_id text, promised_on date, promised_date date, promised_amount numeric(18,2),
-        status text, kept_on date""",
-    "marts.fct_compliance_violations": "action_id text, business_date date, rule text, team_id text, agent_id text",
-}
+# The marts the report reads, created empty from their dbt contracts.
+REPORT_MARTS = (
+    "fct_loan_delinquency_daily",
+    "agg_roll_rates_monthly",
+    "agg_vintage_curves",
+    "fct_work_queue",
+    "fct_promises_to_pay",
+    "fct_compliance_violations",
+)
 
 
 def create_marts(conn: psycopg.Connection) -> None:
-    for relation, columns in MART_DDL.items():
-        conn.execute(f"create table {relation} ({columns})")
+    for model in REPORT_MARTS:
+        conn.execute(mart_ddl(model))
 
 
 def insert(conn: psycopg.Connection, relation: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
@@ -559,3 +548,24 @@ def test_rewriting_a_report_replaces_it(warehouse_url: str, conn: psycopg.Connec
         "index.html",
         "report.json",
     ]
+
+
+def test_loans_closed_with_balance_are_listed_beside_the_checks(conn: psycopg.Connection, arrears_home: Path) -> None:
+    # Decision 014: the reconciliation explains a loan the source closed owing principal; the report shows which.
+    create_marts(conn)
+    load_audit(conn)
+    conn.execute(mart_ddl("fct_loans_closed_with_balance"))
+    insert(
+        conn,
+        "marts.fct_loans_closed_with_balance",
+        "business_date, loan_id, borrower_id, movement, closed_on, closure_delivered_on, outstanding_principal",
+        [
+            (DAY, "L9", "B9", "closed_with_balance", DAY - dt.timedelta(days=1), DAY, 571.17),
+            (OTHER_DAY, "L8", "B8", "closed_with_balance", OTHER_DAY, OTHER_DAY, 10.00),
+        ],
+    )
+    report, html = read_report(write_report(DAY))
+    closed = report["sections"]["data_quality"]["closed_with_balance"]
+    assert closed == [{"loan_id": "L9", "closed_on": "2024-03-14", "outstanding_principal": 571.17}]
+    assert "1 loans closed by the source with principal still owed" in html
+    assert "L9" in html and "L8" not in html

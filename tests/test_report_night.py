@@ -17,7 +17,8 @@ import pytest
 
 from arrears.export.config import load_recipients
 from arrears.report import write_report
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
+from tests.support.marts import mart_ddl
 
 DAY = dt.date(2024, 3, 15)
 CHECKED_AT = dt.datetime(2024, 3, 16, 2, 0, tzinfo=dt.UTC)  # 10:00 in Asia/Shanghai
@@ -151,19 +152,12 @@ def test_an_unknown_language_is_one_line_of_error(warehouse_url: str, arrears_ho
     assert "Traceback" not in result.stderr
 
 
-TREND_DDL = [
-    """create table marts.fct_loan_delinquency_daily (business_date date, loan_id text, dpd integer, bucket text,
-       stage text, overdue_amount numeric(18,2), outstanding_principal numeric(18,2))""",
-    """create table marts.agg_collection_performance_daily (business_date date, team_id text, agent_id text,
-       channel text, promises_due integer, promises_kept integer, collected_amount numeric(18,2))""",
-    """create table marts.agg_compliance_violations_daily (business_date date, team_id text, rule text,
-       violations integer)""",
-]
+TREND_MARTS = ("fct_loan_delinquency_daily", "agg_collection_performance_daily", "agg_compliance_violations_daily")
 
 
 def load_trends(conn: psycopg.Connection, nights: list[dt.date]) -> None:
-    for statement in TREND_DDL:
-        conn.execute(statement)
+    for model in TREND_MARTS:
+        conn.execute(mart_ddl(model))
     with conn.cursor() as cursor:
         # Night n (0-based): 10 loans, n + 1 of them early and 1 mid; the rest current.
         cursor.executemany(
@@ -240,12 +234,10 @@ def test_codes_from_the_data_are_shown_in_words_in_chinese(
     conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ARREARS_REPORT_LANGUAGE", "zh-CN")
+    conn.execute(mart_ddl("fct_compliance_violations"))
     conn.execute(
-        "create table marts.fct_compliance_violations (action_id text, business_date date, rule text, team_id text,"
-        " agent_id text)"
-    )
-    conn.execute(
-        "insert into marts.fct_compliance_violations values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
+        "insert into marts.fct_compliance_violations (action_id, business_date, rule, team_id, agent_id)"
+        " values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
         " ('A2', %s, 'restricted_channel', 'agency:acme', null)",
         (DAY, DAY),
     )

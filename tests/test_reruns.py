@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.faults import (
+from tests.support.cli import REPO_ROOT
+from tests.support.faults import (
     cli_command,
     cli_env,
     export_digests,

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def test_db_url_starts_the_embedded_server_on_loopback(tmp_path: Path) -> None:

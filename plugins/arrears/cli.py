@@ -185,7 +185,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _airflow(args: argparse.Namespace) -> int:
     from arrears.orchestration.services import serve
 
-    return serve(args.port)
+    return serve(args.port, celery=args.celery)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
     afl.add_argument("--port", type=_positive_int, default=8080)
+    afl.add_argument(
+        "--celery", action="store_true", help="CeleryExecutor: redis broker and two workers (worker-1, worker-2)"
+    )
     return parser
 
 

@@ -11,11 +11,12 @@ import os
 import secrets
 import shutil
 
-from arrears.orchestration.backfill import NIGHTLY_LOCK, dates_between, run_day
+from arrears.orchestration.chain import dates_between, run_day
 from arrears.orchestration.nightly import run_nightly_dag
 from arrears.orchestration.progress import Progress, bar, output_to_log
 from arrears.settings import paths
 from arrears.warehouse import connect
+from arrears.warehouse.locks import NIGHTLY_LOCK
 from arrears.warehouse.schema import init_schema
 
 DEMO_LOANS = 3000

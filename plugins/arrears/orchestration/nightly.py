@@ -75,8 +75,7 @@ def run_nightly_dag(
     if bag.import_errors:
         file, error = next(iter(bag.import_errors.items()))
         raise ArrearsError(f"DAG import failed in {file}: {error.strip().splitlines()[-1]}")
-    from arrears.orchestration.backfill import NIGHTLY_LOCK
-    from arrears.warehouse.locks import exclusive
+    from arrears.warehouse.locks import NIGHTLY_LOCK, exclusive
 
     alerts = paths().home / "alerts.log"
     results = []

@@ -421,11 +421,27 @@ def data_quality(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -
         "checked_at": plain(checked_at),
         "expectations": len(rows),
         "failed": len(failures),
+        "closed_with_balance": _closed_with_balance(conn, day),
         "suites": [
             {"suite": suite, "passed": suites[suite][0], "failed": suites[suite][1]} for suite in sorted(suites)
         ],
         "failures": failures,
     }
+
+
+def _closed_with_balance(conn: psycopg.Connection, day: dt.date) -> list[dict[str, Any]]:
+    """The reconciliation's explained exceptions of D: loans the source closed owing principal (decision 014)."""
+    relation = "marts.fct_loans_closed_with_balance"
+    if not relation_exists(conn, relation):
+        return []
+    rows = conn.execute(
+        f"select loan_id, closed_on, outstanding_principal from {relation} where business_date = %s order by loan_id",
+        (day,),
+    ).fetchall()
+    return [
+        {"loan_id": loan_id, "closed_on": plain(closed_on), "outstanding_principal": money(amount)}
+        for loan_id, closed_on, amount in rows
+    ]
 
 
 def ingest(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Figures:

@@ -379,7 +379,18 @@ def _data_quality(figures: dict[str, Any], config: ReportConfig) -> str:
         else ""
     )
     meta = labels.html("text.dq_meta", run_id=figures["run_id"], checked_at=local_time(figures["checked_at"]))
-    return verdict + f'<p class="meta">{meta}</p>' + chart + failures
+    closed = figures.get("closed_with_balance") or []
+    exceptions = (
+        f"<p>{labels.html('text.closed_with_balance', loans=count(len(closed)))}</p>"
+        + table(
+            labels.words("text.closed_with_balance_headers"),
+            [(entry["loan_id"], entry["closed_on"], amount(entry["outstanding_principal"])) for entry in closed],
+            numeric=(2,),
+        )
+        if closed
+        else ""
+    )
+    return verdict + f'<p class="meta">{meta}</p>' + chart + failures + exceptions
 
 
 def _ingest(figures: dict[str, Any], config: ReportConfig) -> str:

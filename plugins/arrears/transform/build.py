@@ -190,8 +190,7 @@ def build(
     `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them). Raises BuildFailed, naming the failed
     nodes on one line, when any model errors or test fails; the remaining nights are not built.
     """
-    from arrears.orchestration.backfill import NIGHTLY_LOCK
-    from arrears.warehouse.locks import exclusive
+    from arrears.warehouse.locks import NIGHTLY_LOCK, exclusive
 
     started = time.perf_counter()
     _ensure_schema()

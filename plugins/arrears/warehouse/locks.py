@@ -8,6 +8,9 @@ from contextlib import contextmanager
 
 from arrears.errors import ArrearsError
 
+# One night at a time per warehouse: `arrears nightly`, `backfill`, `build` and the demo take it.
+NIGHTLY_LOCK = "arrears.nightly"
+
 # Locks this process holds now: a step that takes the lock inside a run that already holds it (a build
 # inside `arrears nightly` or `backfill`) re-enters it instead of waiting for itself on a second connection.
 _held: set[str] = set()

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from arrears.contract import load_contract
-from tests.conftest import REPO_ROOT
+from tests.support.cli import REPO_ROOT
 
 # Columns that record WHEN a row was written: they differ between two correct runs.
 WALL_CLOCK_COLUMNS = ("_loaded_at", "loaded_at", "exported_at", "checked_at")

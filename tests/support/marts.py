@@ -1,9 +1,8 @@
 """Stand-in marts for the gate and export tests: the §8 tables, created empty, and row builders.
 
 The tests are unit-level: each creates exactly the rows its behaviour needs instead of running
-dbt, so a failure points at the gate or the exporter, not at a model. Column names and types
-follow business rules §8 (plus the extra snapshot columns the real model publishes and the
-reconciliation reads: principal, net_paid, schedule_version, loan_status).
+dbt, so a failure points at the gate or the exporter, not at a model. Each table's columns and
+types come from its dbt contract (`mart_ddl`), so the stand-ins cannot drift from what dbt publishes.
 """
 
 from __future__ import annotations
@@ -13,37 +12,45 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+import yaml
 
-MART_DDL = [
-    """create table if not exists marts.fct_loan_delinquency_daily (
-        business_date date, loan_id text, borrower_id text, product_code text, loan_status text,
-        principal numeric(18,2), schedule_version integer, dpd integer, bucket text, stage text,
-        regulatory_class text, overdue_principal numeric(18,2), overdue_interest numeric(18,2),
-        overdue_fee numeric(18,2), overdue_amount numeric(18,2), outstanding_principal numeric(18,2),
-        net_paid numeric(18,2), oldest_unpaid_due_date date, next_due_date date,
-        primary key (business_date, loan_id))""",
-    """create table if not exists marts.fct_work_queue (
-        business_date date, work_date date, loan_id text, borrower_id text, team_id text,
-        allowed_channels text[], priority_rank integer, reason text, dpd integer, bucket text,
-        overdue_amount numeric(18,2), primary key (business_date, loan_id))""",
-    """create table if not exists marts.fct_delinquency_episodes (
-        loan_id text, episode_no integer, started_on date, ended_on date, end_reason text, max_dpd integer,
-        max_bucket text, collected_amount numeric(18,2))""",
-    """create table if not exists marts.fct_promises_to_pay (
-        action_id text, loan_id text, promised_on date, promised_date date, promised_amount numeric(18,2),
-        status text, kept_on date)""",
-    """create table if not exists marts.agg_roll_rates_monthly (
-        month_end date, from_bucket text, to_bucket text, loans integer, loans_share numeric,
-        principal numeric(18,2), principal_share numeric)""",
-    """create table if not exists marts.agg_vintage_curves (
-        cohort_month date, months_on_book integer, loans integer, ever_30_share numeric,
-        ever_60_share numeric, ever_90_share numeric)""",
-    """create table if not exists marts.agg_collection_performance_daily (
-        business_date date, team_id text, agent_id text, channel text, attempts integer, rpc integer,
-        ptp integer, ptp_kept_rate numeric, collected_amount numeric(18,2))""",
-    """create table if not exists marts.fct_compliance_violations (
-        action_id text, business_date date, rule text, team_id text, agent_id text)""",
-]
+from tests.support.cli import REPO_ROOT
+
+MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
+# The stand-ins of the eight §8 marts the gate and the exporters read.
+STAND_IN_MARTS = (
+    "fct_loan_delinquency_daily",
+    "fct_work_queue",
+    "fct_delinquency_episodes",
+    "fct_promises_to_pay",
+    "agg_roll_rates_monthly",
+    "agg_vintage_curves",
+    "agg_collection_performance_daily",
+    "fct_compliance_violations",
+)
+# Keys the real marts hold by their unique indexes; a test that writes a row twice must see the same conflict.
+STAND_IN_KEYS = {
+    "fct_loan_delinquency_daily": ("business_date", "loan_id"),
+    "fct_work_queue": ("business_date", "loan_id"),
+}
+
+
+def contract_columns(model: str) -> list[tuple[str, str]]:
+    """(column, data type) of a published mart, as its dbt contract declares them."""
+    (path,) = MARTS_DIR.glob(f"*/{model}.yml")
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (node,) = [entry for entry in document["models"] if entry["name"] == model]
+    return [(column["name"], column["data_type"]) for column in node["columns"]]
+
+
+def mart_ddl(model: str) -> str:
+    """`create table` of a stand-in mart, derived from its dbt contract (every column nullable: a test writes
+    only the columns its behaviour needs), so the stand-ins cannot drift from what dbt publishes."""
+    columns = [f"{name} {data_type}" for name, data_type in contract_columns(model)]
+    if model in STAND_IN_KEYS:
+        columns.append(f"primary key ({', '.join(STAND_IN_KEYS[model])})")
+    return f"create table if not exists marts.{model} ({', '.join(columns)})"
+
 
 TEAM_CHANNELS = {
     "predue": ["sms", "app_push"],
@@ -57,8 +64,8 @@ TEAM_CHANNELS = {
 
 def create_marts(conn: psycopg.Connection) -> None:
     """Create the eight published marts, empty."""
-    for statement in MART_DDL:
-        conn.execute(statement)
+    for model in STAND_IN_MARTS:
+        conn.execute(mart_ddl(model))
 
 
 def bucket_for(dpd: int) -> str:
@@ -106,8 +113,11 @@ def add_loan(
     borrower_id = borrower_id or f"B{loan_id[1:]}"
     stage = stage or stage_for(dpd)
     conn.execute(
-        """insert into marts.fct_loan_delinquency_daily values
-           (%s, %s, %s, 'CASH', 'active', %s, 1, %s, %s, %s, 'normal', %s, 0, 0, %s, %s, %s, %s, %s)""",
+        """insert into marts.fct_loan_delinquency_daily (
+               business_date, loan_id, borrower_id, product_code, loan_status, principal, schedule_version, dpd,
+               bucket, stage, regulatory_class, overdue_principal, overdue_interest, overdue_fee, overdue_amount,
+               outstanding_principal, net_paid, oldest_unpaid_due_date, next_due_date
+           ) values (%s, %s, %s, 'CASH', 'active', %s, 1, %s, %s, %s, 'normal', %s, 0, 0, %s, %s, %s, %s, %s)""",
         (
             day,
             loan_id,
@@ -126,7 +136,9 @@ def add_loan(
     )
     if queued:
         conn.execute(
-            "insert into marts.fct_work_queue values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "insert into marts.fct_work_queue (business_date, work_date, loan_id, borrower_id, team_id,"
+            " allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 day,
                 day + dt.timedelta(days=1),
