@@ -16,7 +16,7 @@ from arrears.export.config import load_recipients
 from arrears.export.query import export_query
 
 EXPOSURES = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "exposures.yml"
-REPORT_FIGURES = Path(__file__).resolve().parents[1] / "plugins" / "arrears" / "report" / "figures.py"
+REPORT_CODE = Path(__file__).resolve().parents[1] / "plugins" / "arrears" / "report"
 
 
 def _exposures() -> dict[str, dict]:
@@ -47,6 +47,6 @@ def test_every_recipient_has_an_exposure_reading_what_its_file_reads() -> None:
 
 def test_the_run_report_exposure_lists_the_marts_the_report_reads() -> None:
     report = _exposures()["run_report"]
-    read = set(re.findall(r"\bmarts\.\w+", REPORT_FIGURES.read_text()))
+    read = {mart for path in REPORT_CODE.glob("*.py") for mart in re.findall(r"\bmarts\.\w+", path.read_text())}
     assert _relations(report["depends_on"]) == read
     assert report["owner"]["name"]
