@@ -33,7 +33,7 @@ demo: setup ## generate a small portfolio and run the nightly DAG for its last d
 # expensive fixture (the end-to-end night, the kill baseline) is built once: ~2x faster than serial.
 PYTEST_WORKERS ?= 2
 test: setup lint ## the whole suite: real PostgreSQL, dbt, GX and a real Airflow DAG run (what CI runs)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=25 --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
 
 test-fast: setup ## the suite without the slow end-to-end and fault-injection tests
 	$(BIN)/pytest -q -m "not slow" --basetemp="$$(mktemp -d /tmp/arrears-pytest-XXXXXX)"
