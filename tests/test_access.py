@@ -1,4 +1,4 @@
-"""Least privilege, proven by connecting as each role (issue 9, "Access").
+"""Least privilege, proven by connecting as each role (decision 005).
 
 Every test logs in to a real PostgreSQL as a person who was granted one arrears role (or as the
 pipeline itself) and checks what that login can and cannot read. The work-queue mart is created

@@ -1,4 +1,4 @@
-"""Killed at random points (issue 9, "Faults survived"): `arrears ingest`, `arrears build` and `arrears
+"""Killed at random points (docs/reliability.md): `arrears ingest`, `arrears build` and `arrears
 export` are SIGKILLed at moments spread over their measured uninterrupted duration; after each kill the
 same command is rerun to completion and must give exactly what an uninterrupted run gave (the rows of
 the date, every mart, byte-identical files), and no partial export file may ever be visible.

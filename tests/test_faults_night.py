@@ -1,4 +1,4 @@
-"""Faults in the middle of a night (issue 9, "Faults survived"), on a warehouse of this module's own
+"""Faults in the middle of a night (docs/reliability.md), on a warehouse of this module's own
 (restarting the session server would break every other test's database):
 
 - the warehouse restarted while `arrears build` runs: one clear error line, a retry succeeds, no duplicates;

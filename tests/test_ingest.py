@@ -1,4 +1,4 @@
-"""Ingestion: every bad input of issue 3 is either a clear rejection or a quarantine with the right
+"""Ingestion: every bad input of the landing contract is either a clear rejection or a quarantine with the right
 reason, never a traceback or a silently dropped row (loaded + quarantined = rows in the file)."""
 
 from __future__ import annotations

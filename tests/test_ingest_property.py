@@ -1,4 +1,4 @@
-"""Property-based test of the loader (issue 9, "Bad input tried"): hypothesis writes deliveries that mix
+"""Property-based test of the loader (docs/reliability.md): hypothesis writes deliveries that mix
 random valid rows with every kind of malformed value, and for every file the loader must account for
 every record (loaded + quarantined = delivered, each line exactly once), load every row that is valid,
 quarantine every row that is surely bad, and never reject the delivery (every generated manifest is
