@@ -3,8 +3,7 @@
 The demo (orchestration/demo.py) simulates 3,000 loans for 8 days; a user who continues it with
 `arrears generate` must get nights as clean as the demo's. Each date is ingested, built and checked in
 order through the functions `arrears backfill` calls (exports and the report add nothing to the gate).
-Long: 23 nights of dbt builds and checks (41 min on a 2-core machine at load 13-20; most of a night is
-the dbt build, about 100 s there).
+Long: 23 nights of dbt builds and checks, most of each night the dbt build (its cost: README, "make test").
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ FONT = "sans-serif"
 
 @contextmanager
 def building() -> Iterator[None]:
-    """Build charts without altair's per-object schema validation (a fifth of the page's time, measured in
-    decision 018); vl-convert still compiles every spec and fails on a wrong one."""
+    """Build charts without altair's per-object schema validation (its cost: decision 018); vl-convert still
+    compiles every spec and fails on a wrong one."""
     import altair as alt
 
     with alt.utils.schemapi.debug_mode(False):
