@@ -54,6 +54,29 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
     assert (arrears_home / "dbt" / "target" / "run_results.json").exists()
 
 
+@pytest.mark.slow
+def test_the_next_night_is_built_without_parsing_the_project_again(conn: psycopg.Connection, arrears_home: Path) -> None:
+    """The date changes every night, yet dbt parses the project once per home (decision 003)."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1))
+    raw.installment(date(2026, 3, 1), "L1", 1, date(2026, 2, 1), "100.00", effective_from=date(2026, 1, 1))
+    raw.insert(conn)
+
+    build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+    build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
+
+    log = (arrears_home / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert log.count("Starting full parse") == 1
+    # ... and each night computed its own date (DPD 37 on 10 March, 38 on 11 March), tests filtered to it.
+    dpd = conn.execute("select business_date, dpd from marts.fct_loan_delinquency_daily order by 1").fetchall()
+    assert dpd == [(date(2026, 3, 10), 37), (date(2026, 3, 11), 38)]
+    compiled = arrears_home / "dbt" / "target" / "run" / "arrears" / "models"
+    where_clauses = [p.read_text() for p in compiled.rglob("not_null_int_loan_delinquency_daily_borrower_id.sql")]
+    assert where_clauses and "cast('2026-03-11' as date)" in where_clauses[0]
+
+
 def _index_columns(conn: psycopg.Connection, table: str) -> set[str]:
     rows = conn.execute(
         "select regexp_replace(indexdef, '.*\\((.*)\\).*', '\\1') from pg_indexes where tablename = %s", [table]

@@ -25,9 +25,22 @@
 {%- endmacro %}
 
 
-{#- The business date D of this run (var business_date, set by the runner) as a SQL date. -#}
+{#- The business date D of this run as a SQL date.
+    The runner sets it in the environment (DBT_ENV_CUSTOM_ENV_ARREARS_BUSINESS_DATE, read only while executing):
+    a --vars that changes every night would make dbt re-parse the whole project every night (decision 003).
+    A var given explicitly (`dbt build --vars`, a unit test's overrides) wins over the environment. -#}
 {% macro business_date() -%}
-    cast('{{ var("business_date") }}' as date)
+    cast('{{ business_date_text() }}' as date)
+{%- endmacro %}
+
+
+{% macro business_date_text() -%}
+    {%- set given = var("business_date") -%}
+    {%- if execute and given == "2000-01-01" -%}
+        {{- env_var("DBT_ENV_CUSTOM_ENV_ARREARS_BUSINESS_DATE", given) -}}
+    {%- else -%}
+        {{- given -}}
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -93,8 +93,12 @@ def _first_line(message: Any) -> str:
     return text if len(text) <= MESSAGE_MAX else text[:MESSAGE_MAX] + "..."
 
 
-def _business_date(args: dict[str, Any]) -> str | None:
-    """The business_date var the command ran with (dbt stores --vars as a dict, or as the YAML text given)."""
+def _business_date(args: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+    """The business date the command ran with: the runner's environment variable (dbt copies it into the
+    metadata's env), else a --vars business_date (dbt stores --vars as a dict, or as the YAML text given)."""
+    from_runner = (metadata.get("env") or {}).get("ARREARS_BUSINESS_DATE")
+    if from_runner:
+        return str(from_runner)
     variables = args.get("vars") or {}
     if isinstance(variables, str):
         try:
@@ -142,7 +146,7 @@ def read_run_results(path: Path) -> DbtCommandResults | None:
     select = args.get("select") or []
     return DbtCommandResults(
         command=str(args.get("which") or "unknown"),
-        business_date=_business_date(args),
+        business_date=_business_date(args, metadata),
         select=[str(item) for item in (select if isinstance(select, list) else [select])],
         generated_at=str(metadata.get("generated_at") or ""),
         elapsed_seconds=round(float(data.get("elapsed_time") or 0.0), 1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -166,7 +165,7 @@ def _build_one_date(
     business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
 ) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
-    args = ["build", "--vars", json.dumps({"business_date": business_date.isoformat()})]
+    args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
@@ -175,7 +174,7 @@ def _build_one_date(
     if select:
         # cautious: only tests whose every parent is selected (a test joining an unbuilt model would error).
         args += ["--select", *select, "--indirect-selection", "cautious"]
-    return _node_statuses(business_date, dbt_invoke(args))
+    return _node_statuses(business_date, dbt_invoke(args, business_date=business_date))
 
 
 def build(

@@ -6,6 +6,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
@@ -17,6 +18,11 @@ if TYPE_CHECKING:
 
 # dbt keeps global state (flags, adapters, the connection env vars): one invocation at a time per process.
 _DBT_LOCK = threading.Lock()
+# The business date reaches the models through the environment, not --vars: a var that changes nightly
+# makes dbt re-parse the whole project (~10 s a night), an environment variable read only while
+# executing does not (macro business_date(), decision 003). dbt copies DBT_ENV_CUSTOM_ENV_* variables into
+# its artifacts' metadata, so run_results.json still says which date it built.
+BUSINESS_DATE_ENV = "DBT_ENV_CUSTOM_ENV_ARREARS_BUSINESS_DATE"
 
 
 class DbtInvocationError(ArrearsError):
@@ -36,10 +42,14 @@ def connection_env(url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of one dbt call, then restore them."""
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the duration of one dbt call, then restore them."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -65,14 +75,16 @@ def project_args() -> list[str]:
     ]
 
 
-def dbt_invoke(args: list[str], url: str | None = None) -> dbtRunnerResult:
+def dbt_invoke(args: list[str], url: str | None = None, business_date: date | None = None) -> dbtRunnerResult:
     """Run `dbt <args>` in-process against the warehouse (default: arrears.warehouse.warehouse_url()).
 
     The project, profiles, target and log paths are added here, so callers pass only the
-    command and its own options, e.g. `dbt_invoke(["docs", "generate"])`. Returns dbt's result;
-    raises DbtInvocationError when dbt could not run at all (its exception, one line).
+    command and its own options, e.g. `dbt_invoke(["docs", "generate"])`; business_date, when given,
+    is the D the models compute. Returns dbt's result; raises DbtInvocationError when dbt could not
+    run at all (its exception, one line).
     """
     from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import reset_metadata_vars
 
     from arrears.warehouse import warehouse_url
 
@@ -81,7 +93,12 @@ def dbt_invoke(args: list[str], url: str | None = None) -> dbtRunnerResult:
     home_paths.dbt_target.mkdir(parents=True, exist_ok=True)
     home_paths.dbt_logs.mkdir(parents=True, exist_ok=True)
     command = [*args, *project_args()]
-    with _DBT_LOCK, _environment(connection_env(target_url)):
+    environment: dict[str, str | None] = {
+        **connection_env(target_url),
+        BUSINESS_DATE_ENV: business_date.isoformat() if business_date else None,
+    }
+    with _DBT_LOCK, _environment(environment):
+        reset_metadata_vars()  # dbt caches the DBT_ENV_CUSTOM_ENV_* variables once per process
         result = dbtRunner().invoke(command)
     if result.exception is not None:
         first_line = (str(result.exception).strip().splitlines() or [type(result.exception).__name__])[0]
