@@ -18,8 +18,9 @@ LAST business date and the same selection:
            per model's tests), via `dag.test()` (see run_consumers_after_producer for the one change).
 
 Every timed run starts with a cold dbt parse: cosmos passes the date as --vars, and dbt re-parses the
-whole project when vars change (the runner passes it in the environment instead, decision 003). `plain` runs first and again last so a change
-in machine load shows; the ratio uses their mean. Prints a Markdown table and the DAG files' parse time.
+whole project when vars change (the runner passes it in the environment instead, decision 003).
+`plain` runs first and again last so a change in machine load shows; the ratio uses their mean.
+Prints a Markdown table and the DAG files' parse time.
 """
 
 from __future__ import annotations

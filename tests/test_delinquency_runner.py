@@ -55,7 +55,9 @@ def test_build_reports_every_node_and_the_snapshot_rows(conn: psycopg.Connection
 
 
 @pytest.mark.slow
-def test_the_next_night_is_built_without_parsing_the_project_again(conn: psycopg.Connection, arrears_home: Path) -> None:
+def test_the_next_night_is_built_without_parsing_the_project_again(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
     """The date changes every night, yet dbt parses the project once per home (decision 003)."""
     from arrears.transform import build
 
