@@ -1,8 +1,8 @@
 """Run rendered suites with GX Core against the warehouse and build the Data Docs.
 
 The suites are built in memory on every run from expectations/ (the source of truth); the validation
-results and the Data Docs are kept under $ARREARS_HOME/gx. Each suite's batch is a query asset on a PostgreSQL data source, so every
-expectation is computed by PostgreSQL; nothing is pulled into pandas. The warehouse URL reaches
+results and the Data Docs are kept under $ARREARS_HOME/gx. Each suite's batch is a query asset on a
+PostgreSQL data source, so every expectation is computed by PostgreSQL; nothing is pulled into pandas. The warehouse URL reaches
 GX through an environment variable reference, so a password is never written to its YAML.
 """
 
@@ -161,7 +161,7 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     # Each suite's queries run on their own server backend, so suites validate concurrently; the
     # results keep the suites' order.
     with ThreadPoolExecutor(max_workers=max(1, min(SUITE_WORKERS, len(suites)))) as pool:
-        outcomes = list(pool.map(lambda pair: _validate(*pair, run_id), zip(suites, definitions, strict=True)))
+        outcomes = list(pool.map(_validate, suites, definitions, [run_id] * len(suites)))
     results = [result for outcome in outcomes for result in outcome]
     # Only this run's pages: rebuilding every stored result would grow with the nights checked.
     this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
