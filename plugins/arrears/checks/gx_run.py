@@ -2,8 +2,8 @@
 
 The suites are built in memory on every run from expectations/ (the source of truth); the validation
 results and the Data Docs are kept under $ARREARS_HOME/gx. Each suite's batch is a query asset on a
-PostgreSQL data source, so every expectation is computed by PostgreSQL; nothing is pulled into pandas. The warehouse URL reaches
-GX through an environment variable reference, so a password is never written to its YAML.
+PostgreSQL data source, so every expectation is computed by PostgreSQL; nothing is pulled into pandas.
+The warehouse URL reaches GX through an environment variable reference, so a password is never written to its YAML.
 """
 
 from __future__ import annotations
