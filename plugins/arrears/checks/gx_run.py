@@ -70,7 +70,7 @@ def gx_context() -> Any:
 
     The suites, the data source and the validation definitions are rebuilt from expectations/ on every
     run anyway; a file-backed project would rewrite and re-read its YAML for every asset and
-    expectation registered (most of a run's time at any size), so only what must outlive the run —
+    expectation registered (much of a run's time), so only what must outlive the run —
     the validation results and the Data Docs built from them — is kept on disk.
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
