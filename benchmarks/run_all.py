@@ -50,6 +50,10 @@ def machine() -> str:
 def benchmarks(loans: int, days: int) -> list[tuple[str, list[str]]]:
     """(title, command) of every benchmark, scaled to `loans` (and `days` of history for the dbt nights)."""
     return [
+        (
+            "The whole night: ingest, build, gate, exports, SFTP delivery, report",
+            ["benchmarks.bench_night", "--loans", str(loans), "--days", str(max(days, 35))],
+        ),
         ("Ingest: loader vs raw COPY (2,000,000 payments rows)", ["benchmarks.bench_ingest", "--rows", "2000000"]),
         ("Simulator", ["benchmarks.bench_generate", "--loans", str(loans), "--days", "30"]),
         (

@@ -1,15 +1,16 @@
 """Run rendered suites with GX Core against the warehouse and build the Data Docs.
 
-The GX project lives under $ARREARS_HOME/gx (generated on every run from expectations/, which is
-the source of truth). Each suite's batch is a query asset on a PostgreSQL data source, so every
-expectation is computed by PostgreSQL; nothing is pulled into pandas. The warehouse URL reaches
-GX through an environment variable reference, so a password is never written to its YAML.
+The suites are built in memory on every run from expectations/ (the source of truth); the validation
+results and the Data Docs are kept under $ARREARS_HOME/gx. Each suite's batch is a query asset on a
+PostgreSQL data source, so every expectation is computed by PostgreSQL; nothing is pulled into pandas.
+The warehouse URL reaches GX through an environment variable reference, so a password is never written to its YAML.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ from arrears.warehouse import warehouse_url
 DATASOURCE = "warehouse"
 URL_VARIABLE = "ARREARS_GX_WAREHOUSE_URL"
 _OBSERVED_LIMIT = 500  # characters of observed value kept per result
+RESULTS_DIR = "uncommitted/validations"  # under $ARREARS_HOME/gx, as a file-backed GX project keeps them
+DOCS_DIR = "uncommitted/data_docs/local_site"
+BATCH = "business_date"  # the one batch definition of each suite's query asset
+INDEX_LIMIT = 500  # validation results the Data Docs index links to: over a month of nightly runs
+SUITE_WORKERS = 2  # suites validated at once: one per core of the build machine
 
 
 @dataclass(frozen=True)
@@ -59,17 +65,60 @@ def _observed(result: Any) -> str:
 
 
 def gx_context() -> Any:
-    """The file-backed GX project under $ARREARS_HOME/gx."""
+    """A GX context whose definitions live in memory and whose results and Data Docs are files under
+    $ARREARS_HOME/gx.
+
+    The suites, the data source and the validation definitions are rebuilt from expectations/ on every
+    run anyway; a file-backed project would rewrite and re-read its YAML for every asset and
+    expectation registered (much of a run's time), so only what must outlive the run —
+    the validation results and the Data Docs built from them — is kept on disk.
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
     gx_dir: Path = paths().gx_dir
-    gx_dir.parent.mkdir(parents=True, exist_ok=True)
-    # GX creates `<project_root_dir>/gx`, so the home is the root and $ARREARS_HOME/gx the project.
-    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
+    (gx_dir / "uncommitted").mkdir(parents=True, exist_ok=True)
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+    config.stores["validation_results_store"] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_dir / RESULTS_DIR)},
+    }
+    config.data_docs_sites = {
+        "local_site": {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_dir / DOCS_DIR)},
+            # The index lists the latest results only; listing every result ever grows with the nights.
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEX_LIMIT},
+        }
+    }
+    config.progress_bars = ProgressBarsConfig(globally=False)
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _validate(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationResult]:
+    """One suite's validation. A suite whose batch cannot even be read (a missing mart) fails alone,
+    named, instead of aborting the whole run."""
+    try:
+        # COMPLETE so a SQL expectation reports the offending rows, not only their count.
+        validation = definition.run(run_id=run_id, result_format="COMPLETE")
+    except Exception as err:  # noqa: BLE001 - any GX/SQL error is this suite's failure, reported
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return [ExpectationResult(suite.name, "batch_readable", False, f"error: {first_line}"[:_OBSERVED_LIMIT])]
+    return [
+        ExpectationResult(
+            suite=suite.name,
+            expectation=str((result.expectation_config.meta or {}).get("name") or result.expectation_config.type),
+            success=bool(result.success),
+            observed_value=_observed(result),
+        )
+        for result in validation.results
+    ]
 
 
 def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
@@ -81,52 +130,41 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
 
     os.environ[URL_VARIABLE] = warehouse_url()
     context = gx_context()
-    datasource = context.data_sources.add_or_update_postgres(DATASOURCE, connection_string="${" + URL_VARIABLE + "}")
+    # Every query asset in one data source update (each separate one re-serialises the whole config).
+    datasource = context.data_sources.add_or_update_postgres(
+        DATASOURCE,
+        connection_string="${" + URL_VARIABLE + "}",
+        assets=[
+            {"type": "query", "name": suite.name, "query": suite.batch_query, "batch_definitions": [{"name": BATCH}]}
+            for suite in suites
+        ],
+    )
     definitions = []
     for suite in suites:
-        if suite.name in datasource.get_asset_names():
-            datasource.delete_asset(suite.name)
-        batch = datasource.add_query_asset(suite.name, query=suite.batch_query).add_batch_definition_whole_table(
-            "business_date"
-        )
-        gx_suite = ExpectationSuite(name=suite.name)
+        batch = datasource.get_asset(suite.name).get_batch_definition(BATCH)
+        expectations = []
         for item in suite.expectations:
-            # add_expectation (not add_expectation_configuration, which upserts by domain and would
-            # collapse two SQL expectations on the same batch into one).
             configuration = ExpectationConfiguration(type=item.type, kwargs=item.kwargs, meta={"name": item.name})
             expectation = configuration.to_domain_obj()
             expectation.notes = item.notes or None
-            gx_suite.add_expectation(expectation)
+            expectations.append(expectation)
+        # All expectations at once (add_expectation_configuration would upsert by domain and
+        # collapse two SQL expectations on the same batch into one).
+        gx_suite = ExpectationSuite(name=suite.name, expectations=expectations)
         gx_suite = context.suites.add_or_update(gx_suite)
         definitions.append(
             context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
             )
         )
-    results: list[ExpectationResult] = []
     run_id = RunIdentifier(run_name=run_name)
-    for suite, definition in zip(suites, definitions, strict=True):
-        # One validation per suite, so a suite whose batch cannot even be read (a missing mart)
-        # fails alone, named, instead of aborting the whole run.
-        try:
-            # COMPLETE so a SQL expectation reports the offending rows, not only their count.
-            validation = definition.run(run_id=run_id, result_format="COMPLETE")
-        except Exception as err:  # noqa: BLE001 - any GX/SQL error is this suite's failure, reported
-            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            results.append(
-                ExpectationResult(suite.name, "batch_readable", False, f"error: {first_line}"[:_OBSERVED_LIMIT])
-            )
-            continue
-        for result in validation.results:
-            meta = result.expectation_config.meta or {}
-            results.append(
-                ExpectationResult(
-                    suite=suite.name,
-                    expectation=str(meta.get("name") or result.expectation_config.type),
-                    success=bool(result.success),
-                    observed_value=_observed(result),
-                )
-            )
-    context.build_data_docs()
+    # Each suite's queries run on their own server backend, so suites validate concurrently; the
+    # results keep the suites' order.
+    with ThreadPoolExecutor(max_workers=max(1, min(SUITE_WORKERS, len(suites)))) as pool:
+        outcomes = list(pool.map(_validate, suites, definitions, [run_id] * len(suites)))
+    results = [result for outcome in outcomes for result in outcome]
+    # Only this run's pages: rebuilding every stored result would grow with the nights checked.
+    this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
+    context.build_data_docs(resource_identifiers=this_run)
     sites = context.get_docs_sites_urls()
     return GxRun(results=results, docs_url=str(sites[0]["site_url"]) if sites else "")
