@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from arrears.errors import ArrearsError
+from arrears.experiments import experiment_arms_var, load_experiments
 from arrears.transform.invoke import dbt_invoke
 
 # dbt's statuses, grouped the way the run report counts them.
@@ -166,7 +167,8 @@ def _build_one_date(
     business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
 ) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
-    args = ["build", "--vars", json.dumps({"business_date": business_date.isoformat()})]
+    experiments = experiment_arms_var(load_experiments())  # a mistake in the file stops here, in one line
+    args = ["build", "--vars", json.dumps({"business_date": business_date.isoformat(), "experiment_arms": experiments})]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
