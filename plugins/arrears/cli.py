@@ -246,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", required=True, help="landing root to write <YYYY-MM-DD>/ folders into")
     gen.add_argument("--inject-faults", type=_rate, default=0.0, metavar="RATE")
-    gen.add_argument("--experiment", action="store_true", help="simulate behaviour.yml's experiment (docs/experiments.md)")
+    gen.add_argument(
+        "--experiment", action="store_true", help="simulate behaviour.yml's experiment (docs/experiments.md)"
+    )
 
     exp = command("experiments", _experiments, "Validate the champion/challenger experiments file.")
     exp.add_argument("action", choices=["check"])

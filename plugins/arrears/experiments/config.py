@@ -86,7 +86,9 @@ def parse_experiments(data: Any, source: str = "experiments") -> list[Experiment
     if not isinstance(data, dict) or not isinstance(data.get("experiments") or [], list):
         raise ArrearsError(f"{source}: expected a mapping with a list `experiments:`")
     routed = _routed_channels()
-    experiments = [_experiment(item, position, source, routed) for position, item in enumerate(data["experiments"] or [])]
+    experiments = [
+        _experiment(item, position, source, routed) for position, item in enumerate(data["experiments"] or [])
+    ]
     _no_duplicates(experiments, source)
     return experiments
 

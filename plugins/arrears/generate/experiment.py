@@ -95,7 +95,10 @@ def write_experiment_truth(truth: Path, first_date: dt.date, pf: Portfolio) -> N
         "early_dpd": list(EARLY_DPD),
         "cure_hazard_factor": {arm["id"]: float(arm.get("cure_hazard_factor", 1.0)) for arm in spec["arms"]},
         "loans": {
-            f"L{i + 1:010d}": {"arm": spec["arms"][int(arms[i])]["id"], "borrower_type": TYPES[int(pf.loans["type"][i])]}
+            f"L{i + 1:010d}": {
+                "arm": spec["arms"][int(arms[i])]["id"],
+                "borrower_type": TYPES[int(pf.loans["type"][i])],
+            }
             for i in range(len(pf.loans))
         },
     }

@@ -13,8 +13,8 @@ import numpy as np
 from arrears.contract import entity_names, load_contract
 from arrears.errors import ArrearsError
 from arrears.generate.activity import RULES
-from arrears.generate.experiment import write_experiment_truth
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
+from arrears.generate.experiment import write_experiment_truth
 from arrears.generate.params import load_params
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
@@ -61,7 +61,13 @@ def truth_folder(out: Path) -> Path:
 
 
 def generate(
-    loans: int, start: datetime.date, days: int, seed: int, out: Path, inject_faults: float = 0.0, experiment: bool = False
+    loans: int,
+    start: datetime.date,
+    days: int,
+    seed: int,
+    out: Path,
+    inject_faults: float = 0.0,
+    experiment: bool = False,
 ) -> Summary:
     """Write `days` deliveries from `start` into `out` (continuing the folder when `start` follows its last day).
 
