@@ -4,7 +4,7 @@
 {#- The arms (one row per experiment and arm), typed; no rows when no experiment is configured. -#}
 {% macro experiment_arms_relation() -%}
     {%- set arms = var('experiment_arms', []) %}
-    {%- if arms | length == 0 %}
+    {%- if arms is string or arms | length == 0 %}
         select
             cast(null as {{ dbt.type_string() }}) as experiment_id,
             cast(null as {{ dbt.type_string() }}) as team_id,
@@ -51,13 +51,12 @@
     arrears.experiments.assignment_point. -#}
 {% macro experiment_hash_point(salt, loan_id) -%}
     {%- set digest = "lower(" ~ dbt.hash(dbt.concat([salt, "':'", loan_id])) ~ ")" %}
-    (
-        {%- for position in range(8) %}
-            ({{ dbt.position('substr(' ~ digest ~ ', ' ~ (position + 1) ~ ', 1)', "'0123456789abcdef'") }} - 1)
-            * cast({{ 16 ** (7 - position) }} as {{ dbt.type_bigint() }})
-            {%- if not loop.last %} +{% endif %}
-        {%- endfor %}
-    )
+    {%- set terms = [] %}
+    {%- for position in range(8) %}
+        {%- set digit = dbt.position('substr(' ~ digest ~ ', ' ~ (position + 1) ~ ', 1)', "'0123456789abcdef'") %}
+        {%- do terms.append('(' ~ digit ~ ' - 1) * cast(' ~ 16 ** (7 - position) ~ ' as ' ~ dbt.type_bigint() ~ ')') %}
+    {%- endfor %}
+    ({{ terms | join(' + ') }})
 {%- endmacro %}
 
 {#- The three sort keys (ascending) of a priority ordering, over a queue row `row`; a new ordering (the

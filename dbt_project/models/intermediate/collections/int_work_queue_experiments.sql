@@ -11,6 +11,8 @@
 ) }}
 
 {%- set arms = var('experiment_arms', []) %}
+{#- sqlfluff's var stand-in returns text: lint the no-experiment shape -#}
+{%- if arms is string %}{% set arms = [] %}{% endif %}
 {%- set uses_predue_days = arms | selectattr('predue_days') | list | length > 0 %}
 
 with narrowed as (
@@ -37,10 +39,10 @@ assigned as (
         narrowed.*,
         arms.experiment_id,
         arms.arm_id,
-        arms.predue_days as arm_predue_days
-        {%- if uses_predue_days %},
-            snapshot_today.next_due_date
+        {%- if uses_predue_days %}
+            snapshot_today.next_due_date,
         {%- endif %}
+        arms.predue_days as arm_predue_days
     from narrowed
     left join arms
         on
@@ -59,34 +61,37 @@ assigned as (
 arm_channels as (
     select
         assigned.*,
-        case
-            {%- for arm in arms %}
-                when assigned.experiment_id = {{ experiment_literal(arm.experiment_id) }}
-                    and assigned.arm_id = {{ experiment_literal(arm.arm_id) }}
+        {%- if arms | length == 0 %}
+            '|' || assigned.allowed_channels as arm_channel_text
+        {%- else %}
+            case
+                {%- for arm in arms %}
+                    {%- set is_this_arm = "assigned.experiment_id = " ~ experiment_literal(arm.experiment_id)
+                        ~ " and assigned.arm_id = " ~ experiment_literal(arm.arm_id) %}
                     {%- if arm.predue_days %}
-                        and assigned.next_due_date > {{ add_days(business_date(), arm.predue_days) }}
-                        then null
-                    when assigned.experiment_id = {{ experiment_literal(arm.experiment_id) }}
-                        and assigned.arm_id = {{ experiment_literal(arm.arm_id) }}
+                        when
+                            {{ is_this_arm }}
+                            and assigned.next_due_date > {{ add_days(business_date(), arm.predue_days) }}
+                            then null
                     {%- endif %}
                     {%- if arm.channels %}
-                        then nullif(
-                            {%- for channel in arm.channels.split('|') %}
-                                case
-                                    when '|' || assigned.allowed_channels || '|' like '%|{{ channel }}|%'
-                                        then '|{{ channel }}'
-                                    else ''
-                                end
-                                {%- if not loop.last %} ||{% endif %}
-                            {%- endfor %},
-                            ''
-                        )
-                    {%- else %}
-                        then '|' || assigned.allowed_channels
+                        when {{ is_this_arm }}
+                            then nullif(
+                                {%- for channel in arm.channels.split('|') %}
+                                    case
+                                        when '|' || assigned.allowed_channels || '|' like '%|{{ channel }}|%'
+                                            then '|{{ channel }}'
+                                        else ''
+                                    end
+                                    {%- if not loop.last %} ||{% endif %}
+                                {%- endfor %},
+                                ''
+                            )
                     {%- endif %}
-            {%- endfor %}
-            else '|' || assigned.allowed_channels
-        end as arm_channel_text
+                {%- endfor %}
+                else '|' || assigned.allowed_channels
+            end as arm_channel_text
+        {%- endif %}
     from assigned
 ),
 
@@ -100,27 +105,35 @@ held_by_arm as (
     from arm_channels
 ),
 
+-- Rank in the arm's priority order over the arm's worked rows, divided by their number.
 positioned as (
     select
         held_by_arm.*,
-        case
-            when held_by_arm.arm_id is not null and not held_by_arm.is_held_by_arm
-                then cast(row_number() over (
-                    partition by held_by_arm.experiment_id, held_by_arm.arm_id, held_by_arm.is_held_by_arm
-                    order by
-                        {%- for key in range(3) %}
-                            case
-                                {%- for arm in arms %}
-                                    when held_by_arm.arm_id = {{ experiment_literal(arm.arm_id) }}
-                                        and held_by_arm.experiment_id = {{ experiment_literal(arm.experiment_id) }}
-                                        then {{ experiment_priority_keys(arm.priority_ordering, 'held_by_arm')[key] }}
-                                {%- endfor %}
-                            end,
-                        {%- endfor %}
-                        held_by_arm.loan_id
-                ) as {{ dbt.type_numeric() }})
-                / count(*) over (partition by held_by_arm.experiment_id, held_by_arm.arm_id, held_by_arm.is_held_by_arm)
-        end as experiment_position
+        {%- if arms | length == 0 %}
+            cast(null as {{ dbt.type_numeric() }}) as experiment_position
+        {%- else %}
+            case
+                when held_by_arm.arm_id is not null and not held_by_arm.is_held_by_arm
+                    then cast(row_number() over (
+                        partition by held_by_arm.experiment_id, held_by_arm.arm_id, held_by_arm.is_held_by_arm
+                        order by
+                            {%- for key in range(3) %}
+                                case
+                                    {%- for arm in arms %}
+                                        when
+                                            held_by_arm.arm_id = {{ experiment_literal(arm.arm_id) }}
+                                            and held_by_arm.experiment_id = {{ experiment_literal(arm.experiment_id) }}
+                                            then {{ experiment_priority_keys(arm.priority_ordering, 'held_by_arm')[key] }}
+                                    {%- endfor %}
+                                end,
+                            {%- endfor %}
+                            held_by_arm.loan_id
+                    ) as {{ dbt.type_numeric() }})
+                    / count(*) over (
+                        partition by held_by_arm.experiment_id, held_by_arm.arm_id, held_by_arm.is_held_by_arm
+                    )
+            end as experiment_position
+        {%- endif %}
     from held_by_arm
 ),
 

@@ -18,6 +18,8 @@
     ('roll_rate_30d', '1', 'case when has_rolled then 1 else 0 end', true),
     ('collected_per_loan', '1', 'collected_amount', false),
 ] %}
+{%- set rate_metrics = [] %}
+{%- for name, unit, value, is_rate in metrics if is_rate %}{% do rate_metrics.append("'" ~ name ~ "'") %}{% endfor %}
 
 with experiment_loans as (
     select * from {{ ref('fct_experiment_loans') }}
@@ -82,7 +84,7 @@ with_variance as (
             when arm_metrics.metric = 'loans'
                 -- the count's variance from the binomial share of the experiment's loans
                 then arm_metrics.metric_value * (1 - arm_metrics.metric_value / experiment_sizes.experiment_loans)
-            when arm_metrics.metric in ({% for name, unit, value, is_rate in metrics if is_rate %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor %})
+            when arm_metrics.metric in ({{ rate_metrics | join(', ') }})
                 then arm_metrics.metric_value * (1 - arm_metrics.metric_value) / nullif(arm_metrics.units, 0)
             else arm_metrics.unit_variance / nullif(arm_metrics.units, 0)
         end as value_variance

@@ -13,8 +13,8 @@
     contract={'enforced': true},
 ) }}
 
-{%- set entered_on = add_days(business_date(), -var('experiment_outcome_days')) %}
-{%- set day_before = add_days(business_date(), -var('experiment_outcome_days') - 1) %}
+{%- set entered_on = add_days(business_date(), '-' ~ var('experiment_outcome_days')) %}
+{%- set day_before = add_days(entered_on, -1) %}
 
 with queue_at_entry as (
     select
