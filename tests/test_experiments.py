@@ -28,7 +28,7 @@ from tests.support.reference_dpd import snapshot
 START = dt.date(2026, 3, 1)
 WINDOW = 30
 ENTRY, OUTCOME = START, START + dt.timedelta(days=WINDOW)
-LOANS = 6000
+LOANS = 10000
 Z = 1.959964
 
 
@@ -191,10 +191,17 @@ def _raw(conn: psycopg.Connection[dict[str, object]], table: str) -> list[dict[s
 
 @pytest.mark.slow
 def test_the_marts_uplift_equals_an_independent_computation_from_raw_data(book: Book) -> None:
-    """Cure and roll rates, loans and collected per loan recomputed from raw.* with the reference DPD."""
+    """Cure and roll rates, loans and collected per loan recomputed from raw.* with the reference DPD
+    (tests/support/reference_dpd.py); the mart publishes numeric(28, 6), hence the 1e-6 tolerance."""
     cohort = {str(r["loan_id"]): _python_arm(book, str(r["loan_id"])) for r in _queue(book, ENTRY) if r["arm_id"]}
     with psycopg.connect(book.url, row_factory=dict_row) as conn:
-        loans, installments, payments = (_raw(conn, t) for t in ("loans", "installments", "payments"))
+        loans, installments, payments = (
+            [row for row in _raw(conn, table) if row["loan_id"] in cohort]
+            for table in ("loans", "installments", "payments")
+        )
+    by_loan: dict[str, list[dict[str, object]]] = {}
+    for payment in payments:
+        by_loan.setdefault(str(payment["loan_id"]), []).append(payment)
     at_entry = snapshot(loans, installments, payments, ENTRY)
     at_outcome = snapshot(loans, installments, payments, OUTCOME)
     order = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7+"]
@@ -210,8 +217,8 @@ def test_the_marts_uplift_equals_an_independent_computation_from_raw_data(book: 
             float(
                 sum(
                     (-1 if p["reversal_of"] else 1) * p["amount"]  # type: ignore[operator]
-                    for p in payments
-                    if p["loan_id"] == loan and ENTRY < p["value_date"] <= OUTCOME and p["_business_date"] <= OUTCOME  # type: ignore[operator]
+                    for p in by_loan.get(loan, [])
+                    if ENTRY < p["value_date"] <= OUTCOME and p["_business_date"] <= OUTCOME  # type: ignore[operator]
                 )
             )
         )
@@ -222,14 +229,14 @@ def test_the_marts_uplift_equals_an_independent_computation_from_raw_data(book: 
             p = sum(values) / len(values)
             half = Z * math.sqrt(p * (1 - p) / len(values))
             row = mart[(arm, metric)]
-            assert float(row["metric_value"]) == pytest.approx(p, abs=1e-9), metric  # type: ignore[arg-type]
-            assert float(row["ci_high"]) - float(row["ci_low"]) == pytest.approx(2 * half, abs=1e-6)  # type: ignore[arg-type]
+            assert float(row["metric_value"]) == pytest.approx(p, abs=1e-6), metric  # type: ignore[arg-type]
+            assert float(row["ci_high"]) - float(row["ci_low"]) == pytest.approx(2 * half, abs=3e-6)  # type: ignore[arg-type]
         mean = sum(stats["collected"]) / len(stats["collected"])
         assert float(mart[(arm, "collected_per_loan")]["metric_value"]) == pytest.approx(mean, abs=1e-6)  # type: ignore[arg-type]
     champion, challenger = per_arm["champion"]["cured"], per_arm["next_bucket_first"]["cured"]
     difference = sum(challenger) / len(challenger) - sum(champion) / len(champion)
     row = mart[("next_bucket_first", "cure_rate_30d")]
-    assert float(row["difference_from_champion"]) == pytest.approx(difference, abs=1e-9)  # type: ignore[arg-type]
+    assert float(row["difference_from_champion"]) == pytest.approx(difference, abs=2e-6)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow
@@ -255,3 +262,24 @@ def test_the_marts_uplift_is_consistent_with_the_simulators_true_uplift(book: Bo
     print(f"true uplift {true_uplift:.4f}, mart {float(row['difference_from_champion']):.4f} [{low:.4f}, {high:.4f}]")  # type: ignore[arg-type]
     assert low <= true_uplift <= high
     assert low > 0
+
+
+@pytest.mark.slow
+def test_without_experiments_the_queue_keeps_the_rule_order(book: Book) -> None:
+    """With no experiment configured, no row has an arm and each team's priority is the §5 order; the
+    model's dbt unit test (arms reorder, narrow and hold, never widen) runs in the same build."""
+    from arrears.experiments import EXPERIMENTS_FILE
+    from arrears.transform import build
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARREARS_EXPERIMENTS_FILE", str(EXPERIMENTS_FILE))
+        build(OUTCOME, select=["int_work_queue_experiments", "fct_work_queue"], unit_tests=True)
+    with psycopg.connect(book.url) as conn:
+        rows = conn.execute(
+            "select loan_id, arm_id, priority_rank, broke_promise_today, days_to_next_bucket, overdue_amount"
+            " from marts.fct_work_queue where business_date = %s and team_id = 'early'",
+            (OUTCOME,),
+        ).fetchall()
+    assert rows and all(row[1] is None for row in rows)
+    by_rule = sorted(rows, key=lambda r: (not r[3], r[4] if r[4] is not None else 10**9, -r[5], r[0]))
+    assert [row[2] for row in by_rule] == list(range(1, len(rows) + 1))

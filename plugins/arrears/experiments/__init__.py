@@ -3,7 +3,7 @@ deterministic arm assignment the warehouse computes in SQL (mirrored here for th
 
 from arrears.experiments.assignment import arm_of, assignment_point, share_bounds
 from arrears.experiments.config import (
-    CHANNEL_ORDER_FREE_TEAMS,
+    EXPERIMENTS_FILE,
     PRIORITY_ORDERINGS,
     Arm,
     Experiment,
@@ -14,7 +14,7 @@ from arrears.experiments.config import (
 from arrears.experiments.dbt_vars import experiment_arms_var
 
 __all__ = [
-    "CHANNEL_ORDER_FREE_TEAMS",
+    "EXPERIMENTS_FILE",
     "PRIORITY_ORDERINGS",
     "Arm",
     "Experiment",

@@ -25,8 +25,6 @@ EXPERIMENTS_FILE = CONFIG_DIR / "experiments.yml"
 # Priority orderings an arm may choose (macro experiment_priority_keys); a new ordering, such as the
 # collection score, is one more value here and one more branch in that macro.
 PRIORITY_ORDERINGS = ("rule_order", "highest_overdue", "next_bucket_first")
-# Legal rows keep their team without channels (§5): an arm there may reorder but never hold a row.
-CHANNEL_ORDER_FREE_TEAMS = ("legal",)
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _EXPERIMENT_KEYS = {"id", "team", "salt", "starts_on", "ends_on", "arms", "description"}
 _ARM_KEYS = {"id", "share", "champion", "priority", "channels", "predue_days", "description"}
