@@ -43,9 +43,13 @@ def loan_arms(pf: Portfolio) -> np.ndarray:
     return pf.experiment_arms
 
 
-def cure_hazard_factor(pf: Portfolio, loans: np.ndarray, dpd: np.ndarray) -> np.ndarray | float:
-    """The multiplier of each candidate's payment hazard today: its arm's factor while early-stage, else 1."""
-    if not pf.experiment:
+def cure_hazard_factor(pf: Portfolio, day: int, loans: np.ndarray, dpd: np.ndarray) -> np.ndarray | float:
+    """The multiplier of each candidate's payment hazard on `day`: its arm's factor while early-stage, else 1.
+
+    The experiment starts on the first delivery day (the configuration's starts_on): the history before it is
+    untouched, so the loans in the queue on the first night are split between the arms by assignment alone.
+    """
+    if not pf.experiment or day < pf.anchor:
         return 1.0
     factors = np.asarray([float(arm.get("cure_hazard_factor", 1.0)) for arm in experiment_spec()["arms"]])
     early = (dpd >= EARLY_DPD[0]) & (dpd <= EARLY_DPD[1])
