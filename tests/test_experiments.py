@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from arrears.errors import ArrearsError
 from arrears.experiments import arm_of, parse_experiments
+from tests.support.cli import run_cli
 from tests.support.reference_dpd import snapshot
 
 START = dt.date(2026, 3, 1)
@@ -77,6 +78,18 @@ def test_a_longer_predue_window_than_the_rule_is_refused() -> None:
         parse_experiments(config)
     config["experiments"][0]["arms"][1]["predue_days"] = 1  # type: ignore[index]
     assert parse_experiments(config)[0].arms[1].predue_days == 1
+
+
+def test_experiments_check_prints_one_line_and_fails_on_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "experiments.yml"
+    bad.write_text(yaml.safe_dump(_config(channels=["letter"])), encoding="utf-8")
+    result = run_cli("experiments", "check", "--file", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "channels letter not allowed for team early" in result.stderr
+    good = tmp_path / "good.yml"
+    good.write_text(yaml.safe_dump(_config()), encoding="utf-8")
+    result = run_cli("experiments", "check", "--file", str(good))
+    assert result.returncode == 0 and "early_order: team early" in result.stdout
 
 
 @dataclass
