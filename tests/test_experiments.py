@@ -192,6 +192,21 @@ def test_no_arm_widens_what_the_rules_allow(book: Book) -> None:
     assert both and all(channels == ["sms", "call"] for channels in both)
 
 
+@pytest.mark.slow
+def test_the_early_file_carries_each_rows_arm(book: Book) -> None:
+    """The early recipient's SELECT (what `arrears export` writes) ends with the arm of each queue row."""
+    from arrears.export import recipient
+    from arrears.export.query import export_query, query_parameters
+
+    early = recipient("early")
+    assert early.columns[-1].name == "experiment_arm"
+    with psycopg.connect(book.url) as conn:
+        rows = conn.execute(export_query(early).sql, query_parameters(early, OUTCOME)).fetchall()
+    arms = {str(r["loan_id"]): r["arm_id"] for r in _queue(book, OUTCOME) if r["team_id"] == "early"}
+    position = [column.name for column in early.columns].index("loan_id")
+    assert rows and {str(row[position]): row[-1] for row in rows} == arms
+
+
 def _mart(book: Book) -> dict[tuple[str, str], dict[str, object]]:
     with psycopg.connect(book.url, row_factory=dict_row) as conn:
         rows = conn.execute("select * from marts.agg_experiment_outcomes").fetchall()
