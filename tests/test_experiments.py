@@ -199,11 +199,11 @@ def test_the_early_file_carries_each_rows_arm(book: Book) -> None:
     from arrears.export.query import export_query, query_parameters
 
     early = recipient("early")
-    assert early.columns[-1].name == "experiment_arm"
+    assert early.columns[-1].spec.name == "experiment_arm"
     with psycopg.connect(book.url) as conn:
         rows = conn.execute(export_query(early).sql, query_parameters(early, OUTCOME)).fetchall()
     arms = {str(r["loan_id"]): r["arm_id"] for r in _queue(book, OUTCOME) if r["team_id"] == "early"}
-    position = [column.name for column in early.columns].index("loan_id")
+    position = [column.spec.name for column in early.columns].index("loan_id")
     assert rows and {str(row[position]): row[-1] for row in rows} == arms
 
 
