@@ -82,8 +82,21 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=Path(args.out),
         inject_faults=args.inject_faults,
+        experiment=args.experiment,
     )
     print(summary)
+    return 0
+
+
+def _experiments(args: argparse.Namespace) -> int:
+    from arrears.experiments import experiments_file, load_experiments
+
+    path = Path(args.file) if args.file else experiments_file()
+    experiments = load_experiments(path)
+    for experiment in experiments:
+        arms = ", ".join(f"{arm.id} {arm.share:g}{' (champion)' if arm.champion else ''}" for arm in experiment.arms)
+        print(f"{experiment.id}: team {experiment.team}, from {experiment.starts_on}, arms {arms}")
+    print(f"{path}: {len(experiments)} experiment(s), valid")
     return 0
 
 
@@ -233,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", required=True, help="landing root to write <YYYY-MM-DD>/ folders into")
     gen.add_argument("--inject-faults", type=_rate, default=0.0, metavar="RATE")
+    gen.add_argument(
+        "--experiment", action="store_true", help="simulate behaviour.yml's experiment (docs/experiments.md)"
+    )
+
+    exp = command("experiments", _experiments, "Validate the champion/challenger experiments file.")
+    exp.add_argument("action", choices=["check"])
+    exp.add_argument("--file", help="the file to check (default $ARREARS_EXPERIMENTS_FILE or config/experiments.yml)")
 
     ing = command("ingest", _ingest, "Validate and load the delivery of one business date.")
     ing.add_argument("--date", type=_date, required=True)

@@ -66,6 +66,10 @@ def hash(field: str) -> str:
     return f"md5(cast({field} as text))"
 
 
+def position(substring_text: str, string_text: str) -> str:
+    return f"position({substring_text} in {string_text})"
+
+
 def array_construct(inputs: list[str] | None = None, data_type: str = "integer") -> str:
     if inputs:
         return f"array[{', '.join(inputs)}]"

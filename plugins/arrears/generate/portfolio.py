@@ -95,6 +95,8 @@ class Portfolio:
     anchor: int  # day number of the first delivery
     initial_loans: int
     params: dict[str, Any] = field(default_factory=load_params)
+    experiment: bool = False  # the simulated experiment of behaviour.yml is on (generate/experiment.py)
+    experiment_arms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))  # each loan's arm
     borrowers: Table = field(init=False)
     contacts: Table = field(init=False)
     loans: Table = field(init=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from arrears.generate.experiment import cure_hazard_factor
 from arrears.generate.portfolio import (
     ACTIVE,
     CLOSED,
@@ -69,6 +70,7 @@ def simulate_payments(pf: Portfolio, day: int, delivering: bool) -> PaymentBatch
     hazard = hazard * scale
     defaulted = (k == ROLLER) & (loans["paid_count"][candidates] >= loans["trigger_k"][candidates])
     hazard = np.where(defaulted, float(p["roller_default_hazard"]), hazard)
+    hazard = hazard * cure_hazard_factor(pf, day, candidates, dpd)
     paying = candidates[rng.random(len(candidates)) < hazard]
     amount = pf.due_through(paying, day)
     partial = rng.random(len(paying)) < _type_parameter(pf, "partial_share")[kind[paying]]

@@ -14,6 +14,7 @@ from arrears.contract import entity_names, load_contract
 from arrears.errors import ArrearsError
 from arrears.generate.activity import RULES
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
+from arrears.generate.experiment import write_experiment_truth
 from arrears.generate.params import load_params
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
@@ -59,11 +60,24 @@ def truth_folder(out: Path) -> Path:
     return Path(str(out) + "_truth")
 
 
-def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, inject_faults: float = 0.0) -> Summary:
-    """Write `days` deliveries from `start` into `out` (continuing the folder when `start` follows its last day)."""
+def generate(
+    loans: int,
+    start: datetime.date,
+    days: int,
+    seed: int,
+    out: Path,
+    inject_faults: float = 0.0,
+    experiment: bool = False,
+) -> Summary:
+    """Write `days` deliveries from `start` into `out` (continuing the folder when `start` follows its last day).
+
+    With `experiment`, the simulated champion/challenger experiment of behaviour.yml is on (generate/experiment.py).
+    """
     out = Path(out)
     truth = truth_folder(out)
     settings: dict[str, object] = {"seed": seed, "loans": loans, "inject_faults": inject_faults}
+    if experiment:
+        settings["experiment"] = True  # recorded only when on: folders written before it continue unchanged
     anchor = _anchor(out, truth, start, settings)
     if anchor == start:
         if truth.exists():
@@ -76,7 +90,7 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
     contract = load_contract()
     source = load_params()["portfolio"]["source_system"]
     first, last = day_number(start), day_number(start) + days - 1
-    for day in simulate_days(loans, day_number(anchor), last, seed):
+    for day in simulate_days(loans, day_number(anchor), last, seed, experiment):
         if day.day < first:
             continue  # re-simulated to rebuild the state; already delivered
         date = day_date(day.day).isoformat()
@@ -103,6 +117,8 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
         summary.days += 1
         summary.faults += len(fault_lines)
         summary.violations += len(injected)
+        if experiment and day.day == last:
+            write_experiment_truth(truth, anchor, day.portfolio)
     return summary
 
 

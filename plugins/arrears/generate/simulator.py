@@ -45,12 +45,12 @@ class Day:
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
 
 
-def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day]:
+def simulate_days(loans: int, anchor: int, last: int, seed: int, experiment: bool = False) -> Iterator[Day]:
     """Simulate the book from its history through day `last`, yielding each delivery day from `anchor` on.
 
     The caller formats and writes a day's rows before asking for the next one (rows are produced lazily).
     """
-    pf = Portfolio(seed=seed, anchor=anchor, initial_loans=loans)
+    pf = Portfolio(seed=seed, anchor=anchor, initial_loans=loans, experiment=experiment)
     pools = make_pools(seed)
     pf.create_initial(POOL_SIZE)
     first = int(pf.loans["disbursed"].min()) if len(pf.loans) else anchor

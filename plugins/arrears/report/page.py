@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.report import charts
 from arrears.report.config import Labels, ReportConfig
+from arrears.report.experiments import experiment_table
 from arrears.settings import source_timezone
 
 Renderer = Callable[[dict[str, Any], ReportConfig], str]
@@ -352,6 +353,18 @@ def _compliance(figures: dict[str, Any], config: ReportConfig) -> str:
     return f'<p class="bad">{summary}</p>' + chart + table(labels.words("text.compliance_headers"), rows, numeric=(1,))
 
 
+def _experiments(figures: dict[str, Any], config: ReportConfig) -> str:
+    words = {
+        "headers": config.labels.words("text.experiment_headers"),
+        **{key: config.labels.text(f"text.experiment_{key}") for key in ("champion", "higher", "lower", "unclear")},
+    }
+    parts = []
+    for experiment in figures["experiments"]:
+        headers, rows = experiment_table(experiment, words)
+        parts.append(f"<h3>{esc(experiment['experiment'])}</h3>" + table(headers, rows))
+    return "".join(parts)
+
+
 def _data_quality(figures: dict[str, Any], config: ReportConfig) -> str:
     labels = config.labels
     suites = figures["suites"]
@@ -518,6 +531,7 @@ RENDERERS: dict[str, Renderer] = {
     "work_queue": _work_queue,
     "promises": _promises,
     "compliance": _compliance,
+    "experiments": _experiments,
     "data_quality": _data_quality,
     "ingest": _ingest,
     "dbt_models": _dbt_models,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.report import figures
 from arrears.report.config import ReportConfig, load_config
+from arrears.report.experiments import experiments
 from arrears.report.figures import Collector, Unavailable
 from arrears.report.links import report_links
 from arrears.report.night import night_figures
@@ -31,6 +32,7 @@ COLLECTORS: dict[str, Collector] = {
     "work_queue": figures.work_queue,
     "promises": figures.promises,
     "compliance": figures.compliance,
+    "experiments": experiments,
     "data_quality": figures.data_quality,
     "ingest": figures.ingest,
     "dbt_models": figures.dbt_models,

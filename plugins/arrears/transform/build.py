@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from arrears.errors import ArrearsError
+from arrears.experiments import experiment_arms_var, load_experiments
 from arrears.transform.invoke import dbt_invoke
 
 # dbt's statuses, grouped the way the run report counts them.
@@ -165,7 +167,9 @@ def _build_one_date(
     business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
 ) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
-    args = ["build"]
+    experiments = experiment_arms_var(load_experiments())  # a mistake in the file stops here, in one line
+    # The same every night unless the file changes, so dbt's partial parse holds (the date is not a var).
+    args = ["build", "--vars", json.dumps({"experiment_arms": experiments})]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:

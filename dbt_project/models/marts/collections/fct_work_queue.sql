@@ -15,7 +15,8 @@
 
 with narrowed as (
     select *
-    from {{ ref('int_work_queue_narrowed') }}
+    -- int_work_queue_narrowed with the §10 experiment arms applied (docs/experiments.md)
+    from {{ ref('int_work_queue_experiments') }}
 ),
 
 prioritised as (
@@ -26,6 +27,7 @@ prioritised as (
                 then row_number() over (
                     partition by narrowed.team_id
                     order by
+                        narrowed.experiment_position asc nulls first,
                         narrowed.broke_promise_today desc,
                         narrowed.days_to_next_bucket asc nulls last,
                         narrowed.overdue_amount desc,
@@ -56,6 +58,8 @@ final as (
         cast(broke_promise_today as boolean) as broke_promise_today,
         cast(has_open_promise as boolean) as has_open_promise,
         cast(is_lost_contact as boolean) as is_lost_contact,
+        cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
+        cast(arm_id as {{ dbt.type_string() }}) as arm_id,
         case
             when {{ array_contains(split_to_array('allowed_channels', "'|'"), "'visit'") }}
                 then cast({{ var('field_min_collectors') }} as integer)
