@@ -158,38 +158,99 @@ third_party_without_lost_contact as (
     having not {{ bool_and('is_lost') }}
 ),
 
-restrictions_barring as (
+-- Borrower-wide restrictions active on each action's borrower-local date (per-number bars apart:
+-- they only trigger contact_to_barred_number), and an open legal case on the action's loan, which
+-- §5 treats like a legal hold. Complaints bar nothing.
+restrictions_at_action as (
     select
-        restrictions.borrower_id,
-        restrictions.channel as restriction_channel,
-        bars.channel as barred_channel,
-        restrictions.effective_from,
-        restrictions.effective_to
-    from {{ ref('stg_restrictions') }} as restrictions
-    inner join {{ ref('restriction_channel_bars') }} as bars
-        on restrictions.kind = bars.restriction_kind
+        actions_delivered_today.action_id,
+        actions_delivered_today.team_id,
+        actions_delivered_today.channel,
+        restrictions.kind,
+        restrictions.channel as restriction_channel
+    from actions_delivered_today
+    inner join {{ ref('stg_restrictions') }} as restrictions
+        on
+            actions_delivered_today.borrower_id = restrictions.borrower_id
+            and actions_delivered_today.action_local_date >= restrictions.effective_from
+            and (
+                restrictions.effective_to is null
+                or actions_delivered_today.action_local_date <= restrictions.effective_to
+            )
+    where
+        restrictions.contact_point_id is null
+        and restrictions.kind != 'complaint'
+
+    union all
+
+    select
+        actions_delivered_today.action_id,
+        actions_delivered_today.team_id,
+        actions_delivered_today.channel,
+        'open_legal_case' as kind,
+        null as restriction_channel
+    from actions_delivered_today
+    inner join {{ ref('stg_legal_cases') }} as legal_cases
+        on
+            actions_delivered_today.loan_id = legal_cases.loan_id
+            and legal_cases.opened_on <= actions_delivered_today.action_local_date
+    where legal_cases.status not in ('closed', 'withdrawn')
 ),
 
-restricted_channel as (
+-- Accounts §5 routes to legal above the dispute rule: there `legal` may act during a dispute.
+routed_to_legal_above_dispute as (
+    select distinct action_id
+    from restrictions_at_action
+    where kind in ('deceased', 'bankruptcy', 'legal_hold', 'open_legal_case')
+),
+
+-- The §7 table, kind by kind: what each active restriction still allows; everything else breaks it.
+contact_during_restriction as (
+    select distinct
+        restrictions_at_action.action_id,
+        'contact_during_restriction' as rule
+    from restrictions_at_action
+    left join routed_to_legal_above_dispute
+        on restrictions_at_action.action_id = routed_to_legal_above_dispute.action_id
+    where
+        (
+            restrictions_at_action.kind = 'dispute'
+            and not (
+                restrictions_at_action.team_id = 'legal'
+                and routed_to_legal_above_dispute.action_id is not null
+            )
+        )
+        or (
+            restrictions_at_action.kind = 'cease_communication'
+            and not (
+                restrictions_at_action.team_id = 'legal'
+                and restrictions_at_action.channel in ('letter', 'legal_notice')
+            )
+        )
+        or (
+            restrictions_at_action.kind in ('deceased', 'bankruptcy', 'legal_hold', 'open_legal_case')
+            and restrictions_at_action.team_id is distinct from 'legal'
+        )
+        or (
+            restrictions_at_action.kind = 'do_not_contact'
+            and coalesce(restrictions_at_action.restriction_channel, restrictions_at_action.channel)
+            = restrictions_at_action.channel
+        )
+),
+
+-- Per-number bars (§5): the number itself, on every channel, whoever uses it.
+contact_to_barred_number as (
     select distinct
         actions_delivered_today.action_id,
-        'restricted_channel' as rule
+        'contact_to_barred_number' as rule
     from actions_delivered_today
-    inner join restrictions_barring
+    inner join {{ ref('stg_restrictions') }} as number_bars
         on
-            actions_delivered_today.borrower_id = restrictions_barring.borrower_id
-            and actions_delivered_today.action_local_date >= restrictions_barring.effective_from
+            actions_delivered_today.contact_point_id = number_bars.contact_point_id
+            and actions_delivered_today.action_local_date >= number_bars.effective_from
             and (
-                restrictions_barring.effective_to is null
-                or actions_delivered_today.action_local_date <= restrictions_barring.effective_to
-            )
-            and (
-                actions_delivered_today.channel = restrictions_barring.barred_channel
-                or (
-                    restrictions_barring.barred_channel = '*'
-                    and coalesce(restrictions_barring.restriction_channel, actions_delivered_today.channel)
-                    = actions_delivered_today.channel
-                )
+                number_bars.effective_to is null
+                or actions_delivered_today.action_local_date <= number_bars.effective_to
             )
 ),
 
@@ -212,7 +273,9 @@ violations as (
     union all
     select * from third_party_without_lost_contact
     union all
-    select * from restricted_channel
+    select * from contact_during_restriction
+    union all
+    select * from contact_to_barred_number
     union all
     select * from visit_under_two_collectors
 ),
