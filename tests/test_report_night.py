@@ -188,7 +188,7 @@ def load_trends(conn: psycopg.Connection, nights: list[dt.date]) -> None:
         # Night n: n complaints, each attributed to two teams (counted once per complaint).
         cursor.executemany(
             "insert into marts.fct_complaint_attributions (complaint_id, complaint_date, team_id) values (%s, %s, %s)",
-            [(f"K{n}_{k}", night, team) for n, night in enumerate(nights) for k in range(n) for team in ("early", "mid")],
+            [(f"K{n}_{k}", night, team) for n, night in enumerate(nights) for k in range(n) for team in ("A", "B")],
         )
 
 

@@ -78,6 +78,7 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
     first, last = day_number(start), day_number(start) + days - 1
     for day in simulate_days(loans, day_number(anchor), last, seed):
         if day.day < first:
+            day.cases.forget_truth()
             continue  # re-simulated to rebuild the state; already delivered
         date = day_date(day.day).isoformat()
         folder = out / date
@@ -100,6 +101,7 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
             handle.writelines(f"{action_id(day.day, int(i))},{date},{RULES[day.actions.rule[i]]}\n" for i in injected)
         with (truth / "faults.csv").open("a", encoding="utf-8") as handle:
             handle.writelines(fault_lines)
+        day.cases.write_truth(truth)
         summary.days += 1
         summary.faults += len(fault_lines)
         summary.violations += len(injected)

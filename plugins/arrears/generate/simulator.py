@@ -15,6 +15,7 @@ import numpy as np
 
 from arrears.contract import load_contract
 from arrears.generate.activity import Actions, Activity, DayChanges, end_of_day, initial_activity, simulate_actions
+from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.pools import POOL_SIZE, Pools, make_pools
 from arrears.generate.portfolio import PaymentBatch, Portfolio
 from arrears.generate.repayment import reversal_batch, simulate_payments, start_of_day, write_off
@@ -42,6 +43,7 @@ class Day:
     rows: dict[str, Rows]
     actions: Actions
     portfolio: Portfolio
+    cases: ComplianceCases
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
 
 
@@ -78,7 +80,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day
         write_off(pf, day)
         end_of_day(pf, act, day, changes, delivering=True)
         rows = _day_rows(pf, act, pools, day, day == anchor, changes, new_positions, actions)
-        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, earlier_events=reservoir)
+        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, cases=act.cases, earlier_events=reservoir)
         for name in reservoir:
             count, make = rows[name]
             columns = make(0, min(3, count))

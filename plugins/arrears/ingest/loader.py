@@ -181,7 +181,8 @@ def _copy_fallback(conn: psycopg.Connection, entity: Entity, listed: ManifestFil
             rows += 1
             broken = _broken_record(record, header)
             if broken is None:
-                copy.write_row([*(None if index is None else record[index] for index in order), rows + 1, None, None, None])
+                fields = [None if index is None else record[index] for index in order]
+                copy.write_row([*fields, rows + 1, None, None, None])
             else:
                 copy.write_row([*empty, rows + 1, broken[0], broken[1], _as_text(record)])
     source.verify(rows)

@@ -159,8 +159,8 @@ third_party_without_lost_contact as (
 ),
 
 -- Borrower-wide restrictions active on each action's borrower-local date (per-number bars apart:
--- they only trigger contact_to_barred_number), and an open legal case on the action's loan, which
--- §5 treats like a legal hold. Complaints bar nothing.
+-- they only trigger contact_to_barred_number), and an open legal case on the action's loan (status
+-- as known at D), which §5 treats like a legal hold. Complaints bar nothing.
 restrictions_at_action as (
     select
         actions_delivered_today.action_id,
@@ -193,7 +193,8 @@ restrictions_at_action as (
     inner join {{ ref('stg_legal_cases') }} as legal_cases
         on
             actions_delivered_today.loan_id = legal_cases.loan_id
-            and legal_cases.opened_on <= actions_delivered_today.action_local_date
+            -- From the day after it opened: the queue routes on the night of opened_on, for the next day.
+            and legal_cases.opened_on < actions_delivered_today.action_local_date
     where legal_cases.status not in ('closed', 'withdrawn')
 ),
 
