@@ -22,7 +22,7 @@ from arrears.errors import ArrearsError
 from arrears.generate import generate, national_id_is_valid
 
 START = datetime.date(2026, 3, 1)
-LOANS, DAYS, SEED, RATE = 400, 20, 1, 0.02
+LOANS, DAYS, SEED, RATE = 400, 20, 6, 0.02
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"

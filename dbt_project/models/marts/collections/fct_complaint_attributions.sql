@@ -1,6 +1,6 @@
 -- Each complaint (restriction kind `complaint`, dated by effective_from) attributed to every team,
 -- agent and agency with an outbound action on the borrower's loans in the 7 borrower-local days up
--- to and including the complaint date (business rules §7), as known at the business date. Rebuilt
+-- to and including the complaint date, C-6 .. C (business rules §7), as known at the business date. Rebuilt
 -- whole each night: complaints are few, and a complaint dated later than its delivery (or a late
 -- delivery of actions) changes its attribution, so no night's rows are final.
 {{ config(
@@ -36,7 +36,7 @@ actions_in_window as (
         on
             complaints.borrower_id = actions.borrower_id
             and actions.action_local_date
-            between {{ add_days('complaints.complaint_date', '-' ~ (var('complaint_attribution_days', 7) - 1)) }}
+            between {{ add_days('complaints.complaint_date', '-6') }}
             and complaints.complaint_date
     where
         actions.delivered_on <= {{ business_date() }}

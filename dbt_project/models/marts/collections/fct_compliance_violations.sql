@@ -194,7 +194,7 @@ restrictions_at_action as (
         on
             actions_delivered_today.loan_id = legal_cases.loan_id
             -- From the day after it opened: the queue routes on the night of opened_on, for the next day.
-            and legal_cases.opened_on < actions_delivered_today.action_local_date
+            and actions_delivered_today.action_local_date > legal_cases.opened_on
     where legal_cases.status not in ('closed', 'withdrawn')
 ),
 
