@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from arrears.generate import compliance_cases
 from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.portfolio import (
     ACTIVE,
@@ -338,12 +337,10 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
     # Other injected violations use only numbers that are not barred (each must break exactly one rule).
     clean_own, clean_third = np.where(barred_numbers[own], -1, own), np.where(barred_numbers[third], -1, third)
     injected = _inject_violations(pf, actions, bars, holds, clean_own, clean_third, day)
-    injected = _concat(injected, compliance_cases.inject(pf, act, actions, injected, bars, holds, own, day))
     everything = _concat(actions, injected)
     order = np.lexsort((np.arange(len(everything)), everything.loan, everything.second))
     everything = _take(everything, order)
     _contact_state(pf, everything, changes)
-    compliance_cases.attribute_complaints(pf, act, everything, day)
     return everything
 
 
@@ -658,7 +655,6 @@ def end_of_day(pf: Portfolio, act: Activity, day: int, changes: DayChanges, deli
     loans = pf.loans
     if delivering:
         _restructure(pf, act, rng, day, changes)
-        compliance_cases.new_restrictions(pf, act, day, changes)
     for record in act.arrangements:
         if record.next_day != day or record.values["status"] != "active":
             continue

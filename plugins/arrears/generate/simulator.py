@@ -19,6 +19,7 @@ from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.pools import POOL_SIZE, Pools, make_pools
 from arrears.generate.portfolio import PaymentBatch, Portfolio
 from arrears.generate.repayment import reversal_batch, simulate_payments, start_of_day, write_off
+from arrears.generate.restriction_cases import new_restrictions, with_injected_cases
 from arrears.generate.rows import (
     Rows,
     action_rows,
@@ -71,7 +72,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day
         new_start = len(pf.installments)
         pf.create_new_loans(day, POOL_SIZE)
         new_positions = np.arange(new_start, len(pf.installments))
-        actions = simulate_actions(pf, act, day, changes)
+        actions = with_injected_cases(pf, act, simulate_actions(pf, act, day, changes), day)
         _, reversals = start_of_day(pf, day)
         batch = simulate_payments(pf, day, delivering=True)
         pf.pending_payments.append(batch)
@@ -79,6 +80,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day
             pf.pending_payments.append(reversal_batch(pf, day, reversals, first_seq=len(batch.loan)))
         write_off(pf, day)
         end_of_day(pf, act, day, changes, delivering=True)
+        new_restrictions(pf, act, day, changes)
         rows = _day_rows(pf, act, pools, day, day == anchor, changes, new_positions, actions)
         yield Day(day=day, rows=rows, actions=actions, portfolio=pf, cases=act.cases, earlier_events=reservoir)
         for name in reservoir:
