@@ -29,7 +29,7 @@ RNG_CASES = 20  # a stream of its own: the other streams (and so the rest of the
 ATTRIBUTION_DAYS = 7  # a complaint on day C: actions on C-6 .. C (business rules §7)
 HOUR = 3600
 # Per day, as a share of the borrowers that qualify (at least one a day when any does).
-NUMBER_REFUSAL_SHARE = 0.002
+NUMBER_REFUSAL_SHARE = 0.0002
 SMS_BAR_SHARE_OF_PREDUE = 0.01
 DURING_RESTRICTION_PER_DAY = 1.0  # Poisson mean per kind of case
 BARRED_NUMBER_CALLS_PER_DAY = 1.0
