@@ -158,6 +158,28 @@ third_party_without_lost_contact as (
     having not {{ bool_and('is_lost') }}
 ),
 
+-- Restrictions and open legal cases as known at D, computed once (the staging views are point in time
+-- over every delivered version; each is used twice below).
+restrictions_known as {{ cte_computed_first() }} (
+    select
+        borrower_id,
+        kind,
+        channel,
+        contact_point_id,
+        effective_from,
+        effective_to
+    from {{ ref('stg_restrictions') }}
+    where kind != 'complaint'
+),
+
+open_legal_cases as {{ cte_computed_first() }} (
+    select
+        loan_id,
+        opened_on
+    from {{ ref('stg_legal_cases') }}
+    where status not in ('closed', 'withdrawn')
+),
+
 -- Borrower-wide restrictions active on each action's borrower-local date (per-number bars apart:
 -- they only trigger contact_to_barred_number), and an open legal case on the action's loan (status
 -- as known at D), which §5 treats like a legal hold. Complaints bar nothing.
@@ -169,7 +191,7 @@ restrictions_at_action as (
         restrictions.kind,
         restrictions.channel as restriction_channel
     from actions_delivered_today
-    inner join {{ ref('stg_restrictions') }} as restrictions
+    inner join restrictions_known as restrictions
         on
             actions_delivered_today.borrower_id = restrictions.borrower_id
             and actions_delivered_today.action_local_date >= restrictions.effective_from
@@ -177,9 +199,7 @@ restrictions_at_action as (
                 restrictions.effective_to is null
                 or actions_delivered_today.action_local_date <= restrictions.effective_to
             )
-    where
-        restrictions.contact_point_id is null
-        and restrictions.kind != 'complaint'
+    where restrictions.contact_point_id is null
 
     union all
 
@@ -190,12 +210,11 @@ restrictions_at_action as (
         'open_legal_case' as kind,
         null as restriction_channel
     from actions_delivered_today
-    inner join {{ ref('stg_legal_cases') }} as legal_cases
+    inner join open_legal_cases as legal_cases
         on
             actions_delivered_today.loan_id = legal_cases.loan_id
             -- From the day after it opened: the queue routes on the night of opened_on, for the next day.
             and actions_delivered_today.action_local_date > legal_cases.opened_on
-    where legal_cases.status not in ('closed', 'withdrawn')
 ),
 
 -- Accounts §5 routes to legal above the dispute rule: there `legal` may act during a dispute.
@@ -245,7 +264,7 @@ contact_to_barred_number as (
         actions_delivered_today.action_id,
         'contact_to_barred_number' as rule
     from actions_delivered_today
-    inner join {{ ref('stg_restrictions') }} as number_bars
+    inner join restrictions_known as number_bars
         on
             actions_delivered_today.contact_point_id = number_bars.contact_point_id
             and actions_delivered_today.action_local_date >= number_bars.effective_from
