@@ -47,7 +47,7 @@ FILL = [
        from generate_series(1, %(loans)s / 10) as n""",
     """create table marts.fct_compliance_violations as
        select 'A' || n as action_id, %(day)s::date - (n %% 30) as business_date,
-              (array['outside_contact_window', 'restricted_channel'])[1 + n %% 2] as rule,
+              (array['outside_contact_window', 'contact_during_restriction'])[1 + n %% 2] as rule,
               (array['early', 'mid', 'agency:acme'])[1 + n %% 3] as team_id, 'agent' || (n %% 50) as agent_id
        from generate_series(1, %(loans)s / 100) as n""",
     """create table marts.agg_roll_rates_monthly as

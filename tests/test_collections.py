@@ -235,7 +235,7 @@ EXPECTED_VIOLATIONS = {
     ("night_call", "outside_contact_window"),
     ("lonely_visit", "visit_under_two_collectors"),
     ("tp_not_lost", "third_party_without_lost_contact"),
-    ("sms_despite_dnc", "restricted_channel"),
+    ("sms_despite_dnc", "contact_during_restriction"),
     ("connected_4", "over_daily_connected_calls"),
     ("unanswered_7", "over_daily_unanswered_attempts"),
 }

@@ -1,7 +1,9 @@
 """Collections marts on a simulated portfolio: generate -> ingest -> dbt build, checked against the truth.
 
 The simulator writes the compliance violations it injected beside the landing folder; the
-violations mart must find exactly those, no more and no fewer, for every night it judged.
+violations mart must find exactly those, rule by rule, no more and no fewer, for every night it
+judged. The per-number bars it filed are never offered as numbers, and the complaints it filed are
+attributed to exactly the teams and agents it had contact the borrower in the 7 days up to them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pytest
 
 START = dt.date(2026, 3, 1)
 DAYS = 12
-# Two nights judged (each dbt build takes a while): a mid-period one and the last one.
-NIGHTS = [dt.date(2026, 3, 8), dt.date(2026, 3, 12)]
+# Nights judged (each dbt build takes a while): between them, every rule is injected at least once.
+NIGHTS = [dt.date(2026, 3, 8), dt.date(2026, 3, 10), dt.date(2026, 3, 12)]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,73 @@ def test_violations_mart_finds_exactly_the_injected_violations(simulated_warehou
             )
         }
     assert expected, "the simulator injected no violation on the nights judged"
+    rules = sorted({rule for _, rule, _ in expected | found})
+    assert set(rules) >= {
+        "outside_contact_window", "over_daily_connected_calls", "over_daily_unanswered_attempts",
+        "third_party_without_lost_contact", "contact_during_restriction", "contact_to_barred_number",
+        "visit_under_two_collectors",
+    }  # fmt: skip
+    for rule in rules:  # rule by rule, for a readable failure
+        assert {v for v in found if v[1] == rule} == {v for v in expected if v[1] == rule}, rule
+
+
+def _truth(truth: Path, name: str) -> list[dict[str, str]]:
+    with (truth / name).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_barred_number_is_never_offered_and_bars_nothing_else(simulated_warehouse: tuple[str, Path]) -> None:
+    url, truth = simulated_warehouse
+    bars = _truth(truth, "number_bars.csv")
+    assert bars, "the simulator filed no per-number bar"
+    with psycopg.connect(url) as conn:
+        for night in NIGHTS:
+            day = night.isoformat()
+            barred = {
+                b["contact_point_id"]
+                for b in bars
+                if b["effective_from"] <= day and (not b["effective_to"] or b["effective_to"] >= day)
+            }
+            offered = {
+                number
+                for (number,) in conn.execute(
+                    "select contact_point_id from marts.fct_work_queue_contacts where business_date = %s", (night,)
+                )
+            }
+            assert offered, night
+            assert not offered & barred, night
+        # A borrower whose only restriction is a per-number bar is never held for it.
+        held = conn.execute(
+            "select count(*) from marts.fct_work_queue as queue where hold_reason = 'do_not_contact' and exists ("
+            " select from staging.stg_restrictions as r where r.borrower_id = queue.borrower_id"
+            " and r.contact_point_id is not null) and not exists ("
+            " select from staging.stg_restrictions as r where r.borrower_id = queue.borrower_id"
+            " and r.contact_point_id is null)"
+        ).fetchone()
+    assert held == (0,)
+
+
+def test_complaints_are_attributed_to_exactly_the_teams_that_contacted(
+    simulated_warehouse: tuple[str, Path],
+) -> None:
+    url, truth = simulated_warehouse
+    last = NIGHTS[-1].isoformat()
+    expected = {
+        (r["complaint_id"], r["complaint_date"], r["team_id"], r["agent_id"] or None)
+        for r in _truth(truth, "complaints.csv")
+        if r["complaint_date"] <= last
+    }
+    with psycopg.connect(url) as conn:
+        found = {
+            (complaint_id, complaint_date.isoformat(), team_id, agent_id)
+            for complaint_id, complaint_date, team_id, agent_id in conn.execute(
+                "select complaint_id, complaint_date, team_id, agent_id from marts.fct_complaint_attributions"
+            )
+        }
+        per_day = conn.execute("select sum(complaints) from marts.agg_complaints_daily").fetchone()
+    assert expected, "the simulator filed no complaint after a contact"
     assert found == expected
+    assert per_day is not None and per_day[0] == len({(c, t) for c, _, t, _ in expected})
 
 
 def test_every_pre_due_or_delinquent_loan_has_exactly_one_queue_row(simulated_warehouse: tuple[str, Path]) -> None:

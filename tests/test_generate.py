@@ -22,7 +22,7 @@ from arrears.errors import ArrearsError
 from arrears.generate import generate, national_id_is_valid
 
 START = datetime.date(2026, 3, 1)
-LOANS, DAYS, SEED, RATE = 400, 20, 2, 0.02
+LOANS, DAYS, SEED, RATE = 400, 20, 6, 0.02
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
@@ -247,12 +247,39 @@ def test_faults_are_extra_rows_so_rate_zero_writes_none(tmp_path: Path) -> None:
     assert "3 deliveries" in str(summary) and str(tmp_path / "l_truth") in str(summary)
 
 
-def _bars() -> dict[str, set[str]]:
-    bars: dict[str, set[str]] = defaultdict(set)
-    with (SEEDS_DIR / "restriction_channel_bars.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            bars[row["restriction_kind"]].add(row["channel"])
-    return bars
+# Business rules §7, contact_during_restriction: the restriction kinds that leave only `legal` working.
+LEGAL_ONLY_KINDS = {"deceased", "bankruptcy", "legal_hold"}
+
+
+def _barred_by(restriction: dict[str, str], row: dict[str, str], legal_route: bool) -> bool:
+    """Whether an active borrower-wide restriction bars the action (the §7 table, kind by kind)."""
+    kind, team, channel = restriction["kind"], row["team_id"], row["channel"]
+    if kind == "dispute":
+        return not (team == "legal" and legal_route)
+    if kind == "cease_communication":
+        return not (team == "legal" and channel in {"letter", "legal_notice"})
+    if kind in LEGAL_ONLY_KINDS:
+        return team != "legal"
+    if kind == "do_not_contact":
+        return (restriction["channel"] or channel) == channel
+    return False  # complaint
+
+
+def _open_cases(landing: Path) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """loan_id -> (delivery date, version) of its legal cases, in delivery order."""
+    cases: dict[str, list[tuple[str, dict[str, str]]]] = defaultdict(list)
+    for delivered, row in clean_rows(landing, "legal_cases"):
+        cases[row["loan_id"]].append((delivered, row))
+    return cases
+
+
+def _case_open(cases: list[tuple[str, dict[str, str]]], day: str, delivered: str) -> bool:
+    """An open case on the loan, as delivered by `delivered`, opened before `day` (the queue's next day on)."""
+    latest: dict[str, dict[str, str]] = {}
+    for when, row in cases:
+        if when <= delivered:
+            latest[row["case_id"]] = row
+    return any(r["status"] not in {"closed", "withdrawn"} and r["opened_on"] < day for r in latest.values())
 
 
 def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -> None:
@@ -262,7 +289,8 @@ def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -
     versions: dict[str, dict[str, str]] = {}
     for _, row in clean_rows(landing, "restrictions"):
         versions[row["restriction_id"]] = row
-    bars = _bars()
+    cases = _open_cases(landing)
+    delivered_on = {row["action_id"]: day for day, row in clean_rows(landing, "collection_actions")}
     outcome = {r["outcome"]: r for r in csv.DictReader((SEEDS_DIR / "action_outcomes.csv").open())}
     third_kinds = {
         r["kind"]
@@ -289,16 +317,18 @@ def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -
                 found.add((row["action_id"], "over_daily_unanswered_attempts"))
         if row["channel"] == "visit" and int(row["collectors_present"] or 0) < 2:
             found.add((row["action_id"], "visit_under_two_collectors"))
-        for restriction in versions.values():
-            if restriction["borrower_id"] != row["borrower_id"] or restriction["effective_from"] > day:
-                continue
-            if restriction["effective_to"] and restriction["effective_to"] < day:
-                continue
-            barred = bars.get(restriction["kind"], set())
-            if restriction["kind"] == "do_not_contact":
-                barred = {restriction["channel"] or row["channel"]}
-            if row["channel"] in barred:
-                found.add((row["action_id"], "restricted_channel"))
+        active = [
+            r
+            for r in versions.values()
+            if r["effective_from"] <= day and (not r["effective_to"] or r["effective_to"] >= day)
+        ]
+        if any(r["contact_point_id"] and r["contact_point_id"] == row["contact_point_id"] for r in active):
+            found.add((row["action_id"], "contact_to_barred_number"))
+        mine = [r for r in active if r["borrower_id"] == row["borrower_id"] and not r["contact_point_id"]]
+        case_open = _case_open(cases.get(row["loan_id"], []), day, delivered_on[row["action_id"]])
+        legal_route = case_open or any(r["kind"] in LEGAL_ONLY_KINDS for r in mine)
+        if (case_open and row["team_id"] != "legal") or any(_barred_by(r, row, legal_route) for r in mine):
+            found.add((row["action_id"], "contact_during_restriction"))
         point = contacts.get(row["contact_point_id"])
         if row["channel"] == "call" and point and point["kind"] in third_kinds:
             own = [
@@ -318,7 +348,8 @@ def test_compliance_audit_finds_exactly_the_injected_violations(landing: Path) -
     assert truth, "the simulator must inject violations"
     assert {rule for _, rule in truth} >= {
         "outside_contact_window", "over_daily_connected_calls", "over_daily_unanswered_attempts",
-        "third_party_without_lost_contact", "visit_under_two_collectors",
+        "third_party_without_lost_contact", "visit_under_two_collectors", "contact_during_restriction",
+        "contact_to_barred_number",
     }  # fmt: skip
     assert found == truth
 

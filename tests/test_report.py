@@ -133,9 +133,9 @@ def load_queue_promises_violations(conn: psycopg.Connection) -> None:
             ("A1", DAY, "outside_contact_window", "early", "e1"),
             ("A2", DAY, "outside_contact_window", "early", "e2"),
             ("A3", DAY, "over_daily_connected_calls", "early", "e1"),
-            ("A4", DAY, "restricted_channel", "agency:acme", None),
+            ("A4", DAY, "contact_during_restriction", "agency:acme", None),
             ("A5", DAY, "third_party_without_lost_contact", None, None),
-            ("A6", OTHER_DAY, "restricted_channel", "early", "e1"),
+            ("A6", OTHER_DAY, "contact_during_restriction", "early", "e1"),
         ],
     )
 
@@ -499,7 +499,7 @@ def test_no_violations_on_the_day_is_reported_as_zero(conn: psycopg.Connection, 
         conn,
         "marts.fct_compliance_violations",
         "action_id, business_date, rule, team_id, agent_id",
-        [("A1", OTHER_DAY, "restricted_channel", "early", "e1")],
+        [("A1", OTHER_DAY, "contact_during_restriction", "early", "e1")],
     )
     report, html = read_report(write_report(DAY))
     assert report["sections"]["compliance"]["available"]

@@ -152,7 +152,12 @@ def test_an_unknown_language_is_one_line_of_error(warehouse_url: str, arrears_ho
     assert "Traceback" not in result.stderr
 
 
-TREND_MARTS = ("fct_loan_delinquency_daily", "agg_collection_performance_daily", "agg_compliance_violations_daily")
+TREND_MARTS = (
+    "fct_loan_delinquency_daily",
+    "agg_collection_performance_daily",
+    "agg_compliance_violations_daily",
+    "fct_complaint_attributions",
+)
 
 
 def load_trends(conn: psycopg.Connection, nights: list[dt.date]) -> None:
@@ -180,6 +185,11 @@ def load_trends(conn: psycopg.Connection, nights: list[dt.date]) -> None:
             " values (%s, 'early', 'outside_contact_window', %s)",
             [(night, 3 * n) for n, night in enumerate(nights)],
         )
+        # Night n: n complaints, each attributed to two teams (counted once per complaint).
+        cursor.executemany(
+            "insert into marts.fct_complaint_attributions (complaint_id, complaint_date, team_id) values (%s, %s, %s)",
+            [(f"K{n}_{k}", night, team) for n, night in enumerate(nights) for k in range(n) for team in ("A", "B")],
+        )
 
 
 def test_trends_over_the_last_nights(conn: psycopg.Connection, arrears_home: Path, english: None) -> None:
@@ -202,7 +212,14 @@ def test_trends_over_the_last_nights(conn: psycopg.Connection, arrears_home: Pat
     assert [p["value"] for p in lines[("collected_amount", None)]["points"]] == [150.0, 250.0, 350.0]
     assert [p["value"] for p in lines[("promise_kept_rate", None)]["points"]] == [0.25, 0.5, 0.75]
     assert [p["value"] for p in lines[("violations", None)]["points"]] == [0, 3, 6]
-    for chart_id in ("trend-delinquency-rate", "trend-collected-amount", "trend-promise-kept-rate", "trend-violations"):
+    assert [p["value"] for p in lines[("complaints", None)]["points"]] == [1, 2]  # no complaint on the first night
+    for chart_id in (
+        "trend-delinquency-rate",
+        "trend-collected-amount",
+        "trend-promise-kept-rate",
+        "trend-violations",
+        "trend-complaints",
+    ):
         assert f'data-chart="{chart_id}"' in html
     assert "<title>Delinquency rate by stage</title>" in html
     assert "3 nights (2024-03-13 to 2024-03-15), at most 90." in html
@@ -238,7 +255,7 @@ def test_codes_from_the_data_are_shown_in_words_in_chinese(
     conn.execute(
         "insert into marts.fct_compliance_violations (action_id, business_date, rule, team_id, agent_id)"
         " values ('A1', %s, 'outside_contact_window', 'field', 'f1'),"
-        " ('A2', %s, 'restricted_channel', 'agency:acme', null)",
+        " ('A2', %s, 'contact_during_restriction', 'agency:acme', null)",
         (DAY, DAY),
     )
     report, html = report_of()
@@ -246,7 +263,7 @@ def test_codes_from_the_data_are_shown_in_words_in_chinese(
     svg = re.search(r'<svg data-chart="compliance-teams".*?</svg>', html, flags=re.S)
     assert svg is not None
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg[0])
-    assert {"外访", "委外:acme", "在允许联系时间之外联系", "使用受限渠道"} <= set(labels)  # labels.yml zh-CN values
+    assert {"外访", "委外:acme", "在允许联系时间之外联系", "在限制期内联系"} <= set(labels)  # labels.yml zh-CN values
     assert "<td>在允许联系时间之外联系</td>" in html
 
 

@@ -9,6 +9,9 @@ final as (
         borrower_id,
         kind,
         channel,
+        -- Only a do_not_contact may name a number (business rules §5 "Per-number bars"); any other
+        -- kind applies to the whole borrower whatever the column says.
+        case when kind = 'do_not_contact' then contact_point_id end as contact_point_id,
         effective_from,
         effective_to,
         updated_at

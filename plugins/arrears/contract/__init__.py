@@ -51,6 +51,8 @@ class Column:
     check: str | None = None
     default: str | None = None
     doc: str = ""
+    # May be absent from a file's header (a column added after sources started delivering): loads as NULL.
+    optional: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -121,6 +123,7 @@ def _column(spec: dict) -> Column:
         check=spec.get("check"),
         default=spec.get("default"),
         doc=str(spec.get("doc", "")),
+        optional=bool(spec.get("optional", False)),
     )
 
 

@@ -25,6 +25,8 @@ def _rules(column: Column) -> str:
         rules.append(f"default `{column.default}`")
     if column.pii:
         rules.append("PII")
+    if column.optional:
+        rules.append("optional: may be absent from the header (loads as NULL)")
     return "; ".join(rules)
 
 

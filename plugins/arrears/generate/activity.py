@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.portfolio import (
     ACTIVE,
     CLOSED,
@@ -29,7 +30,6 @@ from arrears.generate.schedule import amortise
 CHANNELS = ["call", "sms", "email", "app_push", "letter", "visit", "legal_notice"]
 CALL, SMS, EMAIL, APP_PUSH, LETTER, VISIT, LEGAL_NOTICE = range(7)
 ALL_CHANNELS = (1 << len(CHANNELS)) - 1
-LEGAL_ONLY_HOLD = ALL_CHANNELS & ~((1 << LETTER) | (1 << LEGAL_NOTICE))
 OUTCOMES = [
     "no_answer",
     "busy",
@@ -57,8 +57,9 @@ RULES = [
     "over_daily_connected_calls",
     "over_daily_unanswered_attempts",
     "third_party_without_lost_contact",
-    "restricted_channel",
+    "contact_during_restriction",
     "visit_under_two_collectors",
+    "contact_to_barred_number",
 ]
 # Channels each restriction kind bars (mirrors dbt_project/seeds/restriction_channel_bars.csv; a test keeps them equal).
 CEASE_BARS = (1 << CALL) | (1 << SMS) | (1 << EMAIL) | (1 << APP_PUSH) | (1 << VISIT)
@@ -116,6 +117,7 @@ class Activity:
     arrangements: list[Record] = field(default_factory=list)
     legal_cases: list[Record] = field(default_factory=list)
     pending_restructures: list[int] = field(default_factory=list)
+    cases: ComplianceCases = field(default_factory=ComplianceCases)
 
     # ------------------------------------------------------------------ restrictions
 
@@ -132,7 +134,12 @@ class Activity:
         return record
 
     def masks(self, borrowers: int, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """(compliance bars, simulator holds) per borrower for restrictions active on `day`, as channel bitmasks."""
+        """(compliance bars, simulator holds) per borrower for restrictions active on `day`, as channel bitmasks.
+
+        Bars apply to every team; holds to every team but legal (business rules §7): cease_communication leaves
+        legal its letters and notices, dispute leaves legal what it does on loans with an open case, deceased,
+        bankruptcy and legal_hold leave legal everything. A per-number bar bars its number only (not here).
+        """
         bars = np.zeros(borrowers, np.int64)
         holds = np.zeros(borrowers, np.int64)
         for record in self.restrictions:
@@ -140,14 +147,15 @@ class Activity:
             if v["from"] > day or (v["to"] is not None and v["to"] < day):
                 continue
             b = v["borrower"]
+            if v.get("contact") is not None:
+                continue
             if v["kind"] == "do_not_contact":
                 bars[b] |= ALL_CHANNELS if v["channel"] is None else 1 << CHANNELS.index(v["channel"])
             elif v["kind"] == "cease_communication":
                 bars[b] |= CEASE_BARS
-            elif v["kind"] == "dispute":
                 holds[b] |= ALL_CHANNELS
-            elif v["kind"] in ("deceased", "bankruptcy", "legal_hold"):
-                holds[b] |= LEGAL_ONLY_HOLD
+            elif v["kind"] in ("dispute", "deceased", "bankruptcy", "legal_hold"):
+                holds[b] |= ALL_CHANNELS
         return bars, holds
 
 
@@ -221,7 +229,7 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
     written_recent = (status == WRITTEN_OFF) & (loans["written_off_on"] >= day - int(p["agency_days_after_write_off"]))
     active = status == ACTIVE
     to_due = fud - day
-    predue = np.nonzero(active & (dpd == 0) & np.isin(to_due, p["predue_sms_days"]))[0]
+    predue = np.nonzero(active & (dpd == 0) & np.isin(to_due, p["predue_sms_days"]) & ~loans["legal_open"])[0]
     legal = np.nonzero(loans["legal_open"] & (active | written_recent))[0]
     not_legal = ~loans["legal_open"]
     early = np.nonzero(active & not_legal & (dpd >= 1) & (dpd <= 30))[0]
@@ -320,11 +328,15 @@ def simulate_actions(pf: Portfolio, act: Activity, day: int, changes: DayChanges
     bit = np.left_shift(1, actions.channel)
     allowed = (bars[actions.borrower] & bit) == 0
     allowed &= ((holds[actions.borrower] & bit) == 0) | (actions.team == LEGAL)
+    barred_numbers = act.cases.barred(len(pf.contacts), day)
+    allowed &= ~barred_numbers[actions.contact]  # a per-number bar: that number, every channel
     actions = _take(actions, allowed)
     actions = _apply_caps(actions, int(p["max_connected_per_borrower"]), int(p["max_unanswered_per_number"]))
     _promises(pf, rng, actions, day)
     _effects(pf, act, rng, actions, day, changes)
-    injected = _inject_violations(pf, actions, bars, holds, own, third, day)
+    # Other injected violations use only numbers that are not barred (each must break exactly one rule).
+    clean_own, clean_third = np.where(barred_numbers[own], -1, own), np.where(barred_numbers[third], -1, third)
+    injected = _inject_violations(pf, actions, bars, holds, clean_own, clean_third, day)
     everything = _concat(actions, injected)
     order = np.lexsort((np.arange(len(everything)), everything.loan, everything.second))
     everything = _take(everything, order)

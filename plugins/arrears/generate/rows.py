@@ -251,6 +251,7 @@ def restriction_rows(records: Sequence[Record]) -> Rows:
             "borrower_id": f"B{v['borrower'] + 1:09d}",
             "kind": v["kind"],
             "channel": v["channel"] or "",
+            "contact_point_id": "" if v.get("contact") is None else f"CP{v['contact'] + 1:010d}",
             "effective_from": _date(v["from"]),
             "effective_to": _date(v["to"]),
             "updated_at": _stamp(r.updated, r.id),

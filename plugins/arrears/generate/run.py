@@ -92,6 +92,7 @@ def generate(
     first, last = day_number(start), day_number(start) + days - 1
     for day in simulate_days(loans, day_number(anchor), last, seed, experiment):
         if day.day < first:
+            day.cases.forget_truth()
             continue  # re-simulated to rebuild the state; already delivered
         date = day_date(day.day).isoformat()
         folder = out / date
@@ -114,6 +115,7 @@ def generate(
             handle.writelines(f"{action_id(day.day, int(i))},{date},{RULES[day.actions.rule[i]]}\n" for i in injected)
         with (truth / "faults.csv").open("a", encoding="utf-8") as handle:
             handle.writelines(fault_lines)
+        day.cases.write_truth(truth)
         summary.days += 1
         summary.faults += len(fault_lines)
         summary.violations += len(injected)

@@ -15,9 +15,11 @@ import numpy as np
 
 from arrears.contract import load_contract
 from arrears.generate.activity import Actions, Activity, DayChanges, end_of_day, initial_activity, simulate_actions
+from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.pools import POOL_SIZE, Pools, make_pools
 from arrears.generate.portfolio import PaymentBatch, Portfolio
 from arrears.generate.repayment import reversal_batch, simulate_payments, start_of_day, write_off
+from arrears.generate.restriction_cases import new_restrictions, with_injected_cases
 from arrears.generate.rows import (
     Rows,
     action_rows,
@@ -42,6 +44,7 @@ class Day:
     rows: dict[str, Rows]
     actions: Actions
     portfolio: Portfolio
+    cases: ComplianceCases
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
 
 
@@ -69,7 +72,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int, experiment: boo
         new_start = len(pf.installments)
         pf.create_new_loans(day, POOL_SIZE)
         new_positions = np.arange(new_start, len(pf.installments))
-        actions = simulate_actions(pf, act, day, changes)
+        actions = with_injected_cases(pf, act, simulate_actions(pf, act, day, changes), day)
         _, reversals = start_of_day(pf, day)
         batch = simulate_payments(pf, day, delivering=True)
         pf.pending_payments.append(batch)
@@ -77,8 +80,9 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int, experiment: boo
             pf.pending_payments.append(reversal_batch(pf, day, reversals, first_seq=len(batch.loan)))
         write_off(pf, day)
         end_of_day(pf, act, day, changes, delivering=True)
+        new_restrictions(pf, act, day, changes)
         rows = _day_rows(pf, act, pools, day, day == anchor, changes, new_positions, actions)
-        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, earlier_events=reservoir)
+        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, cases=act.cases, earlier_events=reservoir)
         for name in reservoir:
             count, make = rows[name]
             columns = make(0, min(3, count))

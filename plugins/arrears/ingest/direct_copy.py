@@ -30,7 +30,7 @@ from arrears.ingest.arrow_buffers import arrow_array, true_rows
 from arrears.ingest.fallbacks import NeedsExactPath
 from arrears.ingest.manifest import ManifestFile
 from arrears.ingest.prefilter import sure_mask
-from arrears.ingest.reading import Reading, text_batches
+from arrears.ingest.reading import Reading, text_batches, with_absent_columns
 
 SPOOL_BYTES = 64 << 20  # unsure rows stay in memory up to this, then spill to a temporary file
 QUEUE_DEPTH = 16  # encoded batches (~1 MB each) waiting for COPY: smooths the pipeline, bounds memory
@@ -71,6 +71,7 @@ def _encode_batches(
             if stop.is_set():
                 return
             rows = batch.num_rows
+            batch = with_absent_columns(entity, batch)
             lines = np.arange(line, line + rows, dtype=np.int64)
             line += rows
             reading.rows += rows

@@ -160,7 +160,7 @@ def _as_text(record: list[str]) -> str:
 def _copy_fallback(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str]) -> None:
     """Parse record by record; broken records land with their reason and raw text, the rest as fields."""
     source = _Source(listed)
-    order = [header.index(name) for name in entity.column_names]
+    order = [header.index(name) if name in header else None for name in entity.column_names]  # None: absent
     empty = [None] * len(entity.column_names)
     text = io.TextIOWrapper(
         io.BufferedReader(_IterStream(source.chunks())), encoding="utf-8-sig", errors="surrogateescape", newline=""
@@ -181,7 +181,8 @@ def _copy_fallback(conn: psycopg.Connection, entity: Entity, listed: ManifestFil
             rows += 1
             broken = _broken_record(record, header)
             if broken is None:
-                copy.write_row([*(record[index] for index in order), rows + 1, None, None, None])
+                fields = [None if index is None else record[index] for index in order]
+                copy.write_row([*fields, rows + 1, None, None, None])
             else:
                 copy.write_row([*empty, rows + 1, broken[0], broken[1], _as_text(record)])
     source.verify(rows)

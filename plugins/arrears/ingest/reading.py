@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from arrears.contract import Entity
 from arrears.ingest.fallbacks import NeedsExactPath
 from arrears.ingest.files import PARQUET_BATCH_ROWS, QUOTE, DeliveredFile, QuoteScanner, file_sha256
 from arrears.ingest.manifest import ManifestFile
@@ -102,6 +103,17 @@ def _stray_quote(listed: ManifestFile) -> tuple[bool, str]:
         for chunk in delivered.chunks():
             quotes.feed(chunk, count=False)
         return quotes.stray_quote, delivered.sha256()
+
+
+def with_absent_columns(entity: Entity, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with a null text column for each optional contract column its file does not carry."""
+    import pyarrow as pa
+
+    absent = [name for name in entity.column_names if name not in batch.schema.names]
+    if not absent:
+        return batch
+    arrays = [*batch.columns, *(pa.nulls(batch.num_rows, pa.string()) for _ in absent)]
+    return pa.RecordBatch.from_arrays(arrays, names=[*batch.schema.names, *absent])
 
 
 def text_batches(listed: ManifestFile, header: list[str], reading: Reading) -> Iterator[pa.RecordBatch]:

@@ -105,6 +105,7 @@ TREND_ROWS = {
     "collected_amount": "text.trend_collected_row",
     "promise_kept_rate": "text.trend_kept_rate_row",
     "violations": "text.trend_violations_row",
+    "complaints": "text.trend_complaints_row",
 }
 
 
@@ -117,6 +118,7 @@ def _trends(figures: dict[str, Any], config: ReportConfig) -> str:
         "collected_amount": ("trend_collected", charts.amount_format),
         "promise_kept_rate": ("trend_kept_rate", charts.share_format),
         "violations": ("trend_violations", charts.count_format),
+        "complaints": ("trend_complaints", charts.count_format),
     }
     nights = figures["nights"]
     rule_at = next((night for night in nights if night >= figures["recent_since"]), None)

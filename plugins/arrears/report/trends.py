@@ -3,7 +3,9 @@
 - delinquency rate by stage: loans of the stage / all loans of the night (marts.fct_loan_delinquency_daily);
 - amount collected: sum of collected_amount (marts.agg_collection_performance_daily);
 - promise kept rate: promises_kept / promises_due of the promises whose window ended that night (same mart);
-- compliance violations: sum of violations (marts.agg_compliance_violations_daily).
+- compliance violations: sum of violations (marts.agg_compliance_violations_daily);
+- complaints: complaints dated that day, each once (marts.fct_complaint_attributions, as known at the
+  report's night; a complaint nobody contacted the borrower before is not attributed and not counted).
 
 A night without a row in a mart has no point for that figure; a mart that does not exist leaves its
 figure out. The averages are over the nights that have a point, for the last `trend_recent_nights`
@@ -86,6 +88,15 @@ def trends(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Figu
             day,
         )
         series["violations"] = {"": [{"night": plain(r[0]), "value": int(r[1])} for r in rows]}
+    if relation_exists(conn, "marts.fct_complaint_attributions"):
+        rows = _per_night(
+            conn,
+            """select complaint_date, count(distinct complaint_id) from marts.fct_complaint_attributions
+               where complaint_date between %s and %s group by complaint_date order by complaint_date""",
+            first,
+            day,
+        )
+        series["complaints"] = {"": [{"night": plain(r[0]), "value": int(r[1])} for r in rows]}
     nights = sorted({p["night"] for lines in series.values() for points in lines.values() for p in points})
     if not nights:
         raise Unavailable(

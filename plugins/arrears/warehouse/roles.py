@@ -39,7 +39,13 @@ TEAM_ROLE_PREFIX = "arrears_team_"
 SECURITY_SCHEMA = "security"  # the team mapping; pipeline-owned, read by team roles for the policy
 QUEUES_SCHEMA = "queues"  # one security_invoker view per team over the work queue
 WORK_QUEUE = ("marts", "fct_work_queue")
-COMPLIANCE_MARTS = ("fct_compliance_violations", "agg_compliance_violations_daily")
+COMPLIANCE_MARTS = (
+    "fct_compliance_violations",
+    "agg_compliance_violations_daily",
+    "fct_complaint_attributions",
+    "agg_complaints_daily",
+    "agg_complaints_monthly",
+)
 # The schemas of the data (created by `schema.init_schema`); nobody but the pipeline may use raw, pii or staging.
 SCHEMAS = ("raw", "pii", "audit", "staging", "stored", "intermediate", "marts", "seeds")
 # Schemas whose objects the pipeline owns.

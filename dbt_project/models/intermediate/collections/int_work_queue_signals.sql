@@ -37,7 +37,8 @@ restrictions_active as (
         channel
     from {{ ref('stg_restrictions') }}
     where
-        effective_from <= {{ business_date() }}
+        contact_point_id is null  -- a per-number bar bars that number only (fct_work_queue_contacts)
+        and effective_from <= {{ business_date() }}
         and (effective_to is null or effective_to >= {{ business_date() }})
 ),
 

@@ -158,38 +158,119 @@ third_party_without_lost_contact as (
     having not {{ bool_and('is_lost') }}
 ),
 
-restrictions_barring as (
+-- Restrictions and open legal cases as known at D, computed once (the staging views are point in time
+-- over every delivered version; each is used twice below).
+restrictions_known as {{ cte_computed_first() }} (
     select
-        restrictions.borrower_id,
-        restrictions.channel as restriction_channel,
-        bars.channel as barred_channel,
-        restrictions.effective_from,
-        restrictions.effective_to
-    from {{ ref('stg_restrictions') }} as restrictions
-    inner join {{ ref('restriction_channel_bars') }} as bars
-        on restrictions.kind = bars.restriction_kind
+        borrower_id,
+        kind,
+        channel,
+        contact_point_id,
+        effective_from,
+        effective_to
+    from {{ ref('stg_restrictions') }}
+    where kind != 'complaint'
 ),
 
-restricted_channel as (
+open_legal_cases as {{ cte_computed_first() }} (
+    select
+        loan_id,
+        opened_on
+    from {{ ref('stg_legal_cases') }}
+    where status not in ('closed', 'withdrawn')
+),
+
+-- Borrower-wide restrictions active on each action's borrower-local date (per-number bars apart:
+-- they only trigger contact_to_barred_number), and an open legal case on the action's loan (status
+-- as known at D), which §5 treats like a legal hold. Complaints bar nothing.
+restrictions_at_action as (
+    select
+        actions_delivered_today.action_id,
+        actions_delivered_today.team_id,
+        actions_delivered_today.channel,
+        restrictions.kind,
+        restrictions.channel as restriction_channel
+    from actions_delivered_today
+    inner join restrictions_known as restrictions
+        on
+            actions_delivered_today.borrower_id = restrictions.borrower_id
+            and actions_delivered_today.action_local_date >= restrictions.effective_from
+            and (
+                restrictions.effective_to is null
+                or actions_delivered_today.action_local_date <= restrictions.effective_to
+            )
+    where restrictions.contact_point_id is null
+
+    union all
+
+    select
+        actions_delivered_today.action_id,
+        actions_delivered_today.team_id,
+        actions_delivered_today.channel,
+        'open_legal_case' as kind,
+        null as restriction_channel
+    from actions_delivered_today
+    inner join open_legal_cases as legal_cases
+        on
+            actions_delivered_today.loan_id = legal_cases.loan_id
+            -- From the day after it opened: the queue routes on the night of opened_on, for the next day.
+            and actions_delivered_today.action_local_date > legal_cases.opened_on
+),
+
+-- Accounts §5 routes to legal above the dispute rule: there `legal` may act during a dispute.
+routed_to_legal_above_dispute as (
+    select distinct action_id
+    from restrictions_at_action
+    where kind in ('deceased', 'bankruptcy', 'legal_hold', 'open_legal_case')
+),
+
+-- The §7 table, kind by kind: what each active restriction still allows; everything else breaks it.
+contact_during_restriction as (
+    select distinct
+        restrictions_at_action.action_id,
+        'contact_during_restriction' as rule
+    from restrictions_at_action
+    left join routed_to_legal_above_dispute
+        on restrictions_at_action.action_id = routed_to_legal_above_dispute.action_id
+    where
+        (
+            restrictions_at_action.kind = 'dispute'
+            and not (
+                restrictions_at_action.team_id = 'legal'
+                and routed_to_legal_above_dispute.action_id is not null
+            )
+        )
+        or (
+            restrictions_at_action.kind = 'cease_communication'
+            and not (
+                restrictions_at_action.team_id = 'legal'
+                and restrictions_at_action.channel in ('letter', 'legal_notice')
+            )
+        )
+        or (
+            restrictions_at_action.kind in ('deceased', 'bankruptcy', 'legal_hold', 'open_legal_case')
+            and restrictions_at_action.team_id is distinct from 'legal'
+        )
+        or (
+            restrictions_at_action.kind = 'do_not_contact'
+            and coalesce(restrictions_at_action.restriction_channel, restrictions_at_action.channel)
+            = restrictions_at_action.channel
+        )
+),
+
+-- Per-number bars (§5): the number itself, on every channel, whoever uses it.
+contact_to_barred_number as (
     select distinct
         actions_delivered_today.action_id,
-        'restricted_channel' as rule
+        'contact_to_barred_number' as rule
     from actions_delivered_today
-    inner join restrictions_barring
+    inner join restrictions_known as number_bars
         on
-            actions_delivered_today.borrower_id = restrictions_barring.borrower_id
-            and actions_delivered_today.action_local_date >= restrictions_barring.effective_from
+            actions_delivered_today.contact_point_id = number_bars.contact_point_id
+            and actions_delivered_today.action_local_date >= number_bars.effective_from
             and (
-                restrictions_barring.effective_to is null
-                or actions_delivered_today.action_local_date <= restrictions_barring.effective_to
-            )
-            and (
-                actions_delivered_today.channel = restrictions_barring.barred_channel
-                or (
-                    restrictions_barring.barred_channel = '*'
-                    and coalesce(restrictions_barring.restriction_channel, actions_delivered_today.channel)
-                    = actions_delivered_today.channel
-                )
+                number_bars.effective_to is null
+                or actions_delivered_today.action_local_date <= number_bars.effective_to
             )
 ),
 
@@ -212,7 +293,9 @@ violations as (
     union all
     select * from third_party_without_lost_contact
     union all
-    select * from restricted_channel
+    select * from contact_during_restriction
+    union all
+    select * from contact_to_barred_number
     union all
     select * from visit_under_two_collectors
 ),

@@ -1,6 +1,7 @@
 -- The numbers the dialer may use for each worked queue row (so fct_work_queue stays one row per
 -- loan): the borrower's own valid numbers, and third-party numbers (emergency contact,
--- employer) only when the borrower has lost contact, marked locate-only (debt not disclosed).
+-- employer) only when the borrower has lost contact, marked locate-only (debt not disclosed);
+-- never a number with an active per-number bar.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -34,6 +35,17 @@ usable_contact_points as (
     where is_valid
 ),
 
+-- Per-number bars (business rules §5): a number named by an active do_not_contact is never
+-- offered, whoever's it is; the borrower's other numbers stay.
+numbers_barred as (
+    select distinct contact_point_id
+    from {{ ref('stg_restrictions') }}
+    where
+        contact_point_id is not null
+        and effective_from <= {{ business_date() }}
+        and (effective_to is null or effective_to >= {{ business_date() }})
+),
+
 final as (
     select
         cast(queue_rows.business_date as date) as business_date,
@@ -44,7 +56,11 @@ final as (
     from queue_rows_with_phone_channels as queue_rows
     inner join usable_contact_points as contact_points
         on queue_rows.borrower_id = contact_points.borrower_id
-    where not contact_points.is_third_party or queue_rows.is_lost_contact
+    left join numbers_barred
+        on contact_points.contact_point_id = numbers_barred.contact_point_id
+    where
+        numbers_barred.contact_point_id is null
+        and (not contact_points.is_third_party or queue_rows.is_lost_contact)
 )
 
 select * from final
