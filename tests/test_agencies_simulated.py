@@ -94,7 +94,7 @@ def book(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[
             files = {}
             for recipient in (r for r in load_recipients().values() if r.name.startswith("agency_")):
                 written = export_recipient(NIGHTS[2], recipient.name)
-                header, *lines = read_csv(written.path)
+                header, *lines = read_csv(written.files[0].path)
                 column = header.index(label[recipient.header_language])
                 files[recipient.name] = {line[column] for line in lines}
             build(NIGHTS[1])  # a rerun of a past night
