@@ -28,6 +28,8 @@ LIQUIDATION = (
     "select agency_id, month_start, liquidation_rate from marts.agg_agency_scorecard_monthly where accounts_placed > 0"
 )
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+# Four dbt builds (three nights and a rerun): about 100 s on a quiet machine.
+pytestmark = pytest.mark.slow
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Book:
     liquidation: dict[tuple[object, object], object]  # (agency, month) -> the scorecard's liquidation rate
     outside_placement: set[tuple[object, object]]  # (action_id, business_date) found by the audit
     outside_placement_after_rebuild: set[tuple[object, object]]  # the rebuilt night's
+    report: Path  # the run report of the last night (index.html beside report.json)
 
 
 def _rows(conn: psycopg.Connection, query: str) -> list[tuple[object, ...]]:
@@ -59,6 +62,7 @@ def book(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[
     from arrears.export.config import column_catalogue, load_recipients
     from arrears.generate import generate
     from arrears.ingest import ingest_delivery
+    from arrears.report import write_report
     from arrears.transform import build
     from arrears.warehouse.schema import init_schema
 
@@ -97,6 +101,7 @@ def book(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[
                 header, *lines = read_csv(written.files[0].path)
                 column = header.index(label[recipient.header_language])
                 files[recipient.name] = {line[column] for line in lines}
+            report = write_report(NIGHTS[2])
             build(NIGHTS[1])  # a rerun of a past night
             rebuilt, queue_rebuilt = _rows(conn, PLACEMENTS), _rows(conn, second)
             outside_rebuilt = set(_rows(conn, f"{OUTSIDE} and business_date = '{NIGHTS[1]}'"))
@@ -114,6 +119,7 @@ def book(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterator[
             liquidation=liquidation,
             outside_placement=outside,
             outside_placement_after_rebuild=outside_rebuilt,
+            report=report,
         )
     finally:
         patch.undo()
@@ -233,3 +239,19 @@ def test_outside_placement_violations_are_the_injected_ones_and_the_agencies_str
     )
     assert len(strays - injected) < agency_actions / 2
     assert book.outside_placement_after_rebuild == {v for v in strays if v[1] == NIGHTS[1]}
+
+
+def test_the_run_report_shows_the_scorecard_with_its_chart(book: Book) -> None:
+    import json
+
+    folder = book.report if book.report.is_dir() else book.report.parent
+    section = json.loads((folder / "report.json").read_text(encoding="utf-8"))["sections"]["agencies"]
+    assert section["available"], section["note"]
+    shown = {
+        (entry["agency_id"], entry["month_start"]): entry["liquidation_rate"]
+        for entry in section["agencies"]
+        if entry["accounts_placed"]
+    }
+    assert shown == {(agency, month.isoformat()): float(rate) for (agency, month), rate in book.liquidation.items()}
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert 'data-chart="agency-liquidation"' in page

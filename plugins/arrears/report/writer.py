@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from arrears.report import figures
+from arrears.report.agencies import agency_scorecard
 from arrears.report.config import ReportConfig, load_config
 from arrears.report.figures import Collector, Unavailable
 from arrears.report.links import report_links
@@ -31,6 +32,7 @@ COLLECTORS: dict[str, Collector] = {
     "work_queue": figures.work_queue,
     "promises": figures.promises,
     "compliance": figures.compliance,
+    "agencies": agency_scorecard,
     "data_quality": figures.data_quality,
     "ingest": figures.ingest,
     "dbt_models": figures.dbt_models,
