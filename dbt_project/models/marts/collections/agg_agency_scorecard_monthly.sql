@@ -19,8 +19,8 @@ collected_per_placement as (
     left join {{ ref('stored_payments') }} as payments
         on
             placements.loan_id = payments.loan_id
-            and payments.value_date > placements.placed_on
-            and (placements.recalled_on is null or payments.value_date <= placements.recalled_on)
+            and placements.placed_on < payments.value_date
+            and (placements.recalled_on is null or placements.recalled_on >= payments.value_date)
     group by placements.placement_id
 ),
 
@@ -41,10 +41,11 @@ recalls_by_month as (
     select
         agency_id,
         {{ dbt.date_trunc('month', 'recalled_on') }} as month_start,
-        {%- for reason in ['expired', 'resolved', 'rerouted', 'agency_inactive', 'misconduct'] %}
-            count(case when recall_reason = '{{ reason }}' then 1 end) as recalled_{{ reason }}
-            {{- "," if not loop.last }}
-        {%- endfor %}
+        count(case when recall_reason = 'expired' then 1 end) as recalled_expired,
+        count(case when recall_reason = 'resolved' then 1 end) as recalled_resolved,
+        count(case when recall_reason = 'rerouted' then 1 end) as recalled_rerouted,
+        count(case when recall_reason = 'agency_inactive' then 1 end) as recalled_agency_inactive,
+        count(case when recall_reason = 'misconduct' then 1 end) as recalled_misconduct
     from placements
     where recalled_on is not null
     group by agency_id, {{ dbt.date_trunc('month', 'recalled_on') }}
@@ -104,13 +105,25 @@ complaints_by_month as (
 ),
 
 agency_months as (
-    select agency_id, month_start from placed_by_month
+    select
+        agency_id,
+        month_start
+    from placed_by_month
     union
-    select agency_id, month_start from recalls_by_month
+    select
+        agency_id,
+        month_start
+    from recalls_by_month
     union
-    select agency_id, month_start from contacts_by_month
+    select
+        agency_id,
+        month_start
+    from contacts_by_month
     union
-    select agency_id, month_start from complaints_by_month
+    select
+        agency_id,
+        month_start
+    from complaints_by_month
 ),
 
 final as (
@@ -136,13 +149,17 @@ final as (
         cast(
             1000.0 * coalesce(complaints_by_month.complaints, 0) / nullif(contacts_by_month.contacts, 0)
             as numeric(12, 3)
-        ) as complaints_per_1000_contacts
-        {%- for reason in ['expired', 'resolved', 'rerouted', 'agency_inactive', 'misconduct'] %},
-            cast(coalesce(recalls_by_month.recalled_{{ reason }}, 0) as integer) as recalled_{{ reason }}
-        {%- endfor %}
+        ) as complaints_per_1000_contacts,
+        cast(coalesce(recalls_by_month.recalled_expired, 0) as integer) as recalled_expired,
+        cast(coalesce(recalls_by_month.recalled_resolved, 0) as integer) as recalled_resolved,
+        cast(coalesce(recalls_by_month.recalled_rerouted, 0) as integer) as recalled_rerouted,
+        cast(coalesce(recalls_by_month.recalled_agency_inactive, 0) as integer) as recalled_agency_inactive,
+        cast(coalesce(recalls_by_month.recalled_misconduct, 0) as integer) as recalled_misconduct
     from agency_months
     left join placed_by_month
-        on agency_months.agency_id = placed_by_month.agency_id and agency_months.month_start = placed_by_month.month_start
+        on
+            agency_months.agency_id = placed_by_month.agency_id
+            and agency_months.month_start = placed_by_month.month_start
     left join recalls_by_month
         on
             agency_months.agency_id = recalls_by_month.agency_id

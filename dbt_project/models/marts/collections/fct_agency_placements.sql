@@ -94,7 +94,7 @@ complaints_against_placements as (
     inner join complaints_known
         on
             open_placements.borrower_id = complaints_known.borrower_id
-            and complaints_known.complained_on >= open_placements.placed_on
+            and open_placements.placed_on <= complaints_known.complained_on
     where exists (
         select 1
         from {{ ref('stored_collection_actions') }} as actions
@@ -178,15 +178,14 @@ last_placements as (
             placements.placement_number,
             placements.agency_id
         from {{ this }} as placements
-        inner join (
-            select
-                loan_id,
-                max(placement_number) as placement_number
-            from {{ this }}
-            where loan_id in (select loans_to_place.loan_id from loans_to_place)
-            group by loan_id
-        ) as latest
-            on placements.loan_id = latest.loan_id and placements.placement_number = latest.placement_number
+        where
+            placements.loan_id in (select loans_to_place.loan_id from loans_to_place)
+            and not exists (
+                select 1 from {{ this }} as later
+                where
+                    later.loan_id = placements.loan_id
+                    and later.placement_number > placements.placement_number
+            )
     {%- else %}
         select
             cast(null as {{ dbt.type_string() }}) as loan_id,
@@ -211,16 +210,22 @@ draws as (
     left join last_placements on loans_to_place.loan_id = last_placements.loan_id
 ),
 
+placed_per_agency as (
+    select
+        agency_id,
+        count(*) as placed
+    from still_placed
+    group by agency_id
+),
+
 agencies_with_room as (
     select
         agencies.agency_id,
         agencies.share,
         agencies.holding_days,
-        agencies.capacity - (
-            select count(*) from still_placed
-            where still_placed.agency_id = agencies.agency_id
-        ) as room
+        agencies.capacity - coalesce(placed_per_agency.placed, 0) as room
     from agencies
+    left join placed_per_agency on agencies.agency_id = placed_per_agency.agency_id
     where agencies.active and agencies.share > 0
 ),
 
