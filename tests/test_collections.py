@@ -364,7 +364,8 @@ def test_queue_follows_the_routing_table_and_the_narrowing(built_warehouse: str)
         "field": ("field", ["visit"], None),
         "mid_no_address": ("mid", ["call", "sms", "email"], None),
         "late_legal": ("legal", ["letter", "legal_notice"], None),
-        "late_agency": ("agency", ["call", "sms", "letter"], None),
+        # Routed to `agency`, placed on D-1 with the agency its draw picks (md5 "late_agency:1" = 0.346: acme).
+        "late_agency": ("agency:acme", ["call", "sms", "letter"], None),
     }
     assert queue["early_promise"]["reason"] == "early,ptp_hold"
     assert all(row["work_date"] == D + dt.timedelta(days=1) for row in queue.values())
