@@ -40,7 +40,7 @@ def agency_scorecard(conn: psycopg.Connection, day: dt.date, config: ReportConfi
                 **{key: plain(value) for key, value in row.items()},
                 "balance_placed": money(row["balance_placed"]),
                 "collected_during_placement": money(row["collected_during_placement"]),
-                "recalls": {reason: int(row[f"recalled_{reason}"]) for reason in RECALL_REASONS},
+                "recalls": {reason: int(row[f"recalled_{reason}"] or 0) for reason in RECALL_REASONS},
             }
         )
     return {"month": day.replace(day=1).isoformat(), "agencies": agencies}
