@@ -17,6 +17,7 @@ import pytest
 from psycopg import errors
 from psycopg.conninfo import make_conninfo
 
+from arrears.agencies import load_agencies
 from arrears.contract.ddl import ensure_partition
 from arrears.errors import ArrearsError
 from arrears.warehouse.roles import (
@@ -32,9 +33,9 @@ from tests.support.marts import mart_ddl
 
 TEAMS_YML = """
 teams: [early, mid, legal]
-agencies: [acme, summit]
 agency_default: acme
 """
+AGENCIES_CSV = "agency_id,share,capacity,holding_days,active\nacme,0.5,100,90,true\nsummit,0.5,100,,false\n"
 
 # (team_id, loan_id): three in-house teams, named and unnamed agency rows, and held rows.
 QUEUE_ROWS = [
@@ -57,7 +58,9 @@ def team_roles(tmp_path: Path) -> list[TeamRole]:
     """The team roles of a small teams.yml written for the test."""
     path = tmp_path / "teams.yml"
     path.write_text(TEAMS_YML, encoding="utf-8")
-    return load_team_roles(path)
+    agencies = tmp_path / "agencies.csv"
+    agencies.write_text(AGENCIES_CSV, encoding="utf-8")
+    return load_team_roles(path, agencies)
 
 
 @pytest.fixture()
@@ -325,24 +328,47 @@ def test_init_without_the_queue_mart_skips_it_and_db_init_reruns_cleanly(conn: p
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("teams: [early]\nagencies: [acme]\nagency_default: zenith\n", "agency_default 'zenith'"),
+        ("teams: [early]\nagency_default: zenith\n", "agency_default 'zenith'"),
         ("teams: [Early-Team]\n", "not a team name"),
         ("teams: [early, early]\n", "listed twice"),
         ("teams: [early, agency]\n", "under `agencies`"),
+        ("teams: [early]\nagencies: [acme]\n", "agencies.csv now"),
     ],
 )
 def test_bad_teams_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "teams.yml"
     path.write_text(text, encoding="utf-8")
+    agencies = tmp_path / "agencies.csv"
+    agencies.write_text(AGENCIES_CSV, encoding="utf-8")
     with pytest.raises(ArrearsError, match=message):
-        load_team_roles(path)
+        load_team_roles(path, agencies)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("agency_id,share,capacity,active\nacme,1,10,true\n", "missing column"),
+        ("agency_id,share,capacity,holding_days,active\nAcme!,1,10,90,true\n", "line 2: agency_id 'Acme!'"),
+        ("agency_id,share,capacity,holding_days,active\nacme,half,10,90,true\n", "share 'half' is not a number"),
+        ("agency_id,share,capacity,holding_days,active\nacme,1,10,90,yes\n", "active must be true or false"),
+        ("agency_id,share,capacity,holding_days,active\nacme,1,10,,true\nacme,1,5,,true\n", "listed twice"),
+    ],
+)
+def test_bad_agencies_file_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    agencies = tmp_path / "agencies.csv"
+    agencies.write_text(text, encoding="utf-8")
+    with pytest.raises(ArrearsError, match=message):
+        load_agencies(agencies)
 
 
 def test_shipped_teams_config_names_every_routed_team() -> None:
     roles = {role.role: role.team_ids for role in load_team_roles()}
     for team in ("predue", "early", "mid", "field", "legal"):
         assert roles[f"arrears_team_{team}"] == (team,)
-    assert sum("agency" in team_ids for team_ids in roles.values()) == 1  # unnamed agency rows have one reader
+    # One role per agency of the agencies file, reading only the loans placed with it.
+    for agency in load_agencies():
+        assert roles[f"arrears_team_agency_{agency.agency_id}"] == (agency.team_id,)
+    assert not any("agency" in team_ids for team_ids in roles.values())  # loans placed with nobody: no agency
 
 
 def test_the_pipeline_reapplies_the_policies_itself_after_building_the_queue(

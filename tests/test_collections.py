@@ -364,8 +364,17 @@ def test_queue_follows_the_routing_table_and_the_narrowing(built_warehouse: str)
         "field": ("field", ["visit"], None),
         "mid_no_address": ("mid", ["call", "sms", "email"], None),
         "late_legal": ("legal", ["letter", "legal_notice"], None),
-        "late_agency": ("agency", ["call", "sms", "letter"], None),
+        # Placed on D-1 with acme (md5 "late_agency:1" = 0.346 of acme 0.5 | pioneer 0.2 | summit 0.3), recalled
+        # on D for acme's misconduct (unanswered_7 broke the daily cap) and re-placed with another agency:
+        # "late_agency:2" = 0.273 of pioneer 0.4 | summit 0.6 (shares renormalised without acme).
+        "late_agency": ("agency:pioneer", ["call", "sms", "letter"], None),
     }
+    with psycopg.connect(built_warehouse) as conn:
+        placements = conn.execute(
+            "select placement_number, agency_id, placed_on, recalled_on, recall_reason"
+            " from marts.fct_agency_placements where loan_id = 'late_agency' order by placement_number"
+        ).fetchall()
+    assert placements == [(1, "acme", DAY_BEFORE, D, "misconduct"), (2, "pioneer", D, None, None)]
     assert queue["early_promise"]["reason"] == "early,ptp_hold"
     assert all(row["work_date"] == D + dt.timedelta(days=1) for row in queue.values())
     assert queue["field"]["min_collectors"] == 2

@@ -201,7 +201,7 @@ def test_connection_dropped_on_every_attempt_is_one_clear_error_and_nothing_reco
         assert cli.returncode != 0
         assert "Traceback" not in cli.stderr
         error_lines = [line for line in cli.stderr.splitlines() if line.startswith("arrears: error:")]
-        assert error_lines == ["arrears: error: deliver 2024-03-05: 1 of 6 recipients failed: early"]
+        assert error_lines == ["arrears: error: deliver 2024-03-05: 1 of 8 recipients failed: early"]
         assert error_lines == [cli.stderr.splitlines()[-1]]
         early = [line for line in cli.stdout.splitlines() if line.startswith("deliver early ")]
         assert len(early) == 1 and early[0].startswith("deliver early 2024-03-05: failed: connection dropped on all 3")

@@ -50,21 +50,31 @@ def test_export_writes_the_others_when_two_recipients_fail_and_exits_non_zero(
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     lines = _lines(result.stdout)
-    assert list(lines) == ["predue", "early", "mid", "field", "agency", "legal"]  # each recipient reported
+    # each recipient reported, one per agency of the agencies file
+    assert list(lines) == ["predue", "early", "mid", "field", "agency_acme", "agency_summit", "agency_pioneer", "legal"]
     assert lines["field"].startswith("export field 2024-03-05: failed: ")
     assert "Error" in lines["field"] and str(exports / "field") in lines["field"]
     assert lines["mid"].startswith("export mid 2024-03-05: failed: IsADirectoryError")
-    for name in ("predue", "early", "agency", "legal"):
+    for name in ("predue", "early", "agency_acme", "legal"):
         assert " 1 rows sha256 " in lines[name], lines[name]
+    for name in ("agency_summit", "agency_pioneer"):  # nothing placed with them: an empty file
+        assert " 0 rows sha256 " in lines[name], lines[name]
     assert result.stderr.strip().splitlines()[-1] == (
-        "arrears: error: export 2024-03-05: 2 of 6 recipients failed: mid, field"
+        "arrears: error: export 2024-03-05: 2 of 8 recipients failed: mid, field"
     )
     # The broken recipients published nothing: no manifest, no audit row, no temporary left behind.
     assert sorted(p.name for p in (exports / "mid" / "2024-03-05").iterdir()) == ["mid_2024-03-05.csv"]
     assert (exports / "field").is_file()
     recorded = conn.execute("select recipient from audit.exports order by recipient").fetchall()
-    assert [row[0] for row in recorded] == ["agency", "early", "legal", "predue"]
-    for name in ("predue", "early", "agency", "legal"):
+    assert [row[0] for row in recorded] == [
+        "agency_acme",
+        "agency_pioneer",
+        "agency_summit",
+        "early",
+        "legal",
+        "predue",
+    ]
+    for name in ("predue", "early", "agency_acme", "legal"):
         assert (exports / name / "2024-03-05" / "_manifest.json").exists()
 
 
@@ -83,7 +93,10 @@ def test_export_all_names_what_was_written_and_each_failure(
         export_all(D)
 
     assert not isinstance(failed.value, QualityGateFailed)  # a disk fault is not a gate refusal
-    assert str(failed.value).startswith("exported: predue, early, mid, agency, legal; export field 2024-03-05: failed:")
+    assert str(failed.value).startswith(
+        "exported: predue, early, mid, agency_acme, agency_summit, agency_pioneer, legal; "
+        "export field 2024-03-05: failed:"
+    )
 
 
 def test_deliver_tries_every_recipient_and_reports_each(
@@ -92,7 +105,7 @@ def test_deliver_tries_every_recipient_and_reports_each(
     from arrears.export import ExportWritten, export_each
 
     monkeypatch.setenv("ARREARS_HASH_KEY", "k")
-    for name in ("PREDUE", "FIELD", "AGENCY"):
+    for name in ("PREDUE", "FIELD", "AGENCY_SUMMIT", "AGENCY_PIONEER"):
         monkeypatch.delenv(f"AIRFLOW_CONN_ARREARS_SFTP_{name}", raising=False)
     _one_loan_per_recipient(conn)
     assert all(isinstance(item, ExportWritten) for item in export_each(D))
@@ -101,13 +114,29 @@ def test_deliver_tries_every_recipient_and_reports_each(
         monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_EARLY", server.uri("/inbox") + "&retries=0")
         monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_MID", server.uri("/blocked") + "&retries=0")
         monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_LEGAL", server.uri("/~/legal") + "&retries=0")
+        # Each agency is its own recipient with its own connection (derived from the agencies file).
+        monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_AGENCY_ACME", server.uri("/~/acme") + "&retries=0")
 
         result = run_cli("deliver", "--date", "2024-03-05")
 
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
         lines = _lines(result.stdout)
-        assert list(lines) == ["predue", "early", "mid", "field", "agency", "legal"]
+        assert list(lines) == [
+            "predue",
+            "early",
+            "mid",
+            "field",
+            "agency_acme",
+            "agency_summit",
+            "agency_pioneer",
+            "legal",
+        ]
+        assert "skipped (no SFTP connection: set AIRFLOW_CONN_ARREARS_SFTP_AGENCY_SUMMIT)" in lines["agency_summit"]
+        assert sorted(p.name for p in (server.root / "acme" / "2024-03-05").iterdir()) == [
+            "_manifest.json",
+            "agency_acme_2024-03-05.csv",
+        ]
         assert "skipped (no SFTP connection: set AIRFLOW_CONN_ARREARS_SFTP_PREDUE)" in lines["predue"]
         assert lines["early"].endswith(f"2 sent, 0 already delivered -> sftp://collector@127.0.0.1:{server.port}/inbox")
         mid = lines["mid"]
@@ -122,10 +151,10 @@ def test_deliver_tries_every_recipient_and_reports_each(
         ]
         assert (server.root / "inbox" / "2024-03-05" / "early_2024-03-05.csv").exists()
         assert result.stderr.strip().splitlines()[-1] == (
-            "arrears: error: deliver 2024-03-05: 1 of 6 recipients failed: mid"
+            "arrears: error: deliver 2024-03-05: 1 of 8 recipients failed: mid"
         )
     ledger = conn.execute("select distinct recipient from audit.deliveries order by 1").fetchall()
-    assert ledger == [("early",), ("legal",)]
+    assert ledger == [("agency_acme",), ("early",), ("legal",)]
 
 
 def test_a_gate_refusal_is_one_recipients_failed_line_with_the_gates_exit_code(
@@ -148,5 +177,5 @@ def test_a_gate_refusal_is_one_recipients_failed_line_with_the_gates_exit_code(
     expected = "export legal 2024-03-05: failed: blocked by failed expectations: export_legal.legal_rule"
     expected += " (None)"  # the observed value of the recorded failure
     assert failed[0].summary() == expected
-    assert sum(isinstance(item, ExportWritten) for item in results) == 5
+    assert sum(isinstance(item, ExportWritten) for item in results) == 7  # predue..field and three agencies
     assert main(["export", "--date", "2024-03-05"]) == 5  # only the gate refused: the gate's exit code

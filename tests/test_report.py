@@ -92,6 +92,32 @@ def load_roll_rates_and_vintages(conn: psycopg.Connection) -> None:
     )
 
 
+def load_agency_scorecard(conn: psycopg.Connection) -> None:
+    conn.execute(mart_ddl("agg_agency_scorecard_monthly"))
+    insert(
+        conn,
+        "marts.agg_agency_scorecard_monthly",
+        "agency_id, month_start, accounts_placed, balance_placed, collected_during_placement, liquidation_rate,"
+        " cure_rate, contacts, violations_per_1000_contacts, recalled_expired, recalled_misconduct",
+        [
+            ("acme", DAY.replace(day=1), 4, 20000, 1500, 0.075, 0.25, 40, 25.0, 1, 1),
+            ("summit", DAY.replace(day=1), 2, 8000, 0, 0, 0, 10, None, 0, 0),
+            ("acme", DAY.replace(day=1) - dt.timedelta(days=29), 9, 1, 1, 1, 1, 1, None, 0, 0),  # February: not shown
+        ],
+    )
+
+
+def test_agency_scorecard_of_the_month_with_its_chart(full_report: tuple[Path, dict[str, Any], str]) -> None:
+    _, report, html = full_report
+    section = report["sections"]["agencies"]
+    assert section["month"] == "2024-03-01"
+    assert [(a["agency_id"], a["liquidation_rate"], a["recalls"]["misconduct"]) for a in section["agencies"]] == [
+        ("acme", 0.075, 1),
+        ("summit", 0.0, 0),
+    ]
+    assert 'data-chart="agency-liquidation"' in html
+
+
 def load_queue_promises_violations(conn: psycopg.Connection) -> None:
     work_date = DAY + dt.timedelta(days=1)
     insert(
@@ -233,6 +259,7 @@ def full_report(conn: psycopg.Connection, arrears_home: Path) -> tuple[Path, dic
     load_portfolio(conn)
     load_roll_rates_and_vintages(conn)
     load_queue_promises_violations(conn)
+    load_agency_scorecard(conn)
     load_audit(conn)
     # The report shows whatever columns audit.deliveries has: replace the real ledger with a minimal one.
     conn.execute("drop table if exists audit.deliveries")

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from arrears.errors import ArrearsError
+from arrears.export.agency_recipients import expand_per_agency
 from arrears.settings import CONFIG_DIR
 
 RECIPIENTS_FILE = CONFIG_DIR / "recipients.yml"
@@ -166,7 +167,8 @@ def load_recipients(path: Path | None = None) -> dict[str, Recipient]:
     """Every configured recipient, by name, in file order; raises RecipientConfigError on a bad file."""
     data = _read_yaml(path or recipients_file())
     schema_version = int(data.get("schema_version", 1))
-    return {name: _recipient(name, raw, schema_version) for name, raw in (data.get("recipients") or {}).items()}
+    raw_recipients = expand_per_agency(data.get("recipients") or {})
+    return {name: _recipient(name, raw, schema_version) for name, raw in raw_recipients.items()}
 
 
 def recipient(name: str, path: Path | None = None) -> Recipient:

@@ -60,6 +60,7 @@ RULES = [
     "contact_during_restriction",
     "visit_under_two_collectors",
     "contact_to_barred_number",
+    "outside_placement",  # injected by generate/agencies.py
 ]
 # Channels each restriction kind bars (mirrors dbt_project/seeds/restriction_channel_bars.csv; a test keeps them equal).
 CEASE_BARS = (1 << CALL) | (1 << SMS) | (1 << EMAIL) | (1 << APP_PUSH) | (1 << VISIT)
@@ -495,7 +496,7 @@ def _inject_violations(
     rng = day_rng(pf.seed, day, RNG_VIOLATIONS)
     builder = ActionBuilder()
     mean = max(float(p["minimum_per_day"]), float(p["share_of_actions"]) * len(actions))
-    counts = rng.poisson(mean, len(RULES))
+    counts = rng.poisson(mean, RULES.index("outside_placement"))  # the contact rules, in RULES order
     used: set[int] = set()
     # One representative action per worked borrower: its loan, team and agent.
     _, first = np.unique(actions.borrower, return_index=True)

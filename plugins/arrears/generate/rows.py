@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from arrears.generate.activity import CHANNELS, OUTCOMES, TEAMS, Actions, Record
+from arrears.generate.agencies import first_placement_agency
 from arrears.generate.identity import national_ids
 from arrears.generate.pools import Pools
 from arrears.generate.portfolio import CP_KINDS, PAYMENT_CHANNELS, PRODUCTS, RELATIONSHIPS, PaymentBatch, Portfolio
@@ -184,11 +185,10 @@ AGENCY_TEAM = TEAMS.index("agency")
 
 def action_rows(pf: Portfolio, actions: Actions) -> Rows:
     """Collection actions, ids A<date><sequence> in time order."""
-    agencies = pf.params["collections"]["agencies"]
     ymd = dates(np.asarray([actions.day]))[0].replace("-", "")
 
     def team_name(team: int, loan: int) -> str:
-        return f"agency:{agencies[pf.loans['agency'][loan]]}" if team == AGENCY_TEAM else TEAMS[team]
+        return f"agency:{first_placement_agency(f'L{loan + 1:010d}')}" if team == AGENCY_TEAM else TEAMS[team]
 
     def make(a: int, z: int) -> Columns:
         loan = actions.loan[a:z].tolist()

@@ -15,6 +15,7 @@ import numpy as np
 
 from arrears.contract import load_contract
 from arrears.generate.activity import Actions, Activity, DayChanges, end_of_day, initial_activity, simulate_actions
+from arrears.generate.agencies import add_outside_placement
 from arrears.generate.compliance_cases import ComplianceCases
 from arrears.generate.pools import POOL_SIZE, Pools, make_pools
 from arrears.generate.portfolio import PaymentBatch, Portfolio
@@ -73,6 +74,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int, experiment: boo
         pf.create_new_loans(day, POOL_SIZE)
         new_positions = np.arange(new_start, len(pf.installments))
         actions = with_injected_cases(pf, act, simulate_actions(pf, act, day, changes), day)
+        actions = add_outside_placement(pf, act, actions, day)
         _, reversals = start_of_day(pf, day)
         batch = simulate_payments(pf, day, delivering=True)
         pf.pending_payments.append(batch)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from arrears.report import figures
+from arrears.report.agencies import agency_scorecard
 from arrears.report.config import ReportConfig, load_config
 from arrears.report.experiments import experiments
 from arrears.report.figures import Collector, Unavailable
@@ -33,6 +34,7 @@ COLLECTORS: dict[str, Collector] = {
     "promises": figures.promises,
     "compliance": figures.compliance,
     "experiments": experiments,
+    "agencies": agency_scorecard,
     "data_quality": figures.data_quality,
     "ingest": figures.ingest,
     "dbt_models": figures.dbt_models,

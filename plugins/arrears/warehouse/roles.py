@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import yaml
 from psycopg import errors, sql
 
+from arrears.agencies import AGENCIES_FILE, load_agencies
 from arrears.errors import ArrearsError
 from arrears.settings import CONFIG_DIR
 
@@ -83,14 +84,16 @@ def _checked_name(value: object, where: str) -> str:
     return value
 
 
-def load_team_roles(path: Path = TEAMS_FILE) -> list[TeamRole]:
-    """The team roles configured in teams.yml, in file order (teams first, then agencies)."""
+def load_team_roles(path: Path = TEAMS_FILE, agencies_path: Path = AGENCIES_FILE) -> list[TeamRole]:
+    """The team roles: teams.yml's teams in file order, then one per agency of the agencies file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ArrearsError(f"cannot read {path}: {err}") from err
+    if "agencies" in data:
+        raise ArrearsError(f"{path.name}: agencies are listed in {agencies_path.name} now, not under `agencies`")
     teams = [_checked_name(team, f"{path.name} teams") for team in data.get("teams") or []]
-    agencies = [_checked_name(agency, f"{path.name} agencies") for agency in data.get("agencies") or []]
+    agencies = [agency.agency_id for agency in load_agencies(agencies_path)]
     default = data.get("agency_default") or None
     if default is not None and default not in agencies:
         raise ArrearsError(f"{path.name}: agency_default {default!r} is not one of the agencies {agencies}")

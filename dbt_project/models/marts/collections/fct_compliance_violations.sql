@@ -11,6 +11,8 @@
     contract={'enforced': true},
 ) }}
 
+{%- set agency_placements = agency_placements_relation() %}
+
 -- Outbound = not inbound: an action of unknown direction is audited rather than missed.
 -- `not materialized`: each use scans the indexed, analysed table with real statistics.
 with actions_delivered_today as {{ cte_inlined() }} (
@@ -284,6 +286,32 @@ visit_under_two_collectors as (
         and coalesce(collectors_present, 0) < {{ var('field_min_collectors') }}
 ),
 
+-- An agency's action on a loan not placed with it that local date X: a placement made on night P
+-- (in the agency's file for work on P+1) covers P+1 .. the night it was recalled (docs/agencies.md).
+outside_placement as (
+    select
+        actions_delivered_today.action_id,
+        'outside_placement' as rule
+    from actions_delivered_today
+    where
+        actions_delivered_today.agency_name is not null
+        {%- if agency_placements is not none %}
+            and not exists (
+                select 1
+                from {{ agency_placements }} as placements
+                where
+                    placements.loan_id = actions_delivered_today.loan_id
+                    and placements.agency_id = actions_delivered_today.agency_name
+                    and placements.placed_on < actions_delivered_today.action_local_date
+                    and (
+                        placements.recalled_on is null
+                        or placements.recalled_on >= actions_delivered_today.action_local_date
+                    )
+            )
+        {%- endif %}
+        and {{ var('audit_outside_placement') }}
+),
+
 violations as (
     select * from outside_contact_window
     union all
@@ -298,6 +326,8 @@ violations as (
     select * from contact_to_barred_number
     union all
     select * from visit_under_two_collectors
+    union all
+    select * from outside_placement
 ),
 
 final as (

@@ -13,19 +13,28 @@
     contract={'enforced': true},
 ) }}
 
+-- A loan routed to `agency` goes to the agency it is placed with tonight (fct_agency_placements).
 with narrowed as (
-    select *
+    select
+        routed.*,
+        coalesce('agency:' || placements.agency_id, routed.team_id) as placed_team_id
     -- int_work_queue_narrowed with the §10 experiment arms applied (docs/experiments.md)
-    from {{ ref('int_work_queue_experiments') }}
+    from {{ ref('int_work_queue_experiments') }} as routed
+    left join {{ ref('fct_agency_placements') }} as placements
+        on
+            routed.loan_id = placements.loan_id
+            and routed.team_id = 'agency'
+            and placements.recalled_on is null
+            and placements.placed_on <= {{ business_date() }}
 ),
 
 prioritised as (
     select
         narrowed.*,
         case
-            when narrowed.team_id is not null
+            when narrowed.placed_team_id is not null
                 then row_number() over (
-                    partition by narrowed.team_id
+                    partition by narrowed.placed_team_id
                     order by
                         narrowed.experiment_position asc nulls first,
                         narrowed.broke_promise_today desc,
@@ -43,7 +52,7 @@ final as (
         {{ add_days('business_date', 1) }} as work_date,
         cast(loan_id as {{ dbt.type_string() }}) as loan_id,
         cast(borrower_id as {{ dbt.type_string() }}) as borrower_id,
-        cast(team_id as {{ dbt.type_string() }}) as team_id,
+        cast(placed_team_id as {{ dbt.type_string() }}) as team_id,
         {{ split_to_array('allowed_channels', "'|'") }} as allowed_channels,
         cast(priority_rank as integer) as priority_rank,
         cast(reason as {{ dbt.type_string() }}) as reason,

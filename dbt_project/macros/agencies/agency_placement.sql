@@ -1,0 +1,41 @@
+{#- Agency placements (business rules §9): the deterministic draw and the night-to-night state of
+    marts.fct_agency_placements (docs/agencies.md, decision 024). -#}
+
+
+{#- A number in [0, 1) fixed by the text: the same on every rebuild and every machine. -#}
+{% macro unit_interval_hash(text_expression) -%}
+    {{ return(adapter.dispatch('unit_interval_hash', 'arrears')(text_expression)) }}
+{%- endmacro %}
+
+{% macro postgres__unit_interval_hash(text_expression) -%}
+    cast(cast(cast('x' || substr(md5({{ text_expression }}), 1, 8) as bit(32)) as bigint) & 4294967295 as numeric)
+    / 4294967296
+{%- endmacro %}
+
+{% macro default__unit_interval_hash(text_expression) -%}
+    {{ arrears_not_ported('unit_interval_hash') }}
+{%- endmacro %}
+
+
+{#- Pre-hook: bring the placements back to what they were after night D-1, so night D (a rerun, a
+    backfill or the next night) is always computed from the same state: placements made on D or later
+    are removed, recalls made on D or later are undone. -#}
+{% macro rewind_placements_to_night_before() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where placed_on >= {{ business_date() }};
+        update {{ this }} set recalled_on = null, recall_reason = null where recalled_on >= {{ business_date() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The agency placements table by name, for fct_compliance_violations (outside_placement): a ref
+    would close a cycle, since the placements read the violations (misconduct). None before the
+    first build. -#}
+{% macro agency_placements_relation() -%}
+    {%- if execute -%}
+        {{ return(adapter.get_relation(database=target.database, schema='marts', identifier='fct_agency_placements')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
