@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from arrears.errors import ArrearsError
+from arrears.routing import load_routing, routing_template_values
 from arrears.settings import CONFIG_DIR, EXPECTATIONS_DIR
 
 CHECKS_FILE = CONFIG_DIR / "checks.yml"
@@ -107,7 +108,7 @@ def template_values(business_date: dt.date, settings: dict[str, Any] | None = No
         "legal_min_principal": str(float(settings["legal_min_principal"])),
         "field_min_overdue": str(float(settings["field_min_overdue"])),
         "ptp_grace_days": str(int(settings["ptp_grace_days"])),
-    }
+    } | routing_template_values(load_routing())  # $recipient_rows_<name>, $routed_nowhere: the export's routing
 
 
 def _substitute(value: Any, values: dict[str, str], where: str) -> Any:
