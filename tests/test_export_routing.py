@@ -184,3 +184,29 @@ def test_the_gate_blocks_a_recipient_whose_file_would_carry_a_row_allowing_none_
     assert export_recipient(D, "predue").files[0].rows == 1
     app = export_recipient(D, "predue_app")
     assert [line[0] for line in read_csv(app.files[0].path)] == ["loan_id", "L1"]
+
+
+def test_the_run_report_counts_worked_rows_that_reach_no_recipient(conn: psycopg.Connection, arrears_home: Path) -> None:
+    from arrears.report.config import load_config
+    from arrears.report.figures import exports
+    from arrears.report.page import RENDERERS
+
+    create_marts(conn)
+    add_loan(conn, D, "L1", dpd=130, team="agency:acme", channels=["email"])  # no agency recipient sends email
+    add_loan(conn, D, "L2", dpd=130, team="agency", channels=["call"])
+    add_loan(conn, D, "L3", dpd=5, team="early")
+    add_loan(conn, D, "L4", dpd=5, team=None, channels=[])  # held: not a worked row
+    conn.execute(
+        "insert into audit.exports (recipient, business_date, file, rows, sha256, dq_run_id)"
+        " values ('early', %s, 'early_2024-03-05.csv', 1, 'ab', 'r1'),"
+        " ('early', %s, 'early_2024-03-05_numbers.csv', 2, 'cd', 'r1')",
+        (D, D),
+    )
+    config = load_config(language="en")
+
+    figures = exports(conn, D, config)
+
+    assert figures["routed_nowhere"] == {"agency:acme": 1}
+    assert figures["rows_exported"] == 1  # the numbers file's lines are not queue rows
+    html = RENDERERS["exports"](figures, config)
+    assert "Worked rows sent to no recipient (no recipient serves their channels): 1 (agency:acme 1)." in html
