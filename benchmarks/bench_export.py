@@ -38,7 +38,7 @@ def _recipients_file(home: Path) -> str:
     """The shipped `early` recipient, plus the same file with a keyed-hash column, for the hashing cost."""
     import yaml
 
-    from arrears.export.config import RECIPIENTS_FILE
+    from arrears.routing.rules import RECIPIENTS_FILE
 
     config = yaml.safe_load(RECIPIENTS_FILE.read_text(encoding="utf-8"))
     early = config["recipients"]["early"]

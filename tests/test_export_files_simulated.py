@@ -37,8 +37,15 @@ LEGAL_ONLY = {"dispute", "deceased", "bankruptcy", "legal_hold", "cease_communic
 FAILED_CALL = {"no_answer", "unreachable", "wrong_number"}
 THIRD_PARTY = {"emergency_contact", "employer"}
 # Restrictions added to the last delivery, by borrower position (every contact-limiting kind of §5).
-ADDED = {0: ("do_not_contact", "sms"), 1: ("do_not_contact", "call"), 2: ("do_not_contact", ""),
-         3: ("cease_communication", ""), 4: ("dispute", ""), 5: ("legal_hold", ""), 6: ("do_not_contact", "sms")}  # fmt: skip
+ADDED = {
+    0: ("do_not_contact", "sms"),
+    1: ("do_not_contact", "call"),
+    2: ("do_not_contact", ""),
+    3: ("cease_communication", ""),
+    4: ("dispute", ""),
+    5: ("legal_hold", ""),
+    6: ("do_not_contact", "sms"),
+}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -134,7 +141,9 @@ class Landing:
 
     def lost_contact(self, borrower: str) -> bool:
         """Every own number invalid, or its last 3 outbound calls (90 days up to D) all failed; none on file: lost."""
-        own = [cp for cp in self.contact_points.values() if cp["borrower_id"] == borrower and cp["kind"].startswith("own_")]
+        own = [
+            cp for cp in self.contact_points.values() if cp["borrower_id"] == borrower and cp["kind"].startswith("own_")
+        ]
         for number in own:
             if number["is_valid"] == "false":
                 continue
@@ -236,9 +245,7 @@ def test_no_exported_row_offers_a_channel_the_raw_restrictions_bar(
     exported: tuple[Landing, list[ExportedFile]],
 ) -> None:
     landing, files = exported
-    references = {
-        hmac.new(KEY.encode(), loan.encode(), hashlib.sha256).hexdigest(): loan for loan in landing.loans
-    }
+    references = {hmac.new(KEY.encode(), loan.encode(), hashlib.sha256).hexdigest(): loan for loan in landing.loans}
     judged = barred_seen = 0
     for file in files:
         for row in file.rows:

@@ -50,7 +50,15 @@ def test_export_writes_the_others_when_two_recipients_fail_and_exits_non_zero(
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     lines = _lines(result.stdout)
-    assert list(lines) == ["predue", "predue_app", "early", "mid", "field", "agency", "legal"]  # each recipient reported
+    assert list(lines) == [
+        "predue",
+        "predue_app",
+        "early",
+        "mid",
+        "field",
+        "agency",
+        "legal",
+    ]  # each recipient reported
     assert lines["field"].startswith("export field 2024-03-05: failed: ")
     assert "Error" in lines["field"] and str(exports / "field") in lines["field"]
     assert lines["mid"].startswith("export mid 2024-03-05: failed: IsADirectoryError")
@@ -83,7 +91,9 @@ def test_export_all_names_what_was_written_and_each_failure(
         export_all(D)
 
     assert not isinstance(failed.value, QualityGateFailed)  # a disk fault is not a gate refusal
-    assert str(failed.value).startswith("exported: predue, predue_app, early, mid, agency, legal; export field 2024-03-05: failed:")
+    assert str(failed.value).startswith(
+        "exported: predue, predue_app, early, mid, agency, legal; export field 2024-03-05: failed:"
+    )
 
 
 def test_deliver_tries_every_recipient_and_reports_each(

@@ -186,7 +186,9 @@ def test_the_gate_blocks_a_recipient_whose_file_would_carry_a_row_allowing_none_
     assert [line[0] for line in read_csv(app.files[0].path)] == ["loan_id", "L1"]
 
 
-def test_the_run_report_counts_worked_rows_that_reach_no_recipient(conn: psycopg.Connection, arrears_home: Path) -> None:
+def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
     from arrears.report.config import load_config
     from arrears.report.figures import exports
     from arrears.report.page import RENDERERS

@@ -18,15 +18,15 @@ import psycopg
 from arrears.checks.night_status import require_publishable
 from arrears.checks.results import require_passed
 from arrears.errors import ArrearsError, QualityGateFailed
-from arrears.routing import recipient_rows_sql
 from arrears.export.config import Recipient, load_recipients, recipient, routing_of
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
-from arrears.export.privacy import hash_pads_for, is_text
 from arrears.export.numbers import number_headers, numbers_file_name, numbers_query
+from arrears.export.privacy import hash_pads_for, is_text
 from arrears.export.query import EXPORT_SETTINGS, control_totals_sql, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet, write_xlsx
 from arrears.export.xlsx import XlsxColumn
+from arrears.routing import recipient_rows_sql
 from arrears.settings import paths
 from arrears.warehouse import connect
 

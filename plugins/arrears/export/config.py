@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from arrears.errors import ArrearsError
-from arrears.routing.rules import RECIPIENTS_FILE
 from arrears.routing import CHANNELS, RoutedRecipient, Routing, RoutingConfigError, recipients_file, routing_from_config
+
 COLUMNS_FILE = Path(__file__).resolve().parent / "columns.yml"
 
 POLICIES = ("full", "masked", "hashed")

@@ -65,7 +65,9 @@ def number_headers(language: str) -> list[str]:
 
 def numbers_query(routed: str) -> str:
     """The numbers of the recipient's rows (same queue CTE and row order as its rows file)."""
-    phones = latest_known("pii.contact_points", "contact_point_id", "contact_point_id, relationship, phone", "borrower_id")
+    phones = latest_known(
+        "pii.contact_points", "contact_point_id", "contact_point_id, relationship, phone", "borrower_id"
+    )
     cells = ",\n    ".join(column.cell_sql() for column in number_columns())
     return f"""with {queue_cte(routed)},
 cp as (

@@ -73,7 +73,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
         from (
             select *, max(schedule_version) filter (where effective_from <= %(day)s)
                 over (partition by loan_id) as version_in_force
-            from ({latest_known("raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id")}) as known
+            from ({latest_known("raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id")})
+                as known
         ) as versions
         where schedule_version = version_in_force
         group by loan_id""",

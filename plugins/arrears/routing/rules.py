@@ -169,7 +169,9 @@ def routing_from_config(data: Mapping[str, Any], generated: Sequence[RoutedRecip
         channels = _channels(f"{name}.channels", raw["channels"]) if "channels" in raw else CHANNELS
         teams = tuple(str(team) for team in raw.get("teams") or [])
         recipients.append(RoutedRecipient(str(name), teams, channels, bool(raw.get("rows_without_channel", False))))
-    order = {str(team): _channels(f"channel_order.{team}", raw) for team, raw in (data.get("channel_order") or {}).items()}
+    order = {
+        str(team): _channels(f"channel_order.{team}", raw) for team, raw in (data.get("channel_order") or {}).items()
+    }
     routing = Routing(tuple(recipients) + tuple(generated), order)
     for recipient in routing.recipients:
         for team in recipient.teams:
