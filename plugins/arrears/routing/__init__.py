@@ -8,6 +8,7 @@ selects a recipient's rows and the gate checks them in PostgreSQL with the same 
 
 from arrears.routing.rules import (
     CHANNELS,
+    RECIPIENT_ROWS_PREFIX,
     RoutedRecipient,
     Routing,
     RoutingConfigError,
@@ -22,6 +23,7 @@ from arrears.routing.rules import (
 
 __all__ = [
     "CHANNELS",
+    "RECIPIENT_ROWS_PREFIX",
     "RoutedRecipient",
     "Routing",
     "RoutingConfigError",

@@ -24,6 +24,7 @@ from arrears.errors import ArrearsError
 from arrears.settings import CONFIG_DIR
 
 RECIPIENTS_FILE = CONFIG_DIR / "recipients.yml"
+RECIPIENT_ROWS_PREFIX = "recipient_rows_"  # the suites' $recipient_rows_<name>
 CHANNELS = ("call", "sms", "email", "app_push", "letter", "visit", "legal_notice")
 
 
@@ -137,7 +138,7 @@ def routed_nowhere_sql(routing: Routing) -> str:
 
 def template_name(recipient: str) -> str:
     """The suites' $name of a recipient's row predicate: recipient_rows_<name> (non-word characters as _)."""
-    return "recipient_rows_" + re.sub(r"\W", "_", recipient)
+    return RECIPIENT_ROWS_PREFIX + re.sub(r"\W", "_", recipient)
 
 
 def routing_template_values(routing: Routing) -> dict[str, str]:
