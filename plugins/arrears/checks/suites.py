@@ -106,18 +106,21 @@ def template_values(business_date: dt.date, settings: dict[str, Any] | None = No
     """The $names a suite's SQL may use, as SQL literals."""
     settings = settings if settings is not None else check_settings()
     band = settings["volume_band"]
-    return _TemplateValues({
-        "business_date": f"date '{business_date.isoformat()}'",
-        "volume_lower": str(float(band["lower"])),
-        "volume_upper": str(float(band["upper"])),
-        "trailing_days": str(int(band["trailing_days"])),
-        "min_history_days": str(int(band["min_history_days"])),
-        "volume_min_average_rows": str(int(band["min_average_rows"])),
-        "warmup_nights": str(int(band.get("warmup_nights", 0))),
-        "legal_min_principal": str(float(settings["legal_min_principal"])),
-        "field_min_overdue": str(float(settings["field_min_overdue"])),
-        "ptp_grace_days": str(int(settings["ptp_grace_days"])),
-    } | routing_template_values(load_routing()))  # $recipient_rows_<name>, $routed_nowhere: the export's routing
+    return _TemplateValues(
+        {
+            "business_date": f"date '{business_date.isoformat()}'",
+            "volume_lower": str(float(band["lower"])),
+            "volume_upper": str(float(band["upper"])),
+            "trailing_days": str(int(band["trailing_days"])),
+            "min_history_days": str(int(band["min_history_days"])),
+            "volume_min_average_rows": str(int(band["min_average_rows"])),
+            "warmup_nights": str(int(band.get("warmup_nights", 0))),
+            "legal_min_principal": str(float(settings["legal_min_principal"])),
+            "field_min_overdue": str(float(settings["field_min_overdue"])),
+            "ptp_grace_days": str(int(settings["ptp_grace_days"])),
+        }
+        | routing_template_values(load_routing())
+    )  # $recipient_rows_<name>, $routed_nowhere: the export's routing
 
 
 def _substitute(value: Any, values: dict[str, str], where: str) -> Any:
