@@ -16,11 +16,24 @@ import psycopg
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.exports import clear_gate
+from tests.support.exports import clear_gate, use_recipients
 from tests.support.marts import add_borrower, add_loan, create_marts
 from tests.support.sftp_server import DropUpload, SftpServer, sftp_server
 
 D = dt.date(2024, 3, 5)
+
+
+@pytest.fixture(autouse=True)
+def early_without_numbers_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped recipients, `early` writing only its rows file: these tests follow one data file and the
+    manifest through the ledger (the dialer's numbers file is delivered in test_export_isolation)."""
+    import yaml
+
+    from arrears.routing.rules import RECIPIENTS_FILE
+
+    config = yaml.safe_load(RECIPIENTS_FILE.read_text(encoding="utf-8"))
+    config["recipients"]["early"]["numbers_file"] = False
+    use_recipients(config, tmp_path, monkeypatch)
 
 
 @pytest.fixture()
@@ -201,7 +214,7 @@ def test_connection_dropped_on_every_attempt_is_one_clear_error_and_nothing_reco
         assert cli.returncode != 0
         assert "Traceback" not in cli.stderr
         error_lines = [line for line in cli.stderr.splitlines() if line.startswith("arrears: error:")]
-        assert error_lines == ["arrears: error: deliver 2024-03-05: 1 of 8 recipients failed: early"]
+        assert error_lines == ["arrears: error: deliver 2024-03-05: 1 of 9 recipients failed: early"]
         assert error_lines == [cli.stderr.splitlines()[-1]]
         early = [line for line in cli.stdout.splitlines() if line.startswith("deliver early ")]
         assert len(early) == 1 and early[0].startswith("deliver early 2024-03-05: failed: connection dropped on all 3")

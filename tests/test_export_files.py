@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.support.exports import D, clear_gate, read_csv, use_recipients
-from tests.support.marts import add_borrower, add_loan, create_marts
+from tests.support.marts import add_borrower, add_contact_number, add_loan, create_marts
 
 KEY = "test-hash-key-not-a-secret"
 
@@ -185,7 +185,7 @@ def test_sub_teams_match_literally_and_masked_cells_are_neutralised_too(
     use_recipients(config, tmp_path, monkeypatch)
     create_marts(conn)
     for number, team in enumerate(["a_b", "a_b:acme", "axb", "axb:acme", "a_bc", "a_b_x:1"], start=1):
-        add_loan(conn, D, f"L{number}", dpd=5, team=team, rank=number)
+        add_loan(conn, D, f"L{number}", dpd=5, team=team, rank=number, channels=["call"])
         add_borrower(conn, D, f"B{number}", line=number, full_name="=SUM(A1)")
     clear_gate(conn)
 
@@ -226,27 +226,40 @@ def test_reexport_is_byte_identical_and_manifest_written_last(conn: psycopg.Conn
     for number, team in enumerate(["early", "early", "mid", "early"], start=1):
         add_loan(conn, D, f"L{number}", dpd=5 if team == "early" else 40, team=team, rank=5 - number)
         add_borrower(conn, D, f"B{number}", line=number)
+    for number in (1, 2, 4):  # two numbers each, one a locate-only third party
+        add_contact_number(conn, D, f"L{number}", f"B{number}", f"CP{number}a", "own_mobile", f"1380000000{number}")
+        add_contact_number(conn, D, f"L{number}", f"B{number}", f"CP{number}b", "employer", f"0215555000{number}")
     clear_gate(conn)
 
     first = export_recipient(D, "early")
     data = first.files[0].path.read_bytes()
+    numbers = first.files[1].path.read_bytes()
     manifest_path = first.folder / "_manifest.json"
     manifest = manifest_path.read_bytes()
     second = export_recipient(D, "early")
 
     assert second.files[0].path.read_bytes() == data
+    assert second.files[1].path.read_bytes() == numbers
     assert manifest_path.read_bytes() == manifest
     document = json.loads(manifest)
     assert document["files"] == [
-        {"file": "early_2024-03-05.csv", "rows": 3, "sha256": hashlib.sha256(data).hexdigest()}
+        {"file": "early_2024-03-05.csv", "rows": 3, "sha256": hashlib.sha256(data).hexdigest()},
+        {"file": "early_2024-03-05_numbers.csv", "rows": 6, "sha256": hashlib.sha256(numbers).hexdigest()},
+    ]
+    # The numbers follow the rows' priority order; the own number before the locate-only one.
+    lines = read_csv(first.files[1].path)
+    assert lines[0] == ["借据号", "号码编号", "号码类型", "关系", "电话号码", "仅限查找本人"]
+    assert [(line[0], line[2], line[4], line[5]) for line in lines[1:3]] == [
+        ("L4", "own_mobile", "13800000004", "false"),
+        ("L4", "employer", "02155550004", "true"),
     ]
     assert document["control_totals"]["rows_per_team"] == {"early": 3}
     assert document["control_totals"]["overdue_amount"] == "3000.00"
     assert document["dq_run_id"] == "dq-2024-03-05-test"
     assert [row[1] for row in read_csv(first.files[0].path)[1:]] == ["L4", "L2", "L1"]  # priority order
     assert manifest_path.stat().st_mtime_ns >= first.files[0].path.stat().st_mtime_ns
-    recorded = conn.execute("select rows, sha256 from audit.exports where recipient = 'early'").fetchall()
-    assert recorded == [(3, hashlib.sha256(data).hexdigest())]
+    recorded = conn.execute("select rows, sha256 from audit.exports where recipient = 'early' order by file").fetchall()
+    assert recorded == [(3, hashlib.sha256(data).hexdigest()), (6, hashlib.sha256(numbers).hexdigest())]
 
 
 def test_parquet_format(
@@ -329,4 +342,8 @@ def test_a_kill_during_export_leaves_no_partial_file(conn: psycopg.Connection, a
     assert [p.name for p in folder.iterdir() if p.name.endswith(".partial")]  # the bytes were being written
 
     export_recipient(D, "early")  # the rerun cleans up and publishes
-    assert sorted(p.name for p in folder.iterdir()) == ["_manifest.json", "early_2024-03-05.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "_manifest.json",
+        "early_2024-03-05.csv",
+        "early_2024-03-05_numbers.csv",
+    ]

@@ -51,7 +51,17 @@ def test_export_writes_the_others_when_two_recipients_fail_and_exits_non_zero(
     assert "Traceback" not in result.stderr
     lines = _lines(result.stdout)
     # each recipient reported, one per agency of the agencies file
-    assert list(lines) == ["predue", "early", "mid", "field", "agency_acme", "agency_summit", "agency_pioneer", "legal"]
+    assert list(lines) == [
+        "predue",
+        "predue_app",
+        "early",
+        "mid",
+        "field",
+        "agency_acme",
+        "agency_summit",
+        "agency_pioneer",
+        "legal",
+    ]
     assert lines["field"].startswith("export field 2024-03-05: failed: ")
     assert "Error" in lines["field"] and str(exports / "field") in lines["field"]
     assert lines["mid"].startswith("export mid 2024-03-05: failed: IsADirectoryError")
@@ -60,7 +70,7 @@ def test_export_writes_the_others_when_two_recipients_fail_and_exits_non_zero(
     for name in ("agency_summit", "agency_pioneer"):  # nothing placed with them: an empty file
         assert " 0 rows sha256 " in lines[name], lines[name]
     assert result.stderr.strip().splitlines()[-1] == (
-        "arrears: error: export 2024-03-05: 2 of 8 recipients failed: mid, field"
+        "arrears: error: export 2024-03-05: 2 of 9 recipients failed: mid, field"
     )
     # The broken recipients published nothing: no manifest, no audit row, no temporary left behind.
     assert sorted(p.name for p in (exports / "mid" / "2024-03-05").iterdir()) == ["mid_2024-03-05.csv"]
@@ -68,12 +78,17 @@ def test_export_writes_the_others_when_two_recipients_fail_and_exits_non_zero(
     recorded = conn.execute("select recipient from audit.exports order by recipient").fetchall()
     assert [row[0] for row in recorded] == [
         "agency_acme",
+        "agency_acme",
+        "agency_pioneer",
         "agency_pioneer",
         "agency_summit",
+        "agency_summit",
+        "early",
         "early",
         "legal",
         "predue",
-    ]
+        "predue_app",
+    ]  # a dialer's numbers file is recorded beside its rows file
     for name in ("predue", "early", "agency_acme", "legal"):
         assert (exports / name / "2024-03-05" / "_manifest.json").exists()
 
@@ -94,7 +109,7 @@ def test_export_all_names_what_was_written_and_each_failure(
 
     assert not isinstance(failed.value, QualityGateFailed)  # a disk fault is not a gate refusal
     assert str(failed.value).startswith(
-        "exported: predue, early, mid, agency_acme, agency_summit, agency_pioneer, legal; "
+        "exported: predue, predue_app, early, mid, agency_acme, agency_summit, agency_pioneer, legal; "
         "export field 2024-03-05: failed:"
     )
 
@@ -124,6 +139,7 @@ def test_deliver_tries_every_recipient_and_reports_each(
         lines = _lines(result.stdout)
         assert list(lines) == [
             "predue",
+            "predue_app",
             "early",
             "mid",
             "field",
@@ -136,9 +152,10 @@ def test_deliver_tries_every_recipient_and_reports_each(
         assert sorted(p.name for p in (server.root / "acme" / "2024-03-05").iterdir()) == [
             "_manifest.json",
             "agency_acme_2024-03-05.csv",
+            "agency_acme_2024-03-05_numbers.csv",
         ]
         assert "skipped (no SFTP connection: set AIRFLOW_CONN_ARREARS_SFTP_PREDUE)" in lines["predue"]
-        assert lines["early"].endswith(f"2 sent, 0 already delivered -> sftp://collector@127.0.0.1:{server.port}/inbox")
+        assert lines["early"].endswith(f"3 sent, 0 already delivered -> sftp://collector@127.0.0.1:{server.port}/inbox")
         mid = lines["mid"]
         assert mid.startswith("deliver mid 2024-03-05: failed: remote folder /blocked/2024-03-05: ")  # the refused path
         assert mid.endswith(f"-> sftp://collector@127.0.0.1:{server.port}/blocked")
@@ -150,8 +167,9 @@ def test_deliver_tries_every_recipient_and_reports_each(
             "legal_2024-03-05.xlsx",
         ]
         assert (server.root / "inbox" / "2024-03-05" / "early_2024-03-05.csv").exists()
+        assert (server.root / "inbox" / "2024-03-05" / "early_2024-03-05_numbers.csv").exists()  # the dialer's numbers
         assert result.stderr.strip().splitlines()[-1] == (
-            "arrears: error: deliver 2024-03-05: 1 of 8 recipients failed: mid"
+            "arrears: error: deliver 2024-03-05: 1 of 9 recipients failed: mid"
         )
     ledger = conn.execute("select distinct recipient from audit.deliveries order by 1").fetchall()
     assert ledger == [("agency_acme",), ("early",), ("legal",)]
@@ -177,5 +195,5 @@ def test_a_gate_refusal_is_one_recipients_failed_line_with_the_gates_exit_code(
     expected = "export legal 2024-03-05: failed: blocked by failed expectations: export_legal.legal_rule"
     expected += " (None)"  # the observed value of the recorded failure
     assert failed[0].summary() == expected
-    assert sum(isinstance(item, ExportWritten) for item in results) == 7  # predue..field and three agencies
+    assert sum(isinstance(item, ExportWritten) for item in results) == 8  # predue..field and three agencies
     assert main(["export", "--date", "2024-03-05"]) == 5  # only the gate refused: the gate's exit code

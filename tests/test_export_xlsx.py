@@ -107,16 +107,13 @@ def test_reason_codes_are_labelled_in_chinese_files_and_kept_as_codes_in_english
     from arrears.export import export_recipient
 
     columns = [{"name": "loan_id", "policy": "full"}, {"name": "reason", "policy": "full"}]
-    use_recipients(
-        {
-            "recipients": {
-                "zh": {"teams": ["early"], "header_language": "zh-CN", "suites": ["x"], "columns": columns},
-                "en": {"teams": ["early"], "header_language": "en", "suites": ["x"], "columns": columns},
-            }
-        },
-        tmp_path,
-        monkeypatch,
-    )
+
+    def export_in(language: str) -> list[list[str]]:
+        # One recipient per file: two recipients of one team serving the same channels would split its rows.
+        recipient = {"teams": ["early"], "header_language": language, "suites": ["x"], "columns": columns}
+        use_recipients({"recipients": {language: recipient}}, tmp_path, monkeypatch)
+        return read_csv(export_recipient(D, language).files[0].path)
+
     create_marts(conn)
     add_loan(conn, D, "L1", dpd=5, team="early", reason="early,ptp_hold,weekly_call_limit", rank=1)
     add_loan(conn, D, "L2", dpd=6, team="early", reason="early,some_new_code", rank=2)
@@ -127,8 +124,8 @@ def test_reason_codes_are_labelled_in_chinese_files_and_kept_as_codes_in_english
         ("dq-x", D, "x", "all", True),
     )
 
-    chinese = read_csv(export_recipient(D, "zh").files[0].path)
-    english = read_csv(export_recipient(D, "en").files[0].path)
+    chinese = export_in("zh-CN")
+    english = export_in("en")
 
     assert chinese[1:] == [
         ["L1", "早期逾期、承诺还款期内暂停电催、已达每周电催上限"],

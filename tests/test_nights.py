@@ -149,7 +149,7 @@ def test_retract_withdraws_the_files_and_blocks_exports_until_a_new_gate_passes(
     before = {name: json.loads((item.folder / "_manifest.json").read_text()) for name, item in published.items()}
 
     assert main(["retract", "--date", "2024-03-05", "--reason", "wrong source file"]) == 0
-    assert capsys.readouterr().out.startswith("retract 2024-03-05: 6 recipient folder(s) withdrawn (wrong source file)")
+    assert capsys.readouterr().out.startswith("retract 2024-03-05: 7 recipient folder(s) withdrawn (wrong source file)")
     for name, item in published.items():
         assert _visible(item.folder) == ["_RETRACTED.json"]  # no manifest: no reader or deliver trusts the folder
         notice = json.loads((item.folder / "_RETRACTED.json").read_text())
@@ -190,7 +190,7 @@ def test_retract_withdraws_the_files_and_blocks_exports_until_a_new_gate_passes(
     assert main(["export", "--date", "2024-03-05"]) == 0
     capsys.readouterr()
     for item in published.values():
-        assert _visible(item.folder) == sorted([item.files[0].path.name, "_manifest.json"])
+        assert _visible(item.folder) == sorted([*(file.path.name for file in item.files), "_manifest.json"])
 
 
 def test_bad_input_is_one_line_and_non_zero(
@@ -231,7 +231,8 @@ def test_the_next_deliver_pushes_the_notice_to_recipients_that_had_the_files_and
         monkeypatch.setenv("AIRFLOW_CONN_ARREARS_SFTP_MID", server.uri("/mid"))
         export_recipient(D, "early")
         export_recipient(D, "mid")
-        assert deliver_recipient(D, "early").sent == ["early_2024-03-05.csv", "_manifest.json"]
+        sent = deliver_recipient(D, "early").sent
+        assert sent == ["early_2024-03-05.csv", "early_2024-03-05_numbers.csv", "_manifest.json"]
         remote = server.root / "inbox" / "2024-03-05"
 
         retract(D, "loaded the wrong day")
@@ -248,6 +249,7 @@ def test_the_next_deliver_pushes_the_notice_to_recipients_that_had_the_files_and
         again = deliver_recipient(D, "early")
         assert again.sent == [
             "early_2024-03-05.csv",
+            "early_2024-03-05_numbers.csv",
             "_manifest.json",
         ]  # whole again: files before the notice are void
         assert again.redelivered == []

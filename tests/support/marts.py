@@ -27,6 +27,7 @@ STAND_IN_MARTS = (
     "agg_vintage_curves",
     "agg_collection_performance_daily",
     "fct_compliance_violations",
+    "fct_work_queue_contacts",
 )
 # Keys the real marts hold by their unique indexes; a test that writes a row twice must see the same conflict.
 STAND_IN_KEYS = {
@@ -184,3 +185,36 @@ def add_borrower(conn: psycopg.Connection, day: dt.date, borrower_id: str, line:
     }
     row.update(values)
     add_raw(conn, "pii.borrowers", day, line, **row)
+
+
+def add_contact_number(
+    conn: psycopg.Connection,
+    day: dt.date,
+    loan_id: str,
+    borrower_id: str,
+    contact_point_id: str,
+    kind: str,
+    phone: str,
+    relationship: str | None = None,
+) -> None:
+    """A number offered for a queue row (marts.fct_work_queue_contacts) and its landing row (pii.contact_points)."""
+    third_party = kind in ("emergency_contact", "employer")
+    conn.execute(
+        "insert into marts.fct_work_queue_contacts (business_date, loan_id, contact_point_id, kind, locate_only)"
+        " values (%s, %s, %s, %s, %s)",
+        (day, loan_id, contact_point_id, kind, third_party),
+    )
+    line = conn.execute("select count(*) + 1 from pii.contact_points").fetchone()[0]  # type: ignore[index]
+    add_raw(
+        conn,
+        "pii.contact_points",
+        day,
+        line,
+        contact_point_id=contact_point_id,
+        borrower_id=borrower_id,
+        kind=kind,
+        relationship=relationship or ("colleague" if third_party else None),
+        phone=phone,
+        is_valid=True,
+        updated_at=dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC),
+    )

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from arrears.errors import ArrearsError
+from arrears.routing import RECIPIENT_ROWS_PREFIX, load_routing, routing_template_values
 from arrears.settings import CONFIG_DIR, EXPECTATIONS_DIR
 
 CHECKS_FILE = CONFIG_DIR / "checks.yml"
@@ -92,22 +93,34 @@ def check_settings(path: Path = CHECKS_FILE) -> dict[str, Any]:
     return data
 
 
+class _TemplateValues(dict[str, str]):
+    """The $names of the suites; a recipient the recipients file does not configure has no rows (`false`)."""
+
+    def __missing__(self, key: str) -> str:
+        if key.startswith(RECIPIENT_ROWS_PREFIX):
+            return "false"
+        raise KeyError(key)
+
+
 def template_values(business_date: dt.date, settings: dict[str, Any] | None = None) -> dict[str, str]:
     """The $names a suite's SQL may use, as SQL literals."""
     settings = settings if settings is not None else check_settings()
     band = settings["volume_band"]
-    return {
-        "business_date": f"date '{business_date.isoformat()}'",
-        "volume_lower": str(float(band["lower"])),
-        "volume_upper": str(float(band["upper"])),
-        "trailing_days": str(int(band["trailing_days"])),
-        "min_history_days": str(int(band["min_history_days"])),
-        "volume_min_average_rows": str(int(band["min_average_rows"])),
-        "warmup_nights": str(int(band.get("warmup_nights", 0))),
-        "legal_min_principal": str(float(settings["legal_min_principal"])),
-        "field_min_overdue": str(float(settings["field_min_overdue"])),
-        "ptp_grace_days": str(int(settings["ptp_grace_days"])),
-    }
+    return _TemplateValues(
+        {
+            "business_date": f"date '{business_date.isoformat()}'",
+            "volume_lower": str(float(band["lower"])),
+            "volume_upper": str(float(band["upper"])),
+            "trailing_days": str(int(band["trailing_days"])),
+            "min_history_days": str(int(band["min_history_days"])),
+            "volume_min_average_rows": str(int(band["min_average_rows"])),
+            "warmup_nights": str(int(band.get("warmup_nights", 0))),
+            "legal_min_principal": str(float(settings["legal_min_principal"])),
+            "field_min_overdue": str(float(settings["field_min_overdue"])),
+            "ptp_grace_days": str(int(settings["ptp_grace_days"])),
+        }
+        | routing_template_values(load_routing())
+    )  # $recipient_rows_<name>, $routed_nowhere: the export's routing
 
 
 def _substitute(value: Any, values: dict[str, str], where: str) -> Any:

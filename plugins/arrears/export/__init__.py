@@ -18,13 +18,15 @@ import psycopg
 from arrears.checks.night_status import require_publishable
 from arrears.checks.results import require_passed
 from arrears.errors import ArrearsError, QualityGateFailed
-from arrears.export.config import Recipient, load_recipients, recipient
+from arrears.export.config import Recipient, load_recipients, recipient, routing_of
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
+from arrears.export.numbers import number_headers, numbers_file_name, numbers_query
 from arrears.export.privacy import hash_pads_for, is_text
-from arrears.export.query import CONTROL_TOTALS_SQL, EXPORT_SETTINGS, export_query, query_parameters
+from arrears.export.query import EXPORT_SETTINGS, control_totals_sql, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet, write_xlsx
 from arrears.export.xlsx import XlsxColumn
+from arrears.routing import recipient_rows_sql
 from arrears.settings import paths
 from arrears.warehouse import connect
 
@@ -117,13 +119,15 @@ def _record(conn_rows: list[tuple[str, dt.date, str, int, str, str]]) -> None:
 
 def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritten:
     """Write one recipient's files for a date; QualityGateFailed when a suite it depends on has not passed."""
+    recipients = load_recipients()
     target = recipient(recipient_name)
+    routed = recipient_rows_sql(routing_of(recipients), target.name)  # this recipient's rows of its teams
     pads = hash_pads_for(target)  # a missing key fails before anything is read or written
     dq_run_id = require_passed(business_date, target.suites, for_whom=f"export {target.name}")
     folder = export_folder(target.name, business_date)
     folder.mkdir(parents=True, exist_ok=True)
     remove_partials(folder)
-    query = export_query(target)
+    query = export_query(target, routed)
     params = query_parameters(target, business_date)
     if pads is not None:
         params |= {"hmac_inner": pads.inner, "hmac_outer": pads.outer}
@@ -143,15 +147,21 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
         else:
             write = write_csv if target.format == "csv" else write_parquet
             written = write(conn, query.sql, params, headers, final)
-        totals = conn.execute(CONTROL_TOTALS_SQL, query_parameters(target, business_date)).fetchall()
-    document = manifest_document(target, business_date, [written], totals, dq_run_id)
+        files = [written]
+        if target.numbers_file:
+            numbers = folder / numbers_file_name(target, business_date)
+            language = target.header_language
+            files.append(write_csv(conn, numbers_query(routed), params, number_headers(language), numbers))
+        totals = conn.execute(control_totals_sql(routed), query_parameters(target, business_date)).fetchall()
+    document = manifest_document(target, business_date, files, totals, dq_run_id)
     write_manifest(folder, document)
     # Files of an earlier configuration (another format) are no longer listed: remove them after the manifest.
+    listed = {item.path.name for item in files} | {MANIFEST_NAME}
     for stale in folder.iterdir():
-        if stale.name not in (final.name, MANIFEST_NAME) and not stale.name.startswith("."):
+        if stale.name not in listed and not stale.name.startswith("."):
             stale.unlink()
-    _record([(target.name, business_date, written.path.name, written.rows, written.sha256, dq_run_id)])
-    return ExportWritten(target.name, business_date, folder, [written], dq_run_id)
+    _record([(target.name, business_date, item.path.name, item.rows, item.sha256, dq_run_id) for item in files])
+    return ExportWritten(target.name, business_date, folder, files, dq_run_id)
 
 
 # What a recipient's export may fail on without stopping the others: a refusal (gate, configuration,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,16 @@ from typing import Any
 import yaml
 
 from arrears.errors import ArrearsError
-from arrears.export.agency_recipients import expand_per_agency
-from arrears.settings import CONFIG_DIR
+from arrears.routing import (
+    CHANNELS,
+    RoutedRecipient,
+    Routing,
+    RoutingConfigError,
+    expand_per_agency,
+    recipients_file,
+    routing_from_config,
+)
 
-RECIPIENTS_FILE = CONFIG_DIR / "recipients.yml"
 COLUMNS_FILE = Path(__file__).resolve().parent / "columns.yml"
 
 POLICIES = ("full", "masked", "hashed")
@@ -66,6 +71,14 @@ class Recipient:
     suites: tuple[str, ...]
     columns: tuple[ExportColumn, ...]
     schema_version: int
+    channels: tuple[str, ...] = CHANNELS  # the channels it serves (routing: arrears.routing)
+    rows_without_channel: bool = False  # also takes its team's rows left with no channel (legal)
+    numbers_file: bool = False  # a second file: the numbers the dialer may use for each row
+
+    @property
+    def routed(self) -> RoutedRecipient:
+        """What routing needs of this recipient."""
+        return RoutedRecipient(self.name, self.teams, self.channels, self.rows_without_channel)
 
     @property
     def hashed_columns(self) -> list[str]:
@@ -145,6 +158,8 @@ def _recipient(name: str, raw: dict[str, Any], schema_version: int) -> Recipient
     if not raw.get("suites"):
         # Nothing leaves the platform unchecked: a recipient must name the suites that clear its file.
         raise RecipientConfigError(f"recipients.yml: {name}: no suites (name the checks that must pass)")
+    if raw.get("numbers_file") and file_format != "csv":
+        raise RecipientConfigError(f"recipients.yml: {name}: numbers_file needs format csv (a dialer loads it)")
     return Recipient(
         name=name,
         description=str(raw.get("description", "")),
@@ -155,20 +170,30 @@ def _recipient(name: str, raw: dict[str, Any], schema_version: int) -> Recipient
         suites=tuple(str(suite) for suite in raw.get("suites") or []),
         columns=columns,
         schema_version=schema_version,
+        channels=tuple(str(channel) for channel in raw.get("channels") or CHANNELS),
+        rows_without_channel=bool(raw.get("rows_without_channel", False)),
+        numbers_file=bool(raw.get("numbers_file", False)),
     )
-
-
-def recipients_file() -> Path:
-    """config/recipients.yml, or $ARREARS_RECIPIENTS_FILE (a site's own recipients, or a test's)."""
-    return Path(os.environ.get("ARREARS_RECIPIENTS_FILE") or RECIPIENTS_FILE)
 
 
 def load_recipients(path: Path | None = None) -> dict[str, Recipient]:
     """Every configured recipient, by name, in file order; raises RecipientConfigError on a bad file."""
     data = _read_yaml(path or recipients_file())
     schema_version = int(data.get("schema_version", 1))
+    try:
+        routing_from_config(data)  # the channels and channel order are valid before anything is exported
+    except RoutingConfigError as err:
+        raise RecipientConfigError(str(err)) from err
+    # A `per_agency` template becomes one recipient per active agency (routing/agency_recipients.py).
     raw_recipients = expand_per_agency(data.get("recipients") or {})
     return {name: _recipient(name, raw, schema_version) for name, raw in raw_recipients.items()}
+
+
+def routing_of(recipients: dict[str, Recipient], path: Path | None = None) -> Routing:
+    """The routing of these recipients, with the file's channel order."""
+    data = _read_yaml(path or recipients_file())
+    order = routing_from_config({"channel_order": data.get("channel_order") or {}}).channel_order
+    return Routing(tuple(r.routed for r in recipients.values()), order)
 
 
 def recipient(name: str, path: Path | None = None) -> Recipient:

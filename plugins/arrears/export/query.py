@@ -22,14 +22,22 @@ RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "disp
 # split_part) so the planner can estimate it from the column statistics: a misestimate of 1M rows
 # as 5,000 turned every join into a million index lookups. NOT MATERIALIZED: the queue is read
 # twice (rows and the borrowers it needs) and a second scan is cheaper than a spilled tuplestore.
+# `{routed}` keeps the rows routed to this recipient (arrears.routing: array overlaps, which the
+# planner estimates from the array statistics).
 _QUEUE = """queue as not materialized (
     select *
     from marts.fct_work_queue
     where business_date = %(day)s and (team_id = any(%(teams)s) or team_id like any(%(team_prefixes)s))
+        and {routed}
 )"""
 
 
-def _latest(table: str, key: str, columns: str, queue_key: str | None = None) -> str:
+def queue_cte(routed: str) -> str:
+    """The `queue` CTE: the recipient's rows of D (`routed` is its routing predicate, from arrears.routing)."""
+    return _QUEUE.format(routed=routed.replace("%", "%%"))
+
+
+def latest_known(table: str, key: str, columns: str, queue_key: str | None = None) -> str:
     """Upsert rows as known at D, for the queue's loans or borrowers only (queue_key, default the key)."""
     queue_key = queue_key or key
     return f"""select distinct on ({key}) {columns}
@@ -45,7 +53,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
         "left join d on d.loan_id = q.loan_id",
     ),
     "b": (
-        _latest(
+        latest_known(
             "pii.borrowers",
             "borrower_id",
             "borrower_id, full_name, national_id, mobile_phone, email, province, city, address, birth_date",
@@ -53,7 +61,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
         "left join b on b.borrower_id = q.borrower_id",
     ),
     "l": (
-        _latest("raw.loans", "loan_id", "loan_id, principal, annual_rate, term_months, disbursed_on"),
+        latest_known("raw.loans", "loan_id", "loan_id, principal, annual_rate, term_months, disbursed_on"),
         "left join l on l.loan_id = q.loan_id",
     ),
     "sch": (
@@ -65,7 +73,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
         from (
             select *, max(schedule_version) filter (where effective_from <= %(day)s)
                 over (partition by loan_id) as version_in_force
-            from ({_latest("raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id")}) as known
+            from ({latest_known("raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id")})
+                as known
         ) as versions
         where schedule_version = version_in_force
         group by loan_id""",
@@ -108,7 +117,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     ),
     "lc": (
         f"""select distinct on (loan_id) loan_id, case_id, court
-        from ({_latest("raw.legal_cases", "case_id", "*", "loan_id")}) as known
+        from ({latest_known("raw.legal_cases", "case_id", "*", "loan_id")}) as known
         where status not in ('closed', 'withdrawn') and opened_on <= %(day)s
         order by loan_id, opened_on desc, case_id desc""",
         "left join lc on lc.loan_id = q.loan_id",
@@ -144,8 +153,11 @@ def _in_language(column: ExportColumn, language: str) -> ExportColumn:
     return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=labelled_sql(column.spec.sql, labels)))
 
 
-def export_query(recipient: Recipient) -> ExportQuery:
-    """The SELECT that yields the recipient's rows, in a stable order, with every policy applied."""
+def export_query(recipient: Recipient, routed: str = "true") -> ExportQuery:
+    """The SELECT that yields the recipient's rows, in a stable order, with every policy applied.
+
+    `routed` is the recipient's routing predicate over the queue row (arrears.routing.recipient_rows_sql).
+    """
     columns = [_in_language(column, recipient.header_language) for column in recipient.columns]
     # Policies are computed once per row in an inner select; the outer select only neutralises
     # (referencing the inner value, so a mask or hash is not evaluated three times). `offset 0`
@@ -154,7 +166,7 @@ def export_query(recipient: Recipient) -> ExportQuery:
     expressions = [policy_sql(column) for column in columns]
     used = set().union(*(_aliases_used(column.spec.sql) for column in columns))
     sources = tuple(alias for alias in _SOURCES if alias in used)
-    ctes = [_QUEUE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
+    ctes = [queue_cte(routed)] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
     joins = "\n".join(_SOURCES[alias][1] for alias in sources)
     inner = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
     outer = ", ".join(
@@ -170,15 +182,17 @@ def export_query(recipient: Recipient) -> ExportQuery:
     return ExportQuery(sql=sql, sources=sources)
 
 
-CONTROL_TOTALS_SQL = (
-    "with "
-    + _QUEUE
-    + """
+def control_totals_sql(routed: str = "true") -> str:
+    """Rows and overdue amount per team of the recipient's rows (the manifest's control totals)."""
+    return (
+        "with "
+        + queue_cte(routed)
+        + """
 select coalesce(team_id, '(held)'), count(*), coalesce(sum(overdue_amount), 0)
 from queue
 group by 1
 order by 1"""
-)
+    )
 
 
 def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arrears.report.config import ReportConfig, ordered
+from arrears.report.routing import routed_nowhere
 
 if TYPE_CHECKING:
     import psycopg
@@ -542,8 +543,9 @@ def exports(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Fig
             }
             for recipient, file, count, sha256, dq_run_id, exported_at in rows
         ],
-        "rows_exported": sum(int(row[2]) for row in rows),
+        "rows_exported": sum(int(row[2]) for row in rows if not str(row[1]).endswith("_numbers.csv")),
         "deliveries": deliveries,
+        "routed_nowhere": routed_nowhere(conn, day) if relation_exists(conn, "marts.fct_work_queue") else None,
     }
 
 

@@ -521,6 +521,10 @@ def _exports(figures: dict[str, Any], config: ReportConfig) -> str:
     else:
         delivered = f"<h3>{labels.html('text.deliveries')}</h3>" + table(deliveries["columns"], deliveries["rows"])
     summary = labels.html("text.exports_summary", files=len(figures["files"]), rows=count(figures["rows_exported"]))
+    nowhere = figures.get("routed_nowhere")
+    if nowhere is not None:  # worked rows no recipient serves (business rules §5)
+        per_team = ", ".join(f"{team} {count(rows)}" for team, rows in nowhere.items()) or "-"
+        summary += " " + labels.html("text.routed_nowhere", rows=count(sum(nowhere.values())), teams=per_team)
     return f"<p>{summary}</p>" + files + delivered
 
 

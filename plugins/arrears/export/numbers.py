@@ -1,0 +1,83 @@
+"""The numbers file of a dialing recipient: every number its dialer may use for each row, keyed by loan_id.
+
+A second CSV beside the rows (`<recipient>_<D>_numbers.csv`) rather than repeated columns: a row
+has from zero to several numbers, a dialer imports a number list per account, and a repeated-column
+layout would need a fixed maximum (dropping numbers beyond it) or empty columns on most rows. The
+numbers are the warehouse's (marts.fct_work_queue_contacts: own valid numbers, third-party numbers
+only for lost contact and locate-only; barred and invalid numbers never); the phone is read as
+known at D from pii.contact_points. Same order as the rows file, so the bytes are deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from arrears.export.config import COLUMNS_FILE, LANGUAGES, Recipient, RecipientConfigError
+from arrears.export.privacy import neutralise_sql
+from arrears.export.query import latest_known, queue_cte
+
+NUMBERS_SUFFIX = "_numbers"
+
+
+@dataclass(frozen=True)
+class NumberColumn:
+    """One column of the numbers file."""
+
+    name: str
+    sql: str
+    labels: dict[str, str]
+    dialable: bool = False
+
+    def cell_sql(self) -> str:
+        """The cell: a dialable number as digits is left as is, any other text is neutralised."""
+        if self.dialable:
+            return f"case when {self.sql} ~ '^\\+?[0-9]+$' then {self.sql} else {neutralise_sql(self.sql)} end"
+        return neutralise_sql(f"({self.sql})")
+
+
+@functools.cache
+def number_columns(path: Path = COLUMNS_FILE) -> tuple[NumberColumn, ...]:
+    """The numbers file's columns, in file order (export/columns.yml, `number_columns`)."""
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("number_columns") or {}
+    columns = []
+    for name, spec in raw.items():
+        labels = spec.get("labels") or {}
+        if any(language not in labels for language in LANGUAGES):
+            raise RecipientConfigError(f"columns.yml: number_columns.{name} needs a label in {', '.join(LANGUAGES)}")
+        columns.append(NumberColumn(name, str(spec["sql"]), dict(labels), bool(spec.get("dialable", False))))
+    return tuple(columns)
+
+
+def numbers_file_name(target: Recipient, business_date: dt.date) -> str:
+    """<recipient>_<D>_numbers.csv"""
+    return f"{target.name}_{business_date.isoformat()}{NUMBERS_SUFFIX}.csv"
+
+
+def number_headers(language: str) -> list[str]:
+    """The numbers file's header in the recipient's language."""
+    return [column.labels[language] for column in number_columns()]
+
+
+def numbers_query(routed: str) -> str:
+    """The numbers of the recipient's rows (same queue CTE and row order as its rows file)."""
+    phones = latest_known(
+        "pii.contact_points", "contact_point_id", "contact_point_id, relationship, phone", "borrower_id"
+    )
+    cells = ",\n    ".join(column.cell_sql() for column in number_columns())
+    return f"""with {queue_cte(routed)},
+cp as (
+{phones}
+)
+select
+    {cells}
+from queue as q
+inner join marts.fct_work_queue_contacts as n on n.business_date = q.business_date and n.loan_id = q.loan_id
+inner join cp on cp.contact_point_id = n.contact_point_id
+order by q.team_id collate "C", q.priority_rank, q.loan_id collate "C", n.locate_only,
+    n.kind collate "C", n.contact_point_id collate "C"
+"""
