@@ -29,12 +29,15 @@ def column_definitions(entity: Entity) -> list[str]:
 
 
 def raw_table_ddl(entity: Entity) -> list[str]:
-    """CREATE statement of the (partitioned) typed table of one entity (idempotent)."""
+    """CREATE statement of the (partitioned) typed table of one entity, and the contract's later columns
+    added to a table created before them (idempotent)."""
     columns = column_definitions(entity)
+    added = ", ".join(f"add column if not exists {column.name} {column.sql_type}" for column in entity.columns)
     return [
         f"create table if not exists {entity.raw_table} (\n    "
         + ",\n    ".join(columns)
-        + "\n) partition by list (_business_date)"
+        + "\n) partition by list (_business_date)",
+        f"alter table {entity.raw_table} {added}",
     ]
 
 
