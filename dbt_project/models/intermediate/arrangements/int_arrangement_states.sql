@@ -2,12 +2,14 @@
 -- (business rules §9), beside the status the source delivered.
 -- Settlements: kept once net payments valued agreed_on .. settle_by reach settlement_amount less the
 -- tolerance (the rest of the debt is waived); broken the day after settle_by without it; performing
--- (pending) before. Plans (repayment_plan, restructure): broken on the first day an installment is
--- arrangement_break_dpd days past due, counted from agreed_on for an installment due before the plan;
--- completed on the first day after agreed_on the loan is closed or, for a plan without its own
--- schedule version, its arrears are cleared (DPD 0). A cancellation can only come from the source.
--- A settlement delivered without settlement_amount / settle_by (a source that predates them) keeps
--- the delivered status (mapped to the derived names). Only arrangements' loans are read.
+-- (pending) before. Plans (repayment_plan, restructure): broken on the first day an installment of the
+-- schedule in force is arrangement_break_dpd days past due and unpaid (counted from agreed_on for one
+-- due before the plan); completed when the loan closes, when a plan's own schedule is all paid, or, for
+-- a plan without its own schedule, when the arrears it was agreed on are paid, if that came first.
+-- A cancellation can only come from the source. A settlement delivered without settlement_amount /
+-- settle_by (a source that predates them) keeps the delivered status (mapped to the derived names).
+-- Everything is read from the stored payments and installments of the arrangements' loans as known at
+-- D, never from the day-by-day snapshot: a rebuilt or backfilled date, or a first build, judges the same.
 {{ config(
     materialized='table',
     post_hook='{{ analyze_relation(this) }}',
@@ -33,7 +35,7 @@ settlements as (
     where kind = 'settlement'
 ),
 
--- Net payments known at D on the settlements' loans (a reversal cancels its payment, §3).
+-- Payments known at D on the arrangements' loans.
 payments_known as (
     select
         payment_id,
@@ -45,9 +47,10 @@ payments_known as (
     where
         delivered_on <= {{ business_date() }}
         and value_date <= {{ business_date() }}
-        and loan_id in (select settlements.loan_id from settlements)
+        and loan_id in (select arrangements.loan_id from arrangements)
 ),
 
+-- Net payments per day for the settlements (a reversal cancels its payment, §3).
 payments_net_daily as (
     select
         payments.loan_id,
@@ -93,64 +96,249 @@ settlement_payments as (
     group by arrangement_id
 ),
 
--- The plans' loans day by day after agreed_on (the delinquency snapshot; DPD is measured on the plan's
--- schedule from its effective date, §2).
+-- Plans are judged from their loan's schedule in force at D and its payments (no day-by-day history):
+-- each installment's paid_on is the first day the net paid towards the schedule version (payments
+-- valued from the version's effective date, §2) reached everything due through it less the tolerance.
 plans as (
     select * from arrangements
     where kind in ('repayment_plan', 'restructure')
 ),
 
-plan_days as (
+-- (Every arrangement's schedule: a settlement's waived amount is read from it too.)
+plan_installment_versions as (
     select
-        plans.arrangement_id,
-        daily.business_date,
-        daily.loan_status,
-        daily.dpd,
-        daily.oldest_unpaid_due_date,
-        plans.new_schedule_version,
-        plans.agreed_on
-    from plans
-    inner join {{ ref('int_loan_delinquency_daily') }} as daily
+        arrangements.arrangement_id,
+        installments.schedule_version,
+        installments.installment_no,
+        installments.due_date,
+        installments.principal_due,
+        installments.fee_due + installments.interest_due as charges_due,
+        installments.fee_due + installments.interest_due + installments.principal_due as total_due,
+        min(installments.effective_from) over (
+            partition by arrangements.arrangement_id, installments.schedule_version
+        ) as version_effective_from
+    from arrangements
+    inner join {{ ref('stored_installments') }} as installments
+        on arrangements.loan_id = installments.loan_id
+    where installments.delivered_on <= {{ business_date() }}
+),
+
+plan_installment_versions_ranked as (
+    select
+        plan_installment_versions.*,
+        max(
+            case
+                when plan_installment_versions.version_effective_from <= {{ business_date() }}
+                    then plan_installment_versions.schedule_version
+            end
+        ) over (partition by plan_installment_versions.arrangement_id) as version_in_force
+    from plan_installment_versions
+),
+
+plan_installments as (
+    select
+        arrangement_id,
+        schedule_version,
+        version_effective_from,
+        installment_no,
+        due_date,
+        principal_due,
+        charges_due,
+        sum(total_due) over (
+            partition by arrangement_id
+            order by due_date asc, installment_no asc
+            rows between unbounded preceding and current row
+        ) as due_through
+    from plan_installment_versions_ranked
+    where schedule_version = version_in_force
+),
+
+plan_versions as (
+    select distinct
+        arrangement_id,
+        schedule_version,
+        version_effective_from
+    from plan_installments
+),
+
+-- Signed payments (§3): a reversal takes its payment back from its own value date and belongs where
+-- the payment did.
+plan_payments_signed as (
+    select
+        payments.loan_id,
+        payments.value_date as counts_from,
+        payments.value_date as belongs_to_date,
+        payments.amount as signed_amount
+    from payments_known as payments
+    where payments.reversal_of is null
+    union all
+    select
+        reversals.loan_id,
+        greatest(reversals.value_date, coalesce(originals.value_date, reversals.value_date)) as counts_from,
+        coalesce(originals.value_date, reversals.value_date) as belongs_to_date,
+        -reversals.amount as signed_amount
+    from payments_known as reversals
+    left join payments_known as originals
+        on reversals.reversal_of = originals.payment_id
+    where reversals.reversal_of is not null
+),
+
+plan_paid_running as (
+    select
+        plan_versions.arrangement_id,
+        plan_payments_signed.counts_from,
+        sum(sum(plan_payments_signed.signed_amount)) over (
+            partition by plan_versions.arrangement_id
+            order by plan_payments_signed.counts_from
+        ) as paid_so_far
+    from plan_versions
+    inner join arrangements
+        on plan_versions.arrangement_id = arrangements.arrangement_id
+    inner join plan_payments_signed
         on
-            plans.loan_id = daily.loan_id
-            and daily.business_date > plans.agreed_on
-            and daily.business_date <= {{ business_date() }}
+            arrangements.loan_id = plan_payments_signed.loan_id
+            and plan_payments_signed.belongs_to_date >= plan_versions.version_effective_from
+    group by plan_versions.arrangement_id, plan_payments_signed.counts_from
+),
+
+-- An installment is paid from the first day after which the net paid stays at or above everything due
+-- through it (a reversal that takes the money back makes it unpaid again from the reversal's date).
+plan_installments_short as (
+    select
+        plan_installments.arrangement_id,
+        plan_installments.schedule_version,
+        plan_installments.installment_no,
+        plan_installments.due_date,
+        plan_installments.due_through,
+        (
+            select max(running.counts_from)
+            from plan_paid_running as running
+            where
+                running.arrangement_id = plan_installments.arrangement_id
+                and running.paid_so_far < plan_installments.due_through - {{ var('arrears_tolerance') }}
+        ) as last_short_on
+    from plan_installments
+),
+
+plan_installments_paid as (
+    select
+        short.arrangement_id,
+        short.schedule_version,
+        short.due_date,
+        (
+            select min(running.counts_from)
+            from plan_paid_running as running
+            where
+                running.arrangement_id = short.arrangement_id
+                and running.paid_so_far >= short.due_through - {{ var('arrears_tolerance') }}
+                and (short.last_short_on is null or running.counts_from > short.last_short_on)
+        ) as paid_on
+    from plan_installments_short as short
 ),
 
 plan_milestones as (
     select
-        arrangement_id,
+        plans.arrangement_id,
+        -- The first day an installment unpaid then is arrangement_break_dpd days late (counted from
+        -- agreed_on for one due before the plan).
         min(
             case
                 when
-                    oldest_unpaid_due_date is not null
-                    and business_date >= {{ add_days(
-                        'greatest(oldest_unpaid_due_date, agreed_on)', var('arrangement_break_dpd')
-                    ) }}
-                    then business_date
+                    {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
+                    <= {{ business_date() }}
+                    and (
+                        paid.paid_on is null
+                        or paid.paid_on > {{ add_days(
+                            'greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')
+                        ) }}
+                    )
+                    then {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
             end
         ) as broken_on,
-        min(
-            case
-                when loan_status = 'closed' or (new_schedule_version is null and dpd = 0) then business_date
-            end
-        ) as completed_on
-    from plan_days
-    group by arrangement_id
+        -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
+        -- the day the last installment overdue at agreed_on is paid.
+        case
+            when plans.new_schedule_version is null
+                then case
+                    when {{ dbt.bool_or('paid.due_date < plans.agreed_on and paid.paid_on is null') }} then null
+                    else
+                        greatest(
+                            max(case when paid.due_date < plans.agreed_on then paid.paid_on end),
+                            {{ add_days('plans.agreed_on', 1) }}
+                        )
+                end
+        end as arrears_cleared_on,
+        -- A plan with its own schedule: completed when every installment of that version is paid.
+        case
+            when
+                max(paid.schedule_version) = plans.new_schedule_version
+                and not {{ dbt.bool_or('paid.paid_on is null') }}
+                then max(paid.paid_on)
+        end as schedule_paid_on
+    from plans
+    inner join plan_installments_paid as paid
+        on plans.arrangement_id = paid.arrangement_id
+    group by plans.arrangement_id, plans.agreed_on, plans.new_schedule_version
 ),
 
--- What the loan still owed on the day a settlement was kept: waived by the settlement.
+plan_loans_closed as (
+    select
+        plans.arrangement_id,
+        loans.closed_on
+    from plans
+    inner join {{ ref('stg_loans') }} as loans
+        on plans.loan_id = loans.loan_id
+    where
+        loans.status = 'closed'
+        and loans.closed_on > plans.agreed_on
+        and loans.closed_on <= {{ business_date() }}
+),
+
+plan_states as (
+    select
+        plans.arrangement_id,
+        plan_milestones.broken_on,
+        least(
+            plan_milestones.arrears_cleared_on, plan_milestones.schedule_paid_on, plan_loans_closed.closed_on
+        ) as completed_on
+    from plans
+    left join plan_milestones
+        on plans.arrangement_id = plan_milestones.arrangement_id
+    left join plan_loans_closed
+        on plans.arrangement_id = plan_loans_closed.arrangement_id
+),
+
+-- What the loan still owed on the day a settlement was kept, after its payments (outstanding principal
+-- plus the interest and fees fallen due, less the net paid towards the schedule in force): waived.
+settlement_paid_through_runs as (
+    select
+        settlement_payments.arrangement_id,
+        running.counts_from,
+        running.paid_so_far
+    from settlement_payments
+    inner join plan_paid_running as running
+        on
+            settlement_payments.arrangement_id = running.arrangement_id
+            and running.counts_from <= settlement_payments.kept_on
+),
+
+settlement_paid_through_kept as (
+    {{ deduplicate('settlement_paid_through_runs', ['arrangement_id'], 'counts_from desc') }}
+),
+
 loan_debt_when_kept as (
     select
         settlement_payments.arrangement_id,
-        daily.outstanding_principal + daily.overdue_interest + daily.overdue_fee as debt_left
+        sum(installments.principal_due)
+        + sum(case when installments.due_date <= settlement_payments.kept_on then installments.charges_due else 0 end)
+        - coalesce(max(paid_through.paid_so_far), 0) as debt_left
     from settlement_payments
-    inner join settlements
-        on settlement_payments.arrangement_id = settlements.arrangement_id
-    inner join {{ ref('int_loan_delinquency_daily') }} as daily
-        on
-            settlements.loan_id = daily.loan_id
-            and settlement_payments.kept_on = daily.business_date
+    inner join plan_installments as installments
+        on settlement_payments.arrangement_id = installments.arrangement_id
+    left join settlement_paid_through_kept as paid_through
+        on settlement_payments.arrangement_id = paid_through.arrangement_id
+    where settlement_payments.kept_on is not null
+    group by settlement_payments.arrangement_id
 ),
 
 -- The negotiating team: the team of the loan's last right-party contact on or before agreed_on.
@@ -194,27 +382,27 @@ judged as (
             when arrangements.kind = 'settlement' then 'performing'
             -- Plans: whichever came first; a plan broken and completed on the same day counts completed.
             when
-                plan_milestones.completed_on is not null
-                and (plan_milestones.broken_on is null or plan_milestones.completed_on <= plan_milestones.broken_on)
+                plan_states.completed_on is not null
+                and (plan_states.broken_on is null or plan_states.completed_on <= plan_states.broken_on)
                 then 'completed'
-            when plan_milestones.broken_on is not null then 'broken'
+            when plan_states.broken_on is not null then 'broken'
             else 'performing'
         end as derived_status,
         case
             when arrangements.kind = 'settlement' then settlement_payments.kept_on
-            else plan_milestones.completed_on
+            else plan_states.completed_on
         end as kept_on,
         case
             when arrangements.kind = 'settlement' then {{ add_days('arrangements.settle_by', 1) }}
-            else plan_milestones.broken_on
+            else plan_states.broken_on
         end as broken_on
     from arrangements
     left join settlement_payments
         on arrangements.arrangement_id = settlement_payments.arrangement_id
     left join loan_debt_when_kept
         on arrangements.arrangement_id = loan_debt_when_kept.arrangement_id
-    left join plan_milestones
-        on arrangements.arrangement_id = plan_milestones.arrangement_id
+    left join plan_states
+        on arrangements.arrangement_id = plan_states.arrangement_id
     left join negotiating_team
         on arrangements.arrangement_id = negotiating_team.arrangement_id
 ),
