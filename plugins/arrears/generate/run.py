@@ -12,9 +12,10 @@ import numpy as np
 
 from arrears.contract import entity_names, load_contract
 from arrears.errors import ArrearsError
-from arrears.generate.activity import RULES
+from arrears.generate.activity import RULES, Activity
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
 from arrears.generate.params import load_params
+from arrears.generate.plans import write_truth
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
 from arrears.generate.simulator import simulate_days
@@ -76,6 +77,7 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
     contract = load_contract()
     source = load_params()["portfolio"]["source_system"]
     first, last = day_number(start), day_number(start) + days - 1
+    activity: Activity | None = None
     for day in simulate_days(loans, day_number(anchor), last, seed):
         if day.day < first:
             continue  # re-simulated to rebuild the state; already delivered
@@ -103,6 +105,9 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
         summary.days += 1
         summary.faults += len(fault_lines)
         summary.violations += len(injected)
+        activity = day.activity
+    if activity is not None:  # the arrangements' and legal cases' truth as of the last day written
+        write_truth(truth, activity.arrangements, activity.legal_cases, last)
     return summary
 
 

@@ -42,6 +42,7 @@ class Day:
     rows: dict[str, Rows]
     actions: Actions
     portfolio: Portfolio
+    activity: Activity
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
 
 
@@ -78,7 +79,7 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int) -> Iterator[Day
         write_off(pf, day)
         end_of_day(pf, act, day, changes, delivering=True)
         rows = _day_rows(pf, act, pools, day, day == anchor, changes, new_positions, actions)
-        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, earlier_events=reservoir)
+        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, activity=act, earlier_events=reservoir)
         for name in reservoir:
             count, make = rows[name]
             columns = make(0, min(3, count))
