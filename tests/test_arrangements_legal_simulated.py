@@ -127,7 +127,9 @@ def test_a_pending_settlement_takes_the_loan_off_the_phones(simulated: tuple[str
 @pytest.mark.slow
 def test_legal_cases_enter_each_status_on_the_simulated_day(simulated: tuple[str, Path]) -> None:
     url, truth_folder = simulated
-    truth = {(row["case_id"], row["status"]): row["entered_on"] for row in _truth(truth_folder, "legal_case_statuses.csv")}
+    truth = {
+        (row["case_id"], row["status"]): row["entered_on"] for row in _truth(truth_folder, "legal_case_statuses.csv")
+    }
     columns = ", ".join(f"entered_{status}_on" for status in STATUSES)
     with psycopg.connect(url) as conn:
         rows = conn.execute(f"select case_id, {columns} from marts.fct_legal_cases").fetchall()

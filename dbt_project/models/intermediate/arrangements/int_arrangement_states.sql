@@ -197,7 +197,7 @@ plan_paid_running as (
     inner join plan_payments_signed
         on
             arrangements.loan_id = plan_payments_signed.loan_id
-            and plan_payments_signed.belongs_to_date >= plan_versions.version_effective_from
+            and plan_versions.version_effective_from <= plan_payments_signed.belongs_to_date
     group by plan_versions.arrangement_id, plan_payments_signed.counts_from
 ),
 
@@ -319,7 +319,7 @@ settlement_paid_through_runs as (
     inner join plan_paid_running as running
         on
             settlement_payments.arrangement_id = running.arrangement_id
-            and running.counts_from <= settlement_payments.kept_on
+            and settlement_payments.kept_on >= running.counts_from
 ),
 
 settlement_paid_through_kept as (
@@ -352,7 +352,7 @@ negotiating_contacts as (
     inner join {{ ref('stored_collection_actions') }} as actions
         on
             arrangements.loan_id = actions.loan_id
-            and actions.action_local_date <= arrangements.agreed_on
+            and arrangements.agreed_on >= actions.action_local_date
             and actions.delivered_on <= {{ business_date() }}
     where actions.is_right_party_contact
 ),
@@ -369,9 +369,10 @@ judged as (
         loan_debt_when_kept.debt_left,
         case
             when arrangements.delivered_status = 'cancelled' then 'cancelled'
-            when arrangements.kind = 'settlement' and (
-                arrangements.settlement_amount is null or arrangements.settle_by is null
-            )
+            when
+                arrangements.kind = 'settlement' and (
+                    arrangements.settlement_amount is null or arrangements.settle_by is null
+                )
                 then case arrangements.delivered_status
                     when 'active' then 'performing'
                     when 'completed' then 'kept'

@@ -51,8 +51,8 @@ in_status_at_month_end as (
     from month_ends
     inner join stays
         on
-            stays.entered_on <= month_ends.month_end
-            and (stays.left_on is null or stays.left_on > month_ends.month_end)
+            month_ends.month_end >= stays.entered_on
+            and (stays.left_on is null or month_ends.month_end < stays.left_on)
     group by month_ends.month_start, stays.status
 ),
 

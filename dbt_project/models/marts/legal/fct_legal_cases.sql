@@ -61,7 +61,7 @@ recoveries as (
     inner join payments_net
         on
             cases.loan_id = payments_net.loan_id
-            and payments_net.value_date >= cases.opened_on
+            and cases.opened_on <= payments_net.value_date
     group by cases.case_id
 ),
 
