@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from arrears.report import figures
+from arrears.report import arrangements_legal, figures
 from arrears.report.config import ReportConfig, load_config
 from arrears.report.figures import Collector, Unavailable
 from arrears.report.links import report_links
@@ -30,6 +30,8 @@ COLLECTORS: dict[str, Collector] = {
     "vintages": figures.vintages,
     "work_queue": figures.work_queue,
     "promises": figures.promises,
+    "arrangements": arrangements_legal.arrangements,
+    "legal": arrangements_legal.legal,
     "compliance": figures.compliance,
     "data_quality": figures.data_quality,
     "ingest": figures.ingest,
