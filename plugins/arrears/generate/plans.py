@@ -6,23 +6,26 @@ never pay it (broken the day after `settle_by`), the others pay it in one paymen
 recovery, so nothing but the settlement's own payment (or a bounce of it) decides how it ends.
 Plans are judged every simulated day by the rule of business-rules §9 on the simulator's own state
 (the oldest unpaid installment); legal cases record the day they enter each status.
-The ground truth is written beside the landing folder (`arrears.generate.run.truth_folder`):
-`arrangements.csv` and `legal_case_statuses.csv`.
+The ground truth they leave in the records is written by `plans_truth`.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from arrears.generate.portfolio import CLOSED, Portfolio
 
-if TYPE_CHECKING:
-    from arrears.generate.activity import Record
+
+class Record(Protocol):
+    """An activity record (arrears.generate.activity.Record, which imports this module)."""
+
+    id: int
+    values: dict[str, Any]
+    next_day: int
+
 
 # §9 arrangement_break_dpd (dbt var, default 30): the simulator's truth uses the same number.
 BREAK_DPD = 30
@@ -85,38 +88,3 @@ def judge_plans(pf: Portfolio, arrangements: Iterable[Record], day: int) -> None
 def enter_status(record: Record, status: str, day: int) -> None:
     """A legal case entered `status` on `day` (its delivered version carries that day)."""
     record.values.setdefault("history", []).append((status, day))
-
-
-def write_truth(truth: Path, arrangements: list[Record], cases: list[Record], last_day: int) -> None:
-    """The intended outcome of every arrangement and the status dates of every legal case, as of `last_day`."""
-    from arrears.generate.rows import dates, money
-
-    def date(day: int | None) -> str:
-        return "" if day is None else dates(np.asarray([day]))[0]
-
-    with (truth / "arrangements.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["arrangement_id", "loan_id", "kind", "agreed_on", "settlement_amount", "settle_by",
-                         "status", "status_on"])  # fmt: skip
-        for record in arrangements:
-            values: dict[str, Any] = record.values
-            status, on = values.get("truth", ("performing", None))
-            if on is not None and on > last_day:
-                status, on = "performing", None  # decided after the last delivered day
-            amount = values.get("settlement_amount")
-            writer.writerow([
-                f"AR{record.id:09d}", f"L{values['loan'] + 1:010d}", values["kind"], date(values["agreed_on"]),
-                "" if amount is None else money(np.asarray([amount]))[0], date(values.get("settle_by")),
-                status, date(on),
-            ])  # fmt: skip
-    with (truth / "legal_case_statuses.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["case_id", "loan_id", "status", "entered_on"])
-        for record in cases:
-            values = record.values
-            entered: dict[str, int] = {"referred": int(values["opened_on"])}
-            for status, day in values.get("history", []):
-                if day <= last_day:
-                    entered.setdefault(status, int(day))
-            for status, day in entered.items():
-                writer.writerow([f"LC{record.id:09d}", f"L{values['loan'] + 1:010d}", status, date(day)])

@@ -15,7 +15,7 @@ from arrears.errors import ArrearsError
 from arrears.generate.activity import RULES, Activity
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
 from arrears.generate.params import load_params
-from arrears.generate.plans import write_truth
+from arrears.generate.plans_truth import write_truth
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
 from arrears.generate.simulator import simulate_days
