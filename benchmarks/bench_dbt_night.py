@@ -1,11 +1,13 @@
 """The night's dbt cost on a simulated book, for comparing two checkouts on the same deliveries.
 
-    python -m benchmarks.bench_dbt_night --loans 1000000 --days 3 --landing DIR [--home DIR]
+    python -m benchmarks.bench_dbt_night --loans 1000000 --days 3 --landing DIR [--home DIR] [--rebuild]
 
 Simulates `--days` deliveries into `--landing` unless it already holds them (so a second checkout builds
 exactly the deliveries the first one did: run the first with the older code, whose deliveries both
 contracts accept), then in its own $ARREARS_HOME ingests and builds each night in order and prints the
-seconds of each step and the machine's load. Not a test: figures only (benchmarks/results.md).
+seconds of each step and the machine's load. `--rebuild` only builds the last night again in an existing
+home (after `db init`): alternating two checkouts' rebuilds of one night on one warehouse compares their dbt
+cost on identical data and state. Not a test: figures only (benchmarks/results.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--landing", required=True, type=Path)
     parser.add_argument("--home", help="ARREARS_HOME to use (default: a new temporary folder)")
+    parser.add_argument("--rebuild", action="store_true", help="only build the last night again")
     args = parser.parse_args()
 
     home = Path(args.home or tempfile.mkdtemp(prefix="arrears_bench_night_"))
@@ -44,6 +47,11 @@ def main() -> None:
     with connect(autocommit=True) as conn:
         init_schema(conn)
     last = START + dt.timedelta(days=args.days - 1)
+    if args.rebuild:
+        started = time.perf_counter()
+        build(last)
+        print(f"rebuild {last}: build {time.perf_counter() - started:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+        return
     if not (args.landing / last.isoformat() / "_manifest.json").exists():
         started = time.perf_counter()
         generate(loans=args.loans, start=START, days=args.days, seed=args.seed, out=args.landing, inject_faults=0.0)
