@@ -337,7 +337,7 @@ def test_a_path_outside_the_delivery_is_rejected(warehouse_url: str, conn: psyco
 @pytest.mark.parametrize(
     ("header", "message"),
     [
-        ([c for c in GOOD_ROWS["payments"] if c != "channel"], "payments.csv: missing column(s) channel"),
+        ([c for c in GOOD_ROWS["payments"] if c != "value_date"], "payments.csv: missing column(s) value_date"),
         ([*GOOD_ROWS["payments"], "memo"], "payments.csv: unknown column(s) memo"),
     ],
     ids=["missing-column", "unknown-column"],

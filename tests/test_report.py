@@ -31,6 +31,9 @@ REPORT_MARTS = (
     "fct_work_queue",
     "fct_promises_to_pay",
     "fct_compliance_violations",
+    "agg_arrangement_keep_rates",
+    "fct_legal_cases",
+    "agg_legal_pipeline_monthly",
 )
 
 

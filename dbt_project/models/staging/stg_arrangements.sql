@@ -11,6 +11,8 @@ final as (
         agreed_on,
         status,
         new_schedule_version,
+        settlement_amount,
+        settle_by,
         updated_at
     from arrangements_known
 )

@@ -51,7 +51,8 @@ class Column:
     check: str | None = None
     default: str | None = None
     doc: str = ""
-    # May be absent from a file's header (a column added after sources started delivering): loads as NULL.
+    # Added after sources started delivering (documented as such). Any column that is not required may be
+    # absent from a file's header and loads as NULL (ingest/manifest.py); these are the ones expected absent.
     optional: bool = False
 
     @property

@@ -29,20 +29,15 @@ def column_definitions(entity: Entity) -> list[str]:
 
 
 def raw_table_ddl(entity: Entity) -> list[str]:
-    """CREATE statement of the (partitioned) typed table of one entity, then ALTERs adding its optional columns
-    to a table created before them (idempotent)."""
+    """CREATE statement of the (partitioned) typed table of one entity, and the contract's later columns
+    added to a table created before them (idempotent)."""
     columns = column_definitions(entity)
+    added = ", ".join(f"add column if not exists {column.name} {column.sql_type}" for column in entity.columns)
     return [
         f"create table if not exists {entity.raw_table} (\n    "
         + ",\n    ".join(columns)
         + "\n) partition by list (_business_date)",
-        # Optional columns came after the first warehouses: add them to an older table (its partitions
-        # follow; a column without a default is added without rewriting any row).
-        *(
-            f"alter table {entity.raw_table} add column if not exists {column.name} {column.sql_type}"
-            for column in entity.columns
-            if column.optional
-        ),
+        f"alter table {entity.raw_table} {added}",
     ]
 
 

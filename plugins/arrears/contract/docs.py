@@ -26,7 +26,7 @@ def _rules(column: Column) -> str:
     if column.pii:
         rules.append("PII")
     if column.optional:
-        rules.append("optional: may be absent from the header (loads as NULL)")
+        rules.append("optional: added later, older sources leave it out of the header (loads as NULL)")
     return "; ".join(rules)
 
 

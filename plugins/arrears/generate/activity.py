@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from arrears.generate.compliance_cases import ComplianceCases
+from arrears.generate.plans import agree_settlement, enter_status, judge_plans, settlement_kept
 from arrears.generate.portfolio import (
     ACTIVE,
     CLOSED,
@@ -459,10 +460,8 @@ def _effects(
         if status == WRITTEN_OFF and draws[i, 1] < p["settlement_share_of_rpc"]:
             owed = int(pf.remaining(np.asarray([loan]))[0])
             if owed >= 10000:
-                pay_day = day + 1 + int(draws[i, 2] * 10)
-                pf.loans["ptp_day"][loan], pf.loans["ptp_amount"][loan] = pay_day, int(round(owed * 0.5, -2))
                 record = _arrangement(act, loan, "settlement", day, None)
-                record.next_day = pay_day + 1
+                agree_settlement(pf, record, owed, day)
                 changes.arrangements.append(record)
         elif status == ACTIVE and 31 <= loan_dpd <= 120 and draws[i, 1] < p["restructure_share_of_rpc"]:
             if pf.loans["frozen_until"][loan] < day and not any(x == loan for x in act.pending_restructures):
@@ -662,10 +661,11 @@ def end_of_day(pf: Portfolio, act: Activity, day: int, changes: DayChanges, deli
         loan = record.values["loan"]
         cured = loans["status"][loan] == CLOSED or loans["first_unpaid_due"][loan] >= day
         if record.values["kind"] == "settlement":
-            cured = loans["ptp_day"][loan] == -1 and loans["paid"][loan] > 0
+            cured = settlement_kept(record)
         record.values["status"] = "completed" if cured else "broken"
         record.updated = day
         changes.arrangements.append(record)
+    judge_plans(pf, act.arrangements, day)
     for record in act.restrictions:
         if record.next_day == day and record.values["to"] is None:
             record.values["to"] = day  # dispute resolved / hold lifted: active through today
@@ -730,6 +730,7 @@ def _legal(
         else:
             continue
         v["status"] = new_status
+        enter_status(record, new_status, day)
         record.updated = day
         changes.legal_cases.append(record)
         if new_status in LEGAL_STEPS:
@@ -780,6 +781,7 @@ def open_case(
     lo, hi = LEGAL_STEPS[status][1:]
     record.next_day = today + int(rng.integers(lo, hi + 1))
     pf.loans["legal_open"][loan] = True
+    enter_status(record, status, today)
     act.legal_cases.append(record)
     return record
 

@@ -266,6 +266,7 @@ def arrangement_rows(records: Sequence[Record]) -> Rows:
     def one(r: Record) -> dict[str, str]:
         v = r.values
         version = v["new_schedule_version"]
+        amount = v.get("settlement_amount")
         return {
             "arrangement_id": f"AR{r.id:09d}",
             "loan_id": f"L{v['loan'] + 1:010d}",
@@ -273,6 +274,8 @@ def arrangement_rows(records: Sequence[Record]) -> Rows:
             "agreed_on": _date(v["agreed_on"]),
             "status": v["status"],
             "new_schedule_version": "" if version is None else str(version),
+            "settlement_amount": "" if amount is None else money(np.asarray([amount]))[0],
+            "settle_by": _date(v.get("settle_by")),
             "updated_at": _stamp(r.updated, r.id),
         }
 

@@ -12,10 +12,11 @@ import numpy as np
 
 from arrears.contract import entity_names, load_contract
 from arrears.errors import ArrearsError
-from arrears.generate.activity import RULES
+from arrears.generate.activity import RULES, Activity
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
 from arrears.generate.experiment import write_experiment_truth
 from arrears.generate.params import load_params
+from arrears.generate.plans_truth import write_truth
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
 from arrears.generate.simulator import simulate_days
@@ -90,6 +91,7 @@ def generate(
     contract = load_contract()
     source = load_params()["portfolio"]["source_system"]
     first, last = day_number(start), day_number(start) + days - 1
+    activity: Activity | None = None
     for day in simulate_days(loans, day_number(anchor), last, seed, experiment):
         if day.day < first:
             day.cases.forget_truth()
@@ -121,6 +123,9 @@ def generate(
         summary.violations += len(injected)
         if experiment and day.day == last:
             write_experiment_truth(truth, anchor, day.portfolio)
+        activity = day.activity
+    if activity is not None:  # the arrangements' and legal cases' truth as of the last day written
+        write_truth(truth, activity.arrangements, activity.legal_cases, last)
     return summary
 
 

@@ -46,6 +46,7 @@ class Day:
     actions: Actions
     portfolio: Portfolio
     cases: ComplianceCases
+    activity: Activity
     earlier_events: dict[str, deque[list[str]]] = field(default_factory=dict)
 
 
@@ -84,7 +85,9 @@ def simulate_days(loans: int, anchor: int, last: int, seed: int, experiment: boo
         end_of_day(pf, act, day, changes, delivering=True)
         new_restrictions(pf, act, day, changes)
         rows = _day_rows(pf, act, pools, day, day == anchor, changes, new_positions, actions)
-        yield Day(day=day, rows=rows, actions=actions, portfolio=pf, cases=act.cases, earlier_events=reservoir)
+        yield Day(
+            day=day, rows=rows, actions=actions, portfolio=pf, cases=act.cases, activity=act, earlier_events=reservoir
+        )
         for name in reservoir:
             count, make = rows[name]
             columns = make(0, min(3, count))

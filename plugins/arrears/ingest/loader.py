@@ -160,7 +160,8 @@ def _as_text(record: list[str]) -> str:
 def _copy_fallback(conn: psycopg.Connection, entity: Entity, listed: ManifestFile, header: list[str]) -> None:
     """Parse record by record; broken records land with their reason and raw text, the rest as fields."""
     source = _Source(listed)
-    order = [header.index(name) if name in header else None for name in entity.column_names]  # None: absent
+    # A column absent from the header (not required, the source predates it) loads as NULL.
+    order = [header.index(name) if name in header else None for name in entity.column_names]
     empty = [None] * len(entity.column_names)
     text = io.TextIOWrapper(
         io.BufferedReader(_IterStream(source.chunks())), encoding="utf-8-sig", errors="surrogateescape", newline=""
@@ -181,7 +182,7 @@ def _copy_fallback(conn: psycopg.Connection, entity: Entity, listed: ManifestFil
             rows += 1
             broken = _broken_record(record, header)
             if broken is None:
-                fields = [None if index is None else record[index] for index in order]
+                fields = (None if index is None else record[index] for index in order)
                 copy.write_row([*fields, rows + 1, None, None, None])
             else:
                 copy.write_row([*empty, rows + 1, broken[0], broken[1], _as_text(record)])
@@ -267,6 +268,9 @@ def _load_fast(
     """The fast path (arrears.ingest.direct_copy); raises NeedsExactPath when it cannot be exact."""
     import psycopg
 
+    absent = [name for name in entity.column_names if name not in header]
+    if absent:  # the direct writer expects every column; the landing table takes absent ones as NULL
+        raise NeedsExactPath(f"column(s) absent from the header: {', '.join(absent)}")
     conn.execute(sql.create_land_table(entity))
     started = time.perf_counter()
     try:

@@ -140,13 +140,15 @@ def _manifest_file(entry: object, number: int, folder: Path, manifest: Path) -> 
 
 
 def check_header(listed: ManifestFile, header: list[str]) -> list[str]:
-    """The header, when it has exactly the entity's columns (any order; optional ones may be absent); else a
-    rejection."""
+    """The header, when it has the entity's columns (any order); else a rejection.
+
+    A column that is not required may be absent (a source that predates it): its values load as NULL.
+    """
     entity: Entity = load_contract().entity(listed.entity)
     expected = set(entity.column_names)
     duplicated = sorted({name for name in header if header.count(name) > 1})
     unknown = [name for name in header if name not in expected]
-    missing = [column.name for column in entity.columns if column.name not in header and not column.optional]
+    missing = [column.name for column in entity.columns if column.required and column.name not in header]
     if duplicated:
         raise _reject(listed.file, f"header repeats column(s) {', '.join(duplicated)}")
     if unknown:

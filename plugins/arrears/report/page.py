@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from arrears.report import charts
+from arrears.report import arrangements_legal, charts
 from arrears.report.config import Labels, ReportConfig
 from arrears.report.experiments import experiment_table
 from arrears.settings import source_timezone
@@ -536,6 +536,8 @@ RENDERERS: dict[str, Renderer] = {
     "vintages": _vintages,
     "work_queue": _work_queue,
     "promises": _promises,
+    "arrangements": lambda figures, config: arrangements_legal.render_arrangements(figures, config, table),
+    "legal": lambda figures, config: arrangements_legal.render_legal(figures, config, table),
     "compliance": _compliance,
     "experiments": _experiments,
     "data_quality": _data_quality,

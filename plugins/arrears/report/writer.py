@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from arrears.report import figures
+from arrears.report import arrangements_legal, figures
 from arrears.report.agencies import agency_scorecard
 from arrears.report.config import ReportConfig, load_config
 from arrears.report.experiments import experiments
@@ -32,6 +32,8 @@ COLLECTORS: dict[str, Collector] = {
     "vintages": figures.vintages,
     "work_queue": figures.work_queue,
     "promises": figures.promises,
+    "arrangements": arrangements_legal.arrangements,
+    "legal": arrangements_legal.legal,
     "compliance": figures.compliance,
     "experiments": experiments,
     "agencies": agency_scorecard,

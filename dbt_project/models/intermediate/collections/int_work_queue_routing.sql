@@ -38,6 +38,7 @@ matching_rules as (
             when 'dispute' then signals.has_dispute
             when 'cease_communication_legal' then signals.has_cease_communication and signals.meets_legal_rule
             when 'cease_communication' then signals.has_cease_communication
+            when 'settlement_pending' then signals.has_pending_settlement
             when 'pre_due' then signals.stage = 'pre_due'
             when 'early' then signals.stage = 'early'
             when 'field'

@@ -87,12 +87,17 @@ loans_with_open_legal_case as (
         and opened_on <= {{ business_date() }}
 ),
 
+-- Active as delivered and not yet kept, completed or broken as judged from payments and the plan
+-- (int_arrangement_states, §9): a settlement past settle_by returns the loan to normal routing.
 loans_with_active_arrangement as (
-    select distinct loan_id
-    from {{ ref('stg_arrangements') }}
+    select
+        loan_id,
+        {{ dbt.bool_or('is_settlement_pending') }} as has_pending_settlement
+    from {{ ref('int_arrangement_states') }}
     where
-        status = 'active'
-        and agreed_on <= {{ business_date() }}
+        delivered_status = 'active'
+        and derived_status = 'performing'
+    group by loan_id
 ),
 
 loan_promises as (
@@ -179,6 +184,7 @@ final as (
         coalesce(borrower_restrictions.has_dispute, false) as has_dispute,
         coalesce(borrower_restrictions.has_cease_communication, false) as has_cease_communication,
         loans_with_active_arrangement.loan_id is not null as has_active_arrangement,
+        coalesce(loans_with_active_arrangement.has_pending_settlement, false) as has_pending_settlement,
         coalesce(loan_promises.has_open_promise, false) as has_open_promise,
         coalesce(loan_promises.broke_promise_today, false) as broke_promise_today,
         borrowers_with_recent_rpc.borrower_id is not null as has_recent_rpc,

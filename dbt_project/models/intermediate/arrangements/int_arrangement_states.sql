@@ -1,0 +1,446 @@
+-- Every arrangement known at the business date with its status judged from payments and the plan
+-- (business rules §9), beside the status the source delivered.
+-- Settlements: kept once net payments valued agreed_on .. settle_by reach settlement_amount less the
+-- tolerance (the rest of the debt is waived); broken the day after settle_by without it; performing
+-- (pending) before. Plans (repayment_plan, restructure): broken on the first day an installment of the
+-- schedule in force is arrangement_break_dpd days past due and unpaid (counted from agreed_on for one
+-- due before the plan); completed when the loan closes, when a plan's own schedule is all paid, or, for
+-- a plan without its own schedule, when the arrears it was agreed on are paid, if that came first.
+-- A cancellation can only come from the source. A settlement delivered without settlement_amount /
+-- settle_by (a source that predates them) keeps the delivered status (mapped to the derived names).
+-- Everything is read from the stored payments and installments of the arrangements' loans as known at
+-- D, never from the day-by-day snapshot: a rebuilt or backfilled date, or a first build, judges the same.
+{{ config(
+    materialized='table',
+    post_hook='{{ analyze_relation(this) }}',
+    indexes=[{'columns': ['arrangement_id'], 'unique': true}, {'columns': ['loan_id']}],
+) }}
+
+with arrangements as (
+    select
+        arrangement_id,
+        loan_id,
+        kind,
+        agreed_on,
+        status as delivered_status,
+        new_schedule_version,
+        settlement_amount,
+        settle_by
+    from {{ ref('stg_arrangements') }}
+    where agreed_on <= {{ business_date() }}
+),
+
+settlements as (
+    select * from arrangements
+    where kind = 'settlement'
+),
+
+-- Payments known at D on the arrangements' loans.
+payments_known as (
+    select
+        payment_id,
+        loan_id,
+        value_date,
+        amount,
+        reversal_of
+    from {{ ref('stored_payments') }}
+    where
+        delivered_on <= {{ business_date() }}
+        and value_date <= {{ business_date() }}
+        and loan_id in (select arrangements.loan_id from arrangements)
+),
+
+-- Net payments per day for the settlements (a reversal cancels its payment, §3).
+payments_net_daily as (
+    select
+        payments.loan_id,
+        payments.value_date,
+        sum(payments.amount) as amount
+    from payments_known as payments
+    where
+        payments.reversal_of is null
+        and not exists (
+            select 1
+            from payments_known as reversals
+            where reversals.reversal_of = payments.payment_id
+        )
+    group by payments.loan_id, payments.value_date
+),
+
+settlement_payments_running as (
+    select
+        settlements.arrangement_id,
+        payments_net_daily.value_date,
+        settlements.settlement_amount,
+        sum(payments_net_daily.amount) over (
+            partition by settlements.arrangement_id
+            order by payments_net_daily.value_date
+        ) as paid_so_far
+    from settlements
+    inner join payments_net_daily
+        on
+            settlements.loan_id = payments_net_daily.loan_id
+            and payments_net_daily.value_date between settlements.agreed_on and settlements.settle_by
+),
+
+settlement_payments as (
+    select
+        arrangement_id,
+        max(paid_so_far) as paid_in_window,
+        min(
+            case
+                when paid_so_far >= settlement_amount - {{ var('arrears_tolerance') }} then value_date
+            end
+        ) as kept_on
+    from settlement_payments_running
+    group by arrangement_id
+),
+
+-- Plans are judged from their loan's schedule in force at D and its payments (no day-by-day history):
+-- each installment's paid_on is the first day the net paid towards the schedule version (payments
+-- valued from the version's effective date, §2) reached everything due through it less the tolerance.
+plans as (
+    select * from arrangements
+    where kind in ('repayment_plan', 'restructure')
+),
+
+-- (Every arrangement's schedule: a settlement's waived amount is read from it too.)
+plan_installment_versions as (
+    select
+        arrangements.arrangement_id,
+        installments.schedule_version,
+        installments.installment_no,
+        installments.due_date,
+        installments.principal_due,
+        installments.fee_due + installments.interest_due as charges_due,
+        installments.fee_due + installments.interest_due + installments.principal_due as total_due,
+        min(installments.effective_from) over (
+            partition by arrangements.arrangement_id, installments.schedule_version
+        ) as version_effective_from
+    from arrangements
+    inner join {{ ref('stored_installments') }} as installments
+        on arrangements.loan_id = installments.loan_id
+    where installments.delivered_on <= {{ business_date() }}
+),
+
+plan_installment_versions_ranked as (
+    select
+        plan_installment_versions.*,
+        max(
+            case
+                when plan_installment_versions.version_effective_from <= {{ business_date() }}
+                    then plan_installment_versions.schedule_version
+            end
+        ) over (partition by plan_installment_versions.arrangement_id) as version_in_force
+    from plan_installment_versions
+),
+
+plan_installments as (
+    select
+        arrangement_id,
+        schedule_version,
+        version_effective_from,
+        installment_no,
+        due_date,
+        principal_due,
+        charges_due,
+        sum(total_due) over (
+            partition by arrangement_id
+            order by due_date asc, installment_no asc
+            rows between unbounded preceding and current row
+        ) as due_through
+    from plan_installment_versions_ranked
+    where schedule_version = version_in_force
+),
+
+plan_versions as (
+    select distinct
+        arrangement_id,
+        schedule_version,
+        version_effective_from
+    from plan_installments
+),
+
+-- Signed payments (§3): a reversal takes its payment back from its own value date and belongs where
+-- the payment did.
+plan_payments_signed as (
+    select
+        payments.loan_id,
+        payments.value_date as counts_from,
+        payments.value_date as belongs_to_date,
+        payments.amount as signed_amount
+    from payments_known as payments
+    where payments.reversal_of is null
+    union all
+    select
+        reversals.loan_id,
+        greatest(reversals.value_date, coalesce(originals.value_date, reversals.value_date)) as counts_from,
+        coalesce(originals.value_date, reversals.value_date) as belongs_to_date,
+        -reversals.amount as signed_amount
+    from payments_known as reversals
+    left join payments_known as originals
+        on reversals.reversal_of = originals.payment_id
+    where reversals.reversal_of is not null
+),
+
+plan_paid_running as (
+    select
+        plan_versions.arrangement_id,
+        plan_payments_signed.counts_from,
+        sum(sum(plan_payments_signed.signed_amount)) over (
+            partition by plan_versions.arrangement_id
+            order by plan_payments_signed.counts_from
+        ) as paid_so_far
+    from plan_versions
+    inner join arrangements
+        on plan_versions.arrangement_id = arrangements.arrangement_id
+    inner join plan_payments_signed
+        on
+            arrangements.loan_id = plan_payments_signed.loan_id
+            and plan_versions.version_effective_from <= plan_payments_signed.belongs_to_date
+    group by plan_versions.arrangement_id, plan_payments_signed.counts_from
+),
+
+-- An installment is paid from the first day after which the net paid stays at or above everything due
+-- through it (a reversal that takes the money back makes it unpaid again from the reversal's date).
+plan_installments_short as (
+    select
+        plan_installments.arrangement_id,
+        plan_installments.schedule_version,
+        plan_installments.installment_no,
+        plan_installments.due_date,
+        plan_installments.due_through,
+        (
+            select max(running.counts_from)
+            from plan_paid_running as running
+            where
+                running.arrangement_id = plan_installments.arrangement_id
+                and running.paid_so_far < plan_installments.due_through - {{ var('arrears_tolerance') }}
+        ) as last_short_on
+    from plan_installments
+),
+
+plan_installments_paid as (
+    select
+        short.arrangement_id,
+        short.schedule_version,
+        short.due_date,
+        (
+            select min(running.counts_from)
+            from plan_paid_running as running
+            where
+                running.arrangement_id = short.arrangement_id
+                and running.paid_so_far >= short.due_through - {{ var('arrears_tolerance') }}
+                and (short.last_short_on is null or running.counts_from > short.last_short_on)
+        ) as paid_on
+    from plan_installments_short as short
+),
+
+plan_milestones as (
+    select
+        plans.arrangement_id,
+        -- The first day an installment unpaid then is arrangement_break_dpd days late (counted from
+        -- agreed_on for one due before the plan).
+        min(
+            case
+                when
+                    {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
+                    <= {{ business_date() }}
+                    and (
+                        paid.paid_on is null
+                        or paid.paid_on > {{ add_days(
+                            'greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')
+                        ) }}
+                    )
+                    then {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
+            end
+        ) as broken_on,
+        -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
+        -- the day the last installment overdue at agreed_on is paid.
+        case
+            when plans.new_schedule_version is null
+                then case
+                    when {{ dbt.bool_or('paid.due_date < plans.agreed_on and paid.paid_on is null') }} then null
+                    else
+                        greatest(
+                            max(case when paid.due_date < plans.agreed_on then paid.paid_on end),
+                            {{ add_days('plans.agreed_on', 1) }}
+                        )
+                end
+        end as arrears_cleared_on,
+        -- A plan with its own schedule: completed when every installment of that version is paid.
+        case
+            when
+                max(paid.schedule_version) = plans.new_schedule_version
+                and not {{ dbt.bool_or('paid.paid_on is null') }}
+                then max(paid.paid_on)
+        end as schedule_paid_on
+    from plans
+    inner join plan_installments_paid as paid
+        on plans.arrangement_id = paid.arrangement_id
+    group by plans.arrangement_id, plans.agreed_on, plans.new_schedule_version
+),
+
+plan_loans_closed as (
+    select
+        plans.arrangement_id,
+        loans.closed_on
+    from plans
+    inner join {{ ref('stg_loans') }} as loans
+        on plans.loan_id = loans.loan_id
+    where
+        loans.status = 'closed'
+        and loans.closed_on > plans.agreed_on
+        and loans.closed_on <= {{ business_date() }}
+),
+
+plan_states as (
+    select
+        plans.arrangement_id,
+        plan_milestones.broken_on,
+        least(
+            plan_milestones.arrears_cleared_on, plan_milestones.schedule_paid_on, plan_loans_closed.closed_on
+        ) as completed_on
+    from plans
+    left join plan_milestones
+        on plans.arrangement_id = plan_milestones.arrangement_id
+    left join plan_loans_closed
+        on plans.arrangement_id = plan_loans_closed.arrangement_id
+),
+
+-- What the loan still owed on the day a settlement was kept, after its payments (outstanding principal
+-- plus the interest and fees fallen due, less the net paid towards the schedule in force): waived.
+settlement_paid_through_runs as (
+    select
+        settlement_payments.arrangement_id,
+        running.counts_from,
+        running.paid_so_far
+    from settlement_payments
+    inner join plan_paid_running as running
+        on
+            settlement_payments.arrangement_id = running.arrangement_id
+            and settlement_payments.kept_on >= running.counts_from
+),
+
+settlement_paid_through_kept as (
+    {{ deduplicate('settlement_paid_through_runs', ['arrangement_id'], 'counts_from desc') }}
+),
+
+loan_debt_when_kept as (
+    select
+        settlement_payments.arrangement_id,
+        sum(installments.principal_due)
+        + sum(case when installments.due_date <= settlement_payments.kept_on then installments.charges_due else 0 end)
+        - coalesce(max(paid_through.paid_so_far), 0) as debt_left
+    from settlement_payments
+    inner join plan_installments as installments
+        on settlement_payments.arrangement_id = installments.arrangement_id
+    left join settlement_paid_through_kept as paid_through
+        on settlement_payments.arrangement_id = paid_through.arrangement_id
+    where settlement_payments.kept_on is not null
+    group by settlement_payments.arrangement_id
+),
+
+-- The negotiating team: the team of the loan's last right-party contact on or before agreed_on.
+negotiating_contacts as (
+    select
+        arrangements.arrangement_id,
+        actions.team_id,
+        actions.action_at,
+        actions.action_id
+    from arrangements
+    inner join {{ ref('stored_collection_actions') }} as actions
+        on
+            arrangements.loan_id = actions.loan_id
+            and arrangements.agreed_on >= actions.action_local_date
+            and actions.delivered_on <= {{ business_date() }}
+    where actions.is_right_party_contact
+),
+
+negotiating_team as (
+    {{ deduplicate('negotiating_contacts', ['arrangement_id'], 'action_at desc, action_id desc') }}
+),
+
+judged as (
+    select
+        arrangements.*,
+        negotiating_team.team_id as negotiating_team_id,
+        settlement_payments.paid_in_window,
+        loan_debt_when_kept.debt_left,
+        case
+            when arrangements.delivered_status = 'cancelled' then 'cancelled'
+            when
+                arrangements.kind = 'settlement' and (
+                    arrangements.settlement_amount is null or arrangements.settle_by is null
+                )
+                then case arrangements.delivered_status
+                    when 'active' then 'performing'
+                    when 'completed' then 'kept'
+                    else arrangements.delivered_status
+                end
+            when arrangements.kind = 'settlement' and settlement_payments.kept_on is not null then 'kept'
+            when arrangements.kind = 'settlement' and {{ business_date() }} > arrangements.settle_by then 'broken'
+            when arrangements.kind = 'settlement' then 'performing'
+            -- Plans: whichever came first; a plan broken and completed on the same day counts completed.
+            when
+                plan_states.completed_on is not null
+                and (plan_states.broken_on is null or plan_states.completed_on <= plan_states.broken_on)
+                then 'completed'
+            when plan_states.broken_on is not null then 'broken'
+            else 'performing'
+        end as derived_status,
+        case
+            when arrangements.kind = 'settlement' then settlement_payments.kept_on
+            else plan_states.completed_on
+        end as kept_on,
+        case
+            when arrangements.kind = 'settlement' then {{ add_days('arrangements.settle_by', 1) }}
+            else plan_states.broken_on
+        end as broken_on
+    from arrangements
+    left join settlement_payments
+        on arrangements.arrangement_id = settlement_payments.arrangement_id
+    left join loan_debt_when_kept
+        on arrangements.arrangement_id = loan_debt_when_kept.arrangement_id
+    left join plan_states
+        on arrangements.arrangement_id = plan_states.arrangement_id
+    left join negotiating_team
+        on arrangements.arrangement_id = negotiating_team.arrangement_id
+),
+
+final as (
+    select
+        arrangement_id,
+        loan_id,
+        kind,
+        agreed_on,
+        negotiating_team_id,
+        delivered_status,
+        derived_status,
+        -- The delivered and derived vocabularies differ: active = performing, completed = kept.
+        case delivered_status
+            when 'active' then 'performing'
+            when 'completed' then (case when kind = 'settlement' then 'kept' else 'completed' end)
+            else delivered_status
+        end <> derived_status as status_disagrees,
+        new_schedule_version,
+        settlement_amount,
+        settle_by,
+        case when kind = 'settlement' then coalesce(paid_in_window, 0) end as settlement_paid,
+        case when derived_status in ('kept', 'completed') then kept_on end as kept_on,
+        case when derived_status = 'broken' then broken_on end as broken_on,
+        -- Settlement kept: the rest of the debt is waived (published, never silently dropped).
+        case
+            when kind = 'settlement' and derived_status = 'kept' then greatest(coalesce(debt_left, 0), 0)
+        end as waived_amount,
+        coalesce(
+            kind = 'settlement'
+            and delivered_status = 'active'
+            and derived_status = 'performing'
+            and settle_by >= {{ business_date() }},
+            false
+        ) as is_settlement_pending
+    from judged
+)
+
+select * from final
