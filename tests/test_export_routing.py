@@ -92,7 +92,7 @@ EXAMPLES = [
     ("early", ["sms"], "early"),
     ("mid", ["email"], "mid"),
     ("field", ["visit"], "field"),
-    ("agency:acme", ["letter"], "agency"),  # a sub-team goes to its base team's recipient
+    ("agency:acme", ["letter"], "agency_acme"),  # the agency's own recipient (one per agency, docs/agencies.md)
     ("agency", ["email"], None),  # a channel no agency recipient serves
     ("legal", [], "legal"),  # legal keeps its court cases when every channel is barred
     ("legal", ["letter"], "legal"),
@@ -195,7 +195,7 @@ def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
 
     create_marts(conn)
     add_loan(conn, D, "L1", dpd=130, team="agency:acme", channels=["email"])  # no agency recipient sends email
-    add_loan(conn, D, "L2", dpd=130, team="agency", channels=["call"])
+    add_loan(conn, D, "L2", dpd=130, team="agency", channels=["call"])  # not placed yet: no agency sees it
     add_loan(conn, D, "L3", dpd=5, team="early")
     add_loan(conn, D, "L4", dpd=5, team=None, channels=[])  # held: not a worked row
     conn.execute(
@@ -208,7 +208,7 @@ def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
 
     figures = exports(conn, D, config)
 
-    assert figures["routed_nowhere"] == {"agency:acme": 1}
+    assert figures["routed_nowhere"] == {"agency": 1, "agency:acme": 1}
     assert figures["rows_exported"] == 1  # the numbers file's lines are not queue rows
     html = RENDERERS["exports"](figures, config)
-    assert "Worked rows sent to no recipient (no recipient serves their channels): 1 (agency:acme 1)." in html
+    assert "Worked rows sent to no recipient (no recipient serves their channels): 2 (agency 1, agency:acme 1)." in html
