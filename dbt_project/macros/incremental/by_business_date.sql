@@ -8,6 +8,10 @@
     replaces it atomically and a night never touches the other dates. `date_column` names the
     model's date column. Nothing to delete on the first build or a full refresh. -#}
 {% macro replace_business_date(date_column='business_date') -%}
+    {{ return(adapter.dispatch('replace_business_date', 'arrears')(date_column)) }}
+{%- endmacro %}
+
+{% macro default__replace_business_date(date_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ date_column }} = {{ business_date() }}
     {%- else -%}

@@ -50,6 +50,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = previous
 
 
+def _target_environment(url: str | None) -> dict[str, str]:
+    """The profile's variables: the Spark target's under ARREARS_ENGINE=spark, else the PostgreSQL warehouse's."""
+    from arrears.spark.session import dbt_environment, engine
+
+    if engine() == "spark":
+        return dbt_environment()
+    from arrears.warehouse import warehouse_url
+
+    return connection_env(url or warehouse_url())
+
+
 def project_args() -> list[str]:
     """The arguments every dbt command gets: the project, its profile and this home's target/log paths."""
     home_paths = paths()
@@ -74,14 +85,11 @@ def dbt_invoke(args: list[str], url: str | None = None) -> dbtRunnerResult:
     """
     from dbt.cli.main import dbtRunner
 
-    from arrears.warehouse import warehouse_url
-
-    target_url = url or warehouse_url()
     home_paths = paths()
     home_paths.dbt_target.mkdir(parents=True, exist_ok=True)
     home_paths.dbt_logs.mkdir(parents=True, exist_ok=True)
     command = [*args, *project_args()]
-    with _DBT_LOCK, _environment(connection_env(target_url)):
+    with _DBT_LOCK, _environment(_target_environment(url)):
         result = dbtRunner().invoke(command)
     if result.exception is not None:
         first_line = (str(result.exception).strip().splitlines() or [type(result.exception).__name__])[0]
