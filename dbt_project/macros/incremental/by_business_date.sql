@@ -18,3 +18,13 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Post-hook: delete the rows of this table for which `condition` holds (rows where it is null stay). -#}
+{% macro delete_rows_where(condition) -%}
+    {{ return(adapter.dispatch('delete_rows_where', 'arrears')(condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows_where(condition) -%}
+    delete from {{ this }} where {{ condition }}
+{%- endmacro %}

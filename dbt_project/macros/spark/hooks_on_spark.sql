@@ -49,3 +49,9 @@
     insert overwrite table audit.carried_forward_nights partition (model = '{{ this.schema ~ "." ~ this.identifier }}')
     select {{ business_date() }}
 {%- endmacro %}
+
+
+{#- No DELETE on parquet: the table is rewritten without those rows. -#}
+{% macro spark__delete_rows_where(condition) -%}
+    {{ spark_rewrite_table(this, 'select * from ' ~ this ~ ' where not coalesce(' ~ condition ~ ', false)') }}
+{%- endmacro %}

@@ -216,9 +216,7 @@ def build(
     return result
 
 
-def _build_on_spark(
-    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
-) -> BuildResult:
+def _build_on_spark(business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> BuildResult:
     """`build` on Spark (docs/decisions/029): the Spark schemas instead of PostgreSQL's, and no lock,
     grants or row security (Spark has none of them here; a cluster's are Ranger's: docs/security.md).
     A full refresh replays the nights from the first delivered date, as on PostgreSQL."""
