@@ -54,7 +54,8 @@
     nothing left at D, so the delete+insert did not replace it. Every other row computed from D on
     was replaced by tonight's. -#}
 {% macro drop_rows_unknown_at_rebuilt_night(key, known_relation, known_condition) -%}
-    {{ return(adapter.dispatch('drop_rows_unknown_at_rebuilt_night', 'arrears')(key, known_relation, known_condition)) }}
+    {%- set implementation = adapter.dispatch('drop_rows_unknown_at_rebuilt_night', 'arrears') -%}
+    {{ return(implementation(key, known_relation, known_condition)) }}
 {%- endmacro %}
 
 {% macro default__drop_rows_unknown_at_rebuilt_night(key, known_relation, known_condition) -%}

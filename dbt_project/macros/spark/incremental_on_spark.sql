@@ -13,7 +13,8 @@
     {%- set strategy = config.get('incremental_strategy') or 'append' -%}
     {%- set unique_key = config.get('unique_key', none) -%}
     {%- set partition_by = config.get('partition_by', none) -%}
-    {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
+    {%- set schema_change_setting = config.get('on_schema_change') -%}
+    {%- set on_schema_change = incremental_validate_on_schema_change(schema_change_setting, default='ignore') -%}
     {%- set target_relation = this -%}
     {%- set existing_relation = load_relation(this) -%}
     {%- set night_relation = this.incorporate(path={"identifier": this.identifier ~ '__dbt_tmp'}) -%}
