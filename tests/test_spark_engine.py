@@ -11,7 +11,8 @@ delete+insert models rewritten.
 Book size: 400 loans x 3 nights, not the 5,000 x 15 the issue suggests: Spark's cost here is per dbt node
 (~70 models and seeds a night, each a few Spark jobs), not per loan, so nights are what this test pays for.
 Three nights cover the first build and two carried nights (the snapshot read from D-1's partition, the
-delete+insert models rewritten). The data tests are not run on Spark here (PostgreSQL's build runs them).
+delete+insert models rewritten). The selection (models and seeds, dbt's cautious indirect
+selection) also runs every data test whose parents are built: the data tests pass on Spark too.
 """
 
 from __future__ import annotations
