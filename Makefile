@@ -16,7 +16,7 @@ help: ## list the targets
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench,spark]"
 	touch $@
 
 $(BIN)/.system: scripts/install-system-packages.sh | $(BIN)/.installed

@@ -8,9 +8,23 @@
     replaces it atomically and a night never touches the other dates. `date_column` names the
     model's date column. Nothing to delete on the first build or a full refresh. -#}
 {% macro replace_business_date(date_column='business_date') -%}
+    {{ return(adapter.dispatch('replace_business_date', 'arrears')(date_column)) }}
+{%- endmacro %}
+
+{% macro default__replace_business_date(date_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ date_column }} = {{ business_date() }}
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: delete the rows of this table for which `condition` holds (rows where it is null stay). -#}
+{% macro delete_rows_where(condition) -%}
+    {{ return(adapter.dispatch('delete_rows_where', 'arrears')(condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows_where(condition) -%}
+    delete from {{ this }} where {{ condition }}
 {%- endmacro %}

@@ -37,6 +37,10 @@
 {#- Pre-hook: without a state to carry forward, the night rebuilds the whole table (in the model's
     transaction), so nothing known only after D survives a rebuild of D. -#}
 {% macro reset_unless_carried_forward() -%}
+    {{ return(adapter.dispatch('reset_unless_carried_forward', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro default__reset_unless_carried_forward() -%}
     {%- if is_incremental() and not carry_forward_possible(is_incremental()) -%}
         delete from {{ this }}
     {%- else -%}
@@ -50,6 +54,11 @@
     nothing left at D, so the delete+insert did not replace it. Every other row computed from D on
     was replaced by tonight's. -#}
 {% macro drop_rows_unknown_at_rebuilt_night(key, known_relation, known_condition) -%}
+    {%- set implementation = adapter.dispatch('drop_rows_unknown_at_rebuilt_night', 'arrears') -%}
+    {{ return(implementation(key, known_relation, known_condition)) }}
+{%- endmacro %}
+
+{% macro default__drop_rows_unknown_at_rebuilt_night(key, known_relation, known_condition) -%}
     {%- if is_incremental() and carry_forward_mode(is_incremental()) == 'rebuilt_night' -%}
         delete from {{ this }} as computed
         where
@@ -66,6 +75,10 @@
 
 {#- Post-hooks: record the night this table is now as of (delete, then insert: portable SQL). -#}
 {% macro record_night_built() -%}
+    {{ return(adapter.dispatch('record_night_built', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro default__record_night_built() -%}
     {%- set model = this.schema ~ '.' ~ this.identifier -%}
     delete from audit.carried_forward_nights where model = '{{ model }}';
     insert into audit.carried_forward_nights (model, business_date) values ('{{ model }}', {{ business_date() }})

@@ -22,6 +22,10 @@
 {#- Pre-hook of those models: without versions to merge onto, the night rebuilds the whole table (in
     the model's transaction), so nothing delivered after D survives a rebuild of D. -#}
 {% macro reset_unless_versions_stored_before_business_date() -%}
+    {{ return(adapter.dispatch('reset_unless_versions_stored_before_business_date', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro default__reset_unless_versions_stored_before_business_date() -%}
     {%- if is_incremental() and versions_stored_before_business_date(is_incremental()) is none -%}
         delete from {{ this }}
     {%- else -%}

@@ -193,6 +193,10 @@ def build(
     `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them). Raises BuildFailed, naming the failed
     nodes on one line, when any model errors or test fails; the remaining nights are not built.
     """
+    from arrears.spark.session import engine
+
+    if engine() == "spark":
+        return _build_on_spark(business_date, full_refresh, select, unit_tests)
     from arrears.warehouse.locks import NIGHTLY_LOCK, exclusive
 
     started = time.perf_counter()
@@ -212,4 +216,31 @@ def build(
                 raise BuildFailed(f"dbt build for {night.isoformat()} failed: {failed}", result)
         _secure_built_relations()
     result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build_on_spark(business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> BuildResult:
+    """`build` on Spark (docs/decisions/029): the Spark schemas instead of PostgreSQL's, and no lock,
+    grants or row security (Spark has none of them here; a cluster's are Ranger's: docs/security.md).
+    A full refresh replays the nights from the first delivered date, as on PostgreSQL."""
+    from arrears.spark.schema import init_spark_schema
+    from arrears.spark.session import spark_session
+
+    started = time.perf_counter()
+    spark = spark_session()
+    init_spark_schema(spark)
+    dates = [business_date]
+    if full_refresh:
+        first = spark.sql("select min(_business_date) from raw.loans").collect()[0][0] or business_date
+        first = min(first, business_date)
+        dates = [first + timedelta(days=offset) for offset in range((business_date - first).days + 1)]
+    result = BuildResult(business_dates=dates, full_refresh=full_refresh)
+    for position, night in enumerate(dates):
+        result.nodes += _build_one_date(
+            night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
+        )
+        result.seconds = time.perf_counter() - started
+        if result.failed_nodes:
+            failed = ", ".join(f"{n.resource_type} {n.name} ({n.status})" for n in result.failed_nodes)
+            raise BuildFailed(f"dbt build for {night.isoformat()} failed: {failed}", result)
     return result

@@ -60,6 +60,17 @@ def _environment(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[name] = previous
 
 
+def _target_environment(url: str | None) -> dict[str, str]:
+    """The profile's variables: the Spark target's under ARREARS_ENGINE=spark, else the PostgreSQL warehouse's."""
+    from arrears.spark.session import dbt_environment, engine
+
+    if engine() == "spark":
+        return dbt_environment()
+    from arrears.warehouse import warehouse_url
+
+    return connection_env(url or warehouse_url())
+
+
 def project_args() -> list[str]:
     """The arguments every dbt command gets: the project, its profile and this home's target/log paths."""
     home_paths = paths()
@@ -86,15 +97,12 @@ def dbt_invoke(args: list[str], url: str | None = None, business_date: date | No
     from dbt.cli.main import dbtRunner
     from dbt_common.events.functions import reset_metadata_vars
 
-    from arrears.warehouse import warehouse_url
-
-    target_url = url or warehouse_url()
     home_paths = paths()
     home_paths.dbt_target.mkdir(parents=True, exist_ok=True)
     home_paths.dbt_logs.mkdir(parents=True, exist_ok=True)
     command = [*args, *project_args()]
     environment: dict[str, str | None] = {
-        **connection_env(target_url),
+        **_target_environment(url),
         BUSINESS_DATE_ENV: business_date.isoformat() if business_date else None,
     }
     with _DBT_LOCK, _environment(environment):

@@ -17,8 +17,8 @@
     on_schema_change='fail',
     pre_hook='{{ reset_unless_carried_forward() }}',
     post_hook=[
-        "delete from {{ this }} where action_local_date"
-        " <= {{ add_days(business_date(), '-' ~ var('lost_contact_lookback_days')) }}",
+        "{{ delete_rows_where('action_local_date <= '"
+        " ~ add_days(business_date(), '-' ~ var('lost_contact_lookback_days'))) }}",
         "{{ drop_rows_unknown_at_rebuilt_night('action_id', ref('stored_collection_actions'),"
         " 'known.delivered_on <= ' ~ business_date() ~ ' and known.action_local_date <= ' ~ business_date()) }}",
         '{{ record_night_built() }}',

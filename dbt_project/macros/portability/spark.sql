@@ -1,0 +1,40 @@
+{#- The Spark SQL bodies of the dispatched macros (docs/decisions/009, 029). deduplicate, bool_and and
+    the planner hints use their generic default__ (Spark 4 has `qualify`). Timestamps are Spark's
+    TIMESTAMP (an instant, as timestamptz) with the session time zone UTC; local wall-clock time is
+    TIMESTAMP_NTZ, as PostgreSQL's timestamp without time zone. -#}
+
+{% macro spark__local_timestamp(timestamp_column) -%}
+    cast(from_utc_timestamp({{ timestamp_column }}, '{{ var("source_timezone") }}') as timestamp_ntz)
+{%- endmacro %}
+
+{% macro spark__type_timestamp_tz() -%}
+    timestamp
+{%- endmacro %}
+
+{#- Spark's split takes a regular expression: the delimiter is quoted literally. -#}
+{% macro spark__split_to_array(text_expression, delimiter) -%}
+    coalesce(
+        split(nullif({{ text_expression }}, ''), concat('\\Q', {{ delimiter }}, '\\E'), -1),
+        cast(array() as array<string>)
+    )
+{%- endmacro %}
+
+{% macro spark__array_to_text(array_expression, delimiter) -%}
+    array_join({{ array_expression }}, {{ delimiter }})
+{%- endmacro %}
+
+{% macro spark__array_filter(array_expression, element, condition) -%}
+    filter({{ array_expression }}, {{ element }} -> {{ condition }})
+{%- endmacro %}
+
+{% macro spark__array_contains(array_expression, value) -%}
+    array_contains({{ array_expression }}, {{ value }})
+{%- endmacro %}
+
+{% macro spark__arrays_overlap(first_array, second_array) -%}
+    arrays_overlap({{ first_array }}, {{ second_array }})
+{%- endmacro %}
+
+{% macro spark__array_size(array_expression) -%}
+    array_size({{ array_expression }})
+{%- endmacro %}

@@ -1,0 +1,57 @@
+{#- The incremental hooks on Spark (docs/decisions/029): parquet tables have no DELETE, so each reset
+    is the statement Spark has for it: a partition dropped, a table truncated, a table rewritten. -#}
+
+
+{#- D's partition of a model partitioned by `date_column` is dropped before the night's rows are
+    written (the materialization then overwrites the partitions the night produced): a rerun of D whose
+    select has no row for D leaves none, as PostgreSQL's delete does. -#}
+{% macro spark__replace_business_date(date_column) -%}
+    {%- if is_incremental() -%}
+        alter table {{ this }} drop if exists partition ({{ date_column }} = '{{ var("business_date") }}')
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__reset_unless_carried_forward() -%}
+    {%- if is_incremental() and not carry_forward_possible(is_incremental()) -%}
+        truncate table {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__reset_unless_versions_stored_before_business_date() -%}
+    {%- if is_incremental() and versions_stored_before_business_date(is_incremental()) is none -%}
+        truncate table {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__drop_rows_unknown_at_rebuilt_night(key, known_relation, known_condition) -%}
+    {%- if is_incremental() and carry_forward_mode(is_incremental()) == 'rebuilt_night' -%}
+        {{ spark_rewrite_table(this,
+            'select * from ' ~ this ~ ' as computed where not (computed.as_of_date >= ' ~ business_date()
+            ~ ' and not exists (select 1 from ' ~ known_relation ~ ' as known where known.' ~ key
+            ~ ' = computed.' ~ key ~ ' and ' ~ known_condition ~ '))') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- audit.carried_forward_nights is partitioned by model on Spark: one partition overwritten. -#}
+{% macro spark__record_night_built() -%}
+    insert overwrite table audit.carried_forward_nights partition (model = '{{ this.schema ~ "." ~ this.identifier }}')
+    select {{ business_date() }}
+{%- endmacro %}
+
+
+{#- No DELETE on parquet: the table is rewritten without those rows. -#}
+{% macro spark__delete_rows_where(condition) -%}
+    {{ spark_rewrite_table(this, 'select * from ' ~ this ~ ' where not coalesce(' ~ condition ~ ', false)') }}
+{%- endmacro %}
