@@ -7,7 +7,7 @@
     select has no row for D leaves none, as PostgreSQL's delete does. -#}
 {% macro spark__replace_business_date(date_column) -%}
     {%- if is_incremental() -%}
-        alter table {{ this }} drop if exists partition ({{ date_column }} = '{{ var("business_date") }}')
+        alter table {{ this }} drop if exists partition ({{ date_column }} = '{{ business_date_text() }}')
     {%- else -%}
         select 1
     {%- endif -%}
