@@ -1,5 +1,5 @@
 -- §10 An experiment arm may narrow or reorder what §5 allows, never widen it: every published queue row
--- keeps its §5 team (or is held) and offers only channels the §5 narrowing left it
+-- keeps its §5 team (or is held; `agency` becomes the placed agency:<id>) and offers only channels the §5 narrowing left it
 -- (int_work_queue_narrowed, computed before any arm). One row per loan and problem.
 {{ config(tags=['collections']) }}
 
@@ -42,7 +42,13 @@ problems as (
         arm_id,
         'team ' || team_id || ' instead of ' || coalesce(rule_team_id, 'held') as problem
     from compared
-    where team_id is not null and (rule_team_id is null or team_id <> rule_team_id)
+    -- a loan routed to `agency` is published as the agency it is placed with, agency:<id> (§9)
+    where
+        team_id is not null
+        and (
+            rule_team_id is null
+            or (team_id <> rule_team_id and not (rule_team_id = 'agency' and team_id like 'agency:%'))
+        )
     {%- for channel in channels %}
         union all
         select
