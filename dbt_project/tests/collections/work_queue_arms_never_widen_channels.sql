@@ -1,5 +1,5 @@
--- §10 An experiment arm may narrow or reorder what §5 allows, never widen it: every published queue row
--- keeps its §5 team (or is held; `agency` becomes the placed agency:<id>) and offers only channels the §5 narrowing left it
+-- §10 An experiment arm may narrow or reorder what §5 allows, never widen it: every published queue
+-- row keeps its §5 team (or is held; `agency` becomes the placed agency:<id>) and offers only channels the §5 narrowing left it
 -- (int_work_queue_narrowed, computed before any arm). One row per loan and problem.
 {{ config(tags=['collections']) }}
 
