@@ -1,6 +1,7 @@
 -- §10 An experiment arm may narrow or reorder what §5 allows, never widen it: every published queue
--- row keeps its §5 team (or is held; `agency` becomes the placed agency:<id>) and offers only channels the §5 narrowing left it
--- (int_work_queue_narrowed, computed before any arm). One row per loan and problem.
+-- row keeps its §5 team (or is held; `agency` becomes the placed agency:<id>) and offers only
+-- channels the §5 narrowing left it (int_work_queue_narrowed, computed before any arm).
+-- One row per loan and problem.
 {{ config(tags=['collections']) }}
 
 {%- set channels = ['call', 'sms', 'email', 'app_push', 'letter', 'visit', 'legal_notice'] %}
