@@ -16,6 +16,7 @@ from arrears.generate.activity import RULES
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
 from arrears.generate.params import load_params
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
+from arrears.generate.score_truth import write_borrower_types
 from arrears.generate.rows import action_id
 from arrears.generate.simulator import simulate_days
 
@@ -76,6 +77,7 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
     contract = load_contract()
     source = load_params()["portfolio"]["source_system"]
     first, last = day_number(start), day_number(start) + days - 1
+    day = None
     for day in simulate_days(loans, day_number(anchor), last, seed):
         if day.day < first:
             continue  # re-simulated to rebuild the state; already delivered
@@ -103,6 +105,8 @@ def generate(loans: int, start: datetime.date, days: int, seed: int, out: Path, 
         summary.days += 1
         summary.faults += len(fault_lines)
         summary.violations += len(injected)
+    if day is not None:
+        write_borrower_types(truth, day.portfolio)
     return summary
 
 

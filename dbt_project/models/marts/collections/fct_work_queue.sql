@@ -14,8 +14,13 @@
 ) }}
 
 with narrowed as (
-    select *
-    from {{ ref('int_work_queue_narrowed') }}
+    select
+        queue.*,
+        scores.scorecard_version,
+        scores.score_probability
+    from {{ ref('int_work_queue_narrowed') }} as queue
+    left join {{ ref('int_loan_scores_daily') }} as scores
+        on queue.business_date = scores.business_date and queue.loan_id = scores.loan_id
 ),
 
 prioritised as (
@@ -26,6 +31,7 @@ prioritised as (
                 then row_number() over (
                     partition by narrowed.team_id
                     order by
+                        {{ queue_priority_order('narrowed') }}
                         narrowed.broke_promise_today desc,
                         narrowed.days_to_next_bucket asc nulls last,
                         narrowed.overdue_amount desc,
@@ -56,6 +62,8 @@ final as (
         cast(broke_promise_today as boolean) as broke_promise_today,
         cast(has_open_promise as boolean) as has_open_promise,
         cast(is_lost_contact as boolean) as is_lost_contact,
+        cast(scorecard_version as {{ dbt.type_string() }}) as scorecard_version,
+        cast(score_probability as numeric(10, 8)) as score_probability,
         case
             when {{ array_contains(split_to_array('allowed_channels', "'|'"), "'visit'") }}
                 then cast({{ var('field_min_collectors') }} as integer)
