@@ -18,6 +18,7 @@ active as (
 select
     bins.version,
     versions.intercept,
+    versions.base_points,
     bins.feature,
     bins.bin_no,
     bins.lower_bound,

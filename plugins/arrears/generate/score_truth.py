@@ -19,7 +19,7 @@ TRUTH_FILE = "borrower_types.csv"
 def write_borrower_types(truth: Path, portfolio: Any) -> None:
     """Write loan_id,borrower_type for every loan simulated so far (rewritten whole on each continuation)."""
     names = list(portfolio.params["borrower_types"])
-    kinds = np.asarray(portfolio.loans.type, np.int64)
+    kinds = np.asarray(portfolio.loans["type"], np.int64)
     loan_ids = ids("L", np.arange(len(kinds)) + 1, 10)
     lines = [f"{loan},{names[kind]}\n" for loan, kind in zip(loan_ids, kinds.tolist(), strict=True)]
     with (truth / TRUTH_FILE).open("w", encoding="utf-8") as handle:

@@ -15,6 +15,7 @@ SCORE_DDL = [
         holdout_auc numeric not null,
         holdout_gini numeric not null,
         intercept numeric not null,
+        base_points integer not null,       -- points at zero log-odds share (PDO 20, 500 at even odds)
         report jsonb not null               -- the reviewable scorecard (bins, points, calibration)
     )""",
     # One row per feature and bin: numeric bins are [lower_bound, upper_bound) (NULL = unbounded);

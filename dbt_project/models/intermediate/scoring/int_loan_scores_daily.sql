@@ -71,7 +71,8 @@ matched as (
 scorecard as (
     select distinct
         version,
-        intercept
+        intercept,
+        base_points
     from bins
 ),
 
@@ -80,7 +81,7 @@ final as (
         features.business_date,
         features.loan_id,
         scorecard.version as scorecard_version,
-        cast(coalesce(matched.points, 0) as integer) as score_points,
+        cast(scorecard.base_points + coalesce(matched.points, 0) as integer) as score_points,
         cast(scorecard.intercept + coalesce(matched.logit, 0) as numeric(18, 8)) as score_logit,
         cast(1 / (1 + exp(-(scorecard.intercept + coalesce(matched.logit, 0)))) as numeric(10, 8)) as score_probability
     from features
