@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -95,12 +94,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, server_url: str) -> Iterat
                     truth.append((date, f"L{i:06d}", int(label[i]), float(TYPE_RISK[kind[i]])))
         with conn.cursor() as cur:
             marks = ", ".join(["%s"] * (len(numeric) + 3))
-            cur.executemany(
-                f"insert into intermediate.int_score_features_daily values ({marks})", rows
-            )
-            cur.executemany(
-                "insert into intermediate.int_score_labels values (%s, %s, %s)", [t[:3] for t in truth]
-            )
+            cur.executemany(f"insert into intermediate.int_score_features_daily values ({marks})", rows)
+            cur.executemany("insert into intermediate.int_score_labels values (%s, %s, %s)", [t[:3] for t in truth])
     result = train(THROUGH, every_days=7)
     yield {"url": url, "home": home, "result": result, "truth": truth}
     patch.undo()
@@ -141,7 +136,9 @@ def test_the_version_is_written_for_review_and_stored_in_the_warehouse(trained: 
         stored = conn.execute(
             "select trained_through, holdout_ks from audit.scorecard_versions where version = %s", (result.version,)
         ).fetchone()
-        bins = conn.execute("select count(*) from audit.scorecard_bins where version = %s", (result.version,)).fetchone()
+        bins = conn.execute(
+            "select count(*) from audit.scorecard_bins where version = %s", (result.version,)
+        ).fetchone()
     assert stored is not None and stored[0] == THROUGH and float(stored[1]) == pytest.approx(result.ks)
     assert bins is not None and bins[0] >= len({b["feature"] for b in report["bins"]})
 

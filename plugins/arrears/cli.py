@@ -331,7 +331,9 @@ def _is_operational(err: Exception) -> bool:
 
 
 # Commands that read an existing warehouse: on a home without one they refuse instead of creating an empty one.
-_NEEDS_WAREHOUSE = {"score", "build", "check", "export", "deliver", "quarantine", "report", "audit", "retract", "docs", "purge"}
+_NEEDS_WAREHOUSE = {
+    "score", "build", "check", "export", "deliver", "quarantine", "report", "audit", "retract", "docs", "purge"
+}  # fmt: skip
 _DB_NEEDS_WAREHOUSE = {"start", "status", "url"}
 
 

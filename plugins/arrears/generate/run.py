@@ -16,8 +16,8 @@ from arrears.generate.activity import RULES
 from arrears.generate.delivery import FaultInjector, write_csv, write_manifest
 from arrears.generate.params import load_params
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
-from arrears.generate.score_truth import write_borrower_types
 from arrears.generate.rows import action_id
+from arrears.generate.score_truth import write_borrower_types
 from arrears.generate.simulator import simulate_days
 
 EPOCH = datetime.date(1970, 1, 1)

@@ -59,5 +59,6 @@ def _markdown(report: dict[str, Any]) -> str:
             f"{b['woe']:.3f} | {b['points']} |"
         )
     lines += ["", "## Calibration on the holdout", "", "| decile | loans | predicted | observed |", "|---|---|---|---|"]
-    lines += [f"| {c['decile']} | {c['loans']} | {c['predicted']:.4f} | {c['observed']:.4f} |" for c in report["calibration"]]
+    for c in report["calibration"]:
+        lines.append(f"| {c['decile']} | {c['loans']} | {c['predicted']:.4f} | {c['observed']:.4f} |")
     return "\n".join(lines) + "\n"
