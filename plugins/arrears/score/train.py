@@ -123,7 +123,8 @@ def _store(conn: Any, report: dict[str, Any], card: Scorecard) -> None:
         with conn.cursor() as cur:
             rows = []
             for b in card.bins:
-                for category in b.categories or [None]:
+                categories: list[str | None] = list(b.categories) if b.categories else [None]
+                for category in categories:
                     rows.append((report["version"], b.feature, b.bin_no, b.lower_bound, b.upper_bound, category,
                                  b.is_missing, b.woe, b.logit, b.points))  # fmt: skip
             cur.executemany(

@@ -94,7 +94,7 @@ final as (
         today.dpd,
         today.bucket_order,
         today.net_paid,
-        {{ dbt.datediff('today.disbursed_on', 'today.business_date', 'month') }} as months_on_book,
+        {{ calendar_months_between('today.disbursed_on', 'today.business_date') }} as months_on_book,
         case when today.principal > 0 then cast(today.overdue_amount / today.principal as numeric(12, 4)) end
             as overdue_to_principal,
         case when today.principal > 0 then cast(today.net_paid / today.principal as numeric(12, 4)) end

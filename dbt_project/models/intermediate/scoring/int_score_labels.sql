@@ -41,9 +41,11 @@ select
     outcome.business_date,
     outcome.loan_id,
     case
-        when outcome.dpd = 0 then case when coalesce(outcome.max_dpd_ahead, 0) >= 30 then 1 else 0 end
-        else case when coalesce(outcome.max_bucket_ahead, 0) > outcome.bucket_order then 1 else 0 end
+        when outcome.dpd = 0 and outcome.max_dpd_ahead >= 30 then 1
+        when outcome.dpd = 0 then 0
+        when outcome.max_bucket_ahead > outcome.bucket_order then 1
+        else 0
     end as label
 from outcome
 cross join last_built
-where outcome.business_date <= {{ add_days('last_built.business_date', -horizon) }}
+where outcome.business_date <= {{ add_days('last_built.business_date', '-' ~ horizon) }}

@@ -39,8 +39,8 @@ band_counts as (
     from bands
     left join scores
         on
-            scores.score_points >= coalesce(bands.lower_points, scores.score_points)
-            and (bands.upper_points is null or scores.score_points < bands.upper_points)
+            (bands.lower_points is null or bands.lower_points <= scores.score_points)
+            and (bands.upper_points is null or bands.upper_points > scores.score_points)
     group by bands.version, bands.band_no, bands.expected_share
 ),
 
