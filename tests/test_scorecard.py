@@ -172,7 +172,7 @@ def test_activation_is_recorded_and_the_warehouse_scores_like_the_model_bit_iden
         )
         import pandas as pd
 
-        frame = pd.DataFrame(features.fetchall(), columns=[d.name for d in features.description])
+        frame = pd.DataFrame(features.fetchall(), columns=[d.name for d in features.description or []])
     assert who == [("risk-analyst",)]
     assert len(first) == LOANS and {r[1] for r in first} == {result.version}
     report = json.loads((result.folder / "scorecard.json").read_text())
