@@ -1,7 +1,9 @@
--- The collection score of every loan in D's snapshot (business rules §10), applied in the warehouse: each
--- feature of int_score_features_daily is matched to its bin of the active scorecard (stg_scorecard_bins)
--- and the bins' points and log-odds shares are summed. Sums are of exact numerics, so a rebuilt night
--- gives bit-identical scores. No rows when no version is active. Incremental by business date.
+-- The collection score of every loan in D's snapshot (business rules §10), applied in the warehouse. The
+-- active scorecard's bins (stg_scorecard_bins) are read when the model runs and compiled into one CASE per
+-- feature, summed in a single pass over D's feature rows: no unpivot, no join to the bins. The shares are
+-- exact numerics written as the table holds them, so a rebuilt night gives bit-identical scores. No rows
+-- when no version is active. Incremental by business date.
+-- depends_on: {{ ref('stg_scorecard_bins') }}
 {{
     config(
         materialized='incremental',
@@ -12,6 +14,8 @@
         indexes=[{'columns': ['business_date', 'loan_id'], 'unique': true}],
     )
 }}
+{%- set bins = active_scorecard_bins() %}
+{%- set scored = bins | length > 0 %}
 
 with features as (
     select *
@@ -19,75 +23,44 @@ with features as (
     where business_date = {{ business_date() }}
 ),
 
-bins as (
-    select *
-    from {{ ref('stg_scorecard_bins') }}
-),
-
--- One row per loan and feature (numeric value or category).
-feature_values as (
-    {%- for feature in var('score_numeric_features') %}
-        select
-            loan_id,
-            '{{ feature }}' as feature,
-            cast({{ feature }} as {{ dbt.type_float() }}) as numeric_value,
-            cast(null as {{ dbt.type_string() }}) as category_value
-        from features
-        union all
-    {%- endfor %}
-    {%- for feature in var('score_categorical_features') %}
-        select
-            loan_id,
-            '{{ feature }}' as feature,
-            cast(null as {{ dbt.type_float() }}) as numeric_value,
-            cast({{ feature }} as {{ dbt.type_string() }}) as category_value
-        from features
-        {{ "union all" if not loop.last }}
-    {%- endfor %}
-),
-
-matched as (
+summed as (
     select
-        feature_values.loan_id,
-        sum(bins.points) as points,
-        sum(bins.logit) as logit
-    from feature_values
-    inner join bins
-        on
-            feature_values.feature = bins.feature
-            and (
-                (bins.is_missing and feature_values.numeric_value is null and feature_values.category_value is null)
-                or (
-                    not bins.is_missing
-                    and bins.category is null
-                    and feature_values.numeric_value >= coalesce(bins.lower_bound, feature_values.numeric_value)
-                    and (bins.upper_bound is null or feature_values.numeric_value < bins.upper_bound)
-                )
-                or (not bins.is_missing and feature_values.category_value = bins.category)
-            )
-    group by feature_values.loan_id
-),
-
-scorecard as (
-    select distinct
-        version,
-        intercept,
-        base_points
-    from bins
+        business_date,
+        loan_id,
+        {%- if scored %}
+            cast({{ bins[0]['base_points'] }} as integer)
+            {%- for feature in var('score_numeric_features') %}
+                + {{ scorecard_feature_case(bins, feature, 'points', false) }}
+            {%- endfor %}
+            {%- for feature in var('score_categorical_features') %}
+                + {{ scorecard_feature_case(bins, feature, 'points', true) }}
+            {%- endfor %} as points,
+            cast({{ bins[0]['intercept'] }} as numeric)
+            {%- for feature in var('score_numeric_features') %}
+                + {{ scorecard_feature_case(bins, feature, 'logit', false) }}
+            {%- endfor %}
+            {%- for feature in var('score_categorical_features') %}
+                + {{ scorecard_feature_case(bins, feature, 'logit', true) }}
+            {%- endfor %} as logit
+        {%- else %}
+            cast(null as integer) as points,
+            cast(null as numeric) as logit
+        {%- endif %}
+    from features
+    {%- if not scored %}
+        where 1 = 0
+    {%- endif %}
 ),
 
 final as (
     select
-        features.business_date,
-        features.loan_id,
-        scorecard.version as scorecard_version,
-        cast(scorecard.base_points + coalesce(matched.points, 0) as integer) as score_points,
-        cast(scorecard.intercept + coalesce(matched.logit, 0) as numeric(18, 8)) as score_logit,
-        cast(1 / (1 + exp(-(scorecard.intercept + coalesce(matched.logit, 0)))) as numeric(10, 8)) as score_probability
-    from features
-    cross join scorecard
-    left join matched
-        on features.loan_id = matched.loan_id
+        business_date,
+        loan_id,
+        cast('{{ bins[0]["version"] if scored else "" }}' as {{ dbt.type_string() }}) as scorecard_version,
+        cast(points as integer) as score_points,
+        cast(logit as numeric(18, 8)) as score_logit,
+        cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
+    from summed
 )
 
 select * from final
