@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.report import charts
 from arrears.report.config import Labels, ReportConfig
+from arrears.report.score import render_score
 from arrears.settings import source_timezone
 
 Renderer = Callable[[dict[str, Any], ReportConfig], str]
@@ -516,6 +517,7 @@ RENDERERS: dict[str, Renderer] = {
     "roll_rates": _roll_rates,
     "vintages": _vintages,
     "work_queue": _work_queue,
+    "score": render_score,
     "promises": _promises,
     "compliance": _compliance,
     "data_quality": _data_quality,
