@@ -48,7 +48,9 @@ def main() -> None:
     report = json.loads(Path(args.scorecard).read_text())
     fields = Bin.__dataclass_fields__
     card = Scorecard(
-        report["intercept"], report["base_points"], [Bin(**{k: v for k, v in b.items() if k in fields}) for b in report["bins"]]
+        report["intercept"],
+        report["base_points"],
+        [Bin(**{k: v for k, v in b.items() if k in fields}) for b in report["bins"]],
     )
     with connect(autocommit=True) as conn:
         init_schema(conn)

@@ -4,33 +4,19 @@
     dbt unit tests override this macro with their bins. -#}
 {% macro active_scorecard_bins() -%}
     {%- if not execute -%}
-        {{ return([]) }}
+        {{- return([]) -}}
     {%- endif -%}
-    {%- set query -%}
-        select
-            version,
-            cast(intercept as text) as intercept,
-            cast(base_points as text) as base_points,
-            feature,
-            cast(lower_bound as text) as lower_bound,
-            cast(upper_bound as text) as upper_bound,
-            category,
-            is_missing,
-            cast(logit as text) as logit,
-            cast(points as text) as points
-        from {{ ref('stg_scorecard_bins') }}
-        order by feature, bin_no
-    {%- endset -%}
+    {%- set found = run_query(
+        'select version, cast(intercept as text) as intercept, cast(base_points as text) as base_points, feature,'
+        ~ ' cast(lower_bound as text) as lower_bound, cast(upper_bound as text) as upper_bound, category,'
+        ~ ' is_missing, cast(logit as text) as logit, cast(points as text) as points from '
+        ~ ref('stg_scorecard_bins') ~ ' order by feature, bin_no'
+    ) -%}
     {%- set rows = [] -%}
-    {%- for row in run_query(query).rows -%}
-        {%- do rows.append({
-            'version': row['version'], 'intercept': row['intercept'], 'base_points': row['base_points'],
-            'feature': row['feature'], 'lower_bound': row['lower_bound'], 'upper_bound': row['upper_bound'],
-            'category': row['category'], 'is_missing': row['is_missing'], 'logit': row['logit'],
-            'points': row['points'],
-        }) -%}
+    {%- for row in found.rows -%}
+        {%- do rows.append(dict(zip(found.column_names, row.values()))) -%}
     {%- endfor -%}
-    {{ return(rows) }}
+    {{- return(rows) -}}
 {%- endmacro %}
 
 {#- One feature's share of the score as a CASE over its bins: `measure` is 'logit' (exact numeric log-odds
@@ -39,31 +25,25 @@
 {% macro scorecard_feature_case(bins, feature, measure, categorical) -%}
     {%- set value = 'cast(' ~ feature ~ ' as ' ~ (dbt.type_string() if categorical else dbt.type_float()) ~ ')' -%}
     {%- set cast_to = 'numeric' if measure == 'logit' else 'integer' -%}
-    {%- set feature_bins = bins | selectattr('feature', 'equalto', feature) | list -%}
-    {%- if feature_bins | length == 0 -%}
-    0
-    {%- else -%}
-    case
-    {%- for bin in feature_bins %}
-        {%- set share = 'cast(' ~ bin[measure] ~ ' as ' ~ cast_to ~ ')' %}
-        {%- if bin['is_missing'] in (true, 'true', 'True') %}
-        when {{ value }} is null then {{ share }}
-        {%- elif categorical %}
-        {%- if bin['category'] is not none %}
-        when {{ value }} = '{{ bin["category"] | replace("'", "''") }}' then {{ share }}
-        {%- endif %}
-        {%- else %}
-        {%- set conditions = [] %}
-        {%- if bin['lower_bound'] is not none and bin['lower_bound'] != '' %}
-            {%- do conditions.append(value ~ " >= cast('" ~ bin['lower_bound'] ~ "' as " ~ dbt.type_float() ~ ")") %}
-        {%- endif %}
-        {%- if bin['upper_bound'] is not none and bin['upper_bound'] != '' %}
-            {%- do conditions.append(value ~ " < cast('" ~ bin['upper_bound'] ~ "' as " ~ dbt.type_float() ~ ")") %}
-        {%- endif %}
-        when {{ value }} is not null{% for condition in conditions %} and {{ condition }}{% endfor %} then {{ share }}
-        {%- endif %}
-    {%- endfor %}
-        else 0
-    end
-    {%- endif -%}
+    {%- set whens = [] -%}
+    {%- for bin in bins if bin['feature'] == feature -%}
+        {%- set share = 'cast(' ~ bin[measure] ~ ' as ' ~ cast_to ~ ')' -%}
+        {%- if bin['is_missing'] in (true, 'true', 'True') -%}
+            {%- do whens.append('when ' ~ value ~ ' is null then ' ~ share) -%}
+        {%- elif categorical and bin['category'] is not none -%}
+            {%- set category = "'" ~ (bin['category'] | replace("'", "''")) ~ "'" -%}
+            {%- do whens.append('when ' ~ value ~ ' = ' ~ category ~ ' then ' ~ share) -%}
+        {%- elif not categorical -%}
+            {%- set condition = ['when ' ~ value ~ ' is not null'] -%}
+            {%- for bound, operator in [('lower_bound', '>='), ('upper_bound', '<')] -%}
+                {%- if bin[bound] is not none and bin[bound] != '' -%}
+                    {%- do condition.append(
+                        value ~ ' ' ~ operator ~ " cast('" ~ bin[bound] ~ "' as " ~ dbt.type_float() ~ ')'
+                    ) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- do whens.append(condition | join(' and ') ~ ' then ' ~ share) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return('(case ' ~ (whens | join(' ')) ~ ' else 0 end)' if whens else '0') -}}
 {%- endmacro %}

@@ -100,8 +100,12 @@ def psi_chart(chart_id: str, title: str, figures: dict[str, Any], *, x_title: st
     )
     edges = charts._data([{"y": warning, "label": band_labels["warning"]}, {"y": alert, "label": band_labels["alert"]}])
     points = [
-        {"x": entry["night"], "y": entry["psi"], "series": entry["version"], "tip": f"{entry['version']}, "
-         f"{entry['night']}: PSI {entry['psi']:.3f} ({entry['status']})"}  # fmt: skip
+        {
+            "x": entry["night"],
+            "y": entry["psi"],
+            "series": entry["version"],
+            "tip": f"{entry['version']}, {entry['night']}: PSI {entry['psi']:.3f} ({entry['status']})",
+        }
         for entry in figures["psi"]
         if entry["psi"] is not None
     ]
@@ -173,8 +177,14 @@ def render_score(figures: dict[str, Any], config: ReportConfig) -> str:
             )
         )
         rows = [
-            (e["month"], e["version"], count(e["loan_days"]), percent(e["event_rate"]), percent(e["mean_predicted"]),
-             percent(e["realised_ks"]))  # fmt: skip
+            (
+                e["month"],
+                e["version"],
+                count(e["loan_days"]),
+                percent(e["event_rate"]),
+                percent(e["mean_predicted"]),
+                percent(e["realised_ks"]),
+            )
             for e in months
         ]
         parts.append(table(labels.words("text.score_ks_headers"), rows, numeric=(2, 3, 4, 5)))

@@ -16,6 +16,7 @@
 }}
 {%- set bins = active_scorecard_bins() %}
 {%- set scored = bins | length > 0 %}
+{%- set version = bins[0]['version'] if scored else '' %}
 
 with features as (
     select *
@@ -56,7 +57,7 @@ final as (
     select
         business_date,
         loan_id,
-        cast('{{ bins[0]["version"] if scored else "" }}' as {{ dbt.type_string() }}) as scorecard_version,
+        cast('{{ version }}' as {{ dbt.type_string() }}) as scorecard_version,
         cast(points as integer) as score_points,
         cast(logit as numeric(18, 8)) as score_logit,
         cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
