@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import partial
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -517,7 +518,7 @@ RENDERERS: dict[str, Renderer] = {
     "roll_rates": _roll_rates,
     "vintages": _vintages,
     "work_queue": _work_queue,
-    "score": render_score,
+    "score": partial(render_score, table=table, count=count, percent=percent),
     "promises": _promises,
     "compliance": _compliance,
     "data_quality": _data_quality,

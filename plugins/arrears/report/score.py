@@ -12,6 +12,7 @@ cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -131,10 +132,16 @@ def psi_chart(chart_id: str, title: str, figures: dict[str, Any], *, x_title: st
     )
 
 
-def render_score(figures: dict[str, Any], config: ReportConfig) -> str:
-    """D's PSI and status per version, the PSI chart with its bands, the realised KS chart and table."""
-    from arrears.report.page import count, percent, table
-
+def render_score(
+    figures: dict[str, Any],
+    config: ReportConfig,
+    *,
+    table: Callable[..., str],
+    count: Callable[[Any], str],
+    percent: Callable[[Any], str],
+) -> str:
+    """D's PSI and status per version, the PSI chart with its bands, the realised KS chart and table.
+    The page's own table and number formats are passed in (the page imports this module, not the reverse)."""
     labels = config.labels
     bands = {"warning": figures["psi_warning"], "alert": figures["psi_alert"]}
     band_labels = {band: labels.text(f"charts.score_psi_{band}", value=f"{value:.2f}") for band, value in bands.items()}
