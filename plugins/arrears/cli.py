@@ -226,6 +226,20 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace) -> int:
+    from arrears.score import activate, train
+
+    if args.action == "train":
+        if args.through is None:
+            raise ArrearsError("score train needs --through YYYY-MM-DD")
+        print(train(args.through, every_days=args.every_days, loan_share=args.loan_share).summary())
+    else:
+        if not args.version:
+            raise ArrearsError("score activate needs the VERSION printed by `arrears score train`")
+        print(activate(args.version, effective_from=args.effective_from))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used by the docs)."""
     parser = argparse.ArgumentParser(prog="arrears", description="Nightly collections data platform.")
@@ -313,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     pur.add_argument("--date", type=_date, help="judge as of this date (default: today in the source time zone)")
     pur.add_argument("--dry-run", action="store_true", help="show what would be purged; change nothing")
 
+    sco = command("score", _score, "Collection scorecard: train a new version, or activate one (docs/scorecard.md).")
+    sco.add_argument("action", choices=["train", "activate"])
+    sco.add_argument("version", nargs="?", help="activate: the version to put to work")
+    sco.add_argument("--through", type=_date, help="train: the last business date whose data may be used")
+    sco.add_argument("--every-days", type=_positive_int, default=7, help="train: one snapshot date in N")
+    sco.add_argument("--loan-share", type=_rate, default=1.0, help="train: share of the loans sampled (by id)")
+    sco.add_argument("--from", dest="effective_from", type=_date, help="activate: first business date to score")
+
     afl = command("airflow", _airflow, "Start the Airflow UI and scheduler for this home (Ctrl-C stops).")
     afl.add_argument("--port", type=_positive_int, default=8080)
     afl.add_argument(
@@ -329,7 +351,9 @@ def _is_operational(err: Exception) -> bool:
 
 
 # Commands that read an existing warehouse: on a home without one they refuse instead of creating an empty one.
-_NEEDS_WAREHOUSE = {"build", "check", "export", "deliver", "quarantine", "report", "audit", "retract", "docs", "purge"}
+_NEEDS_WAREHOUSE = {
+    "score", "build", "check", "export", "deliver", "quarantine", "report", "audit", "retract", "docs", "purge"
+}  # fmt: skip
 _DB_NEEDS_WAREHOUSE = {"start", "status", "url"}
 
 

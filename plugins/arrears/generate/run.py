@@ -19,6 +19,7 @@ from arrears.generate.params import load_params
 from arrears.generate.plans_truth import write_truth
 from arrears.generate.portfolio import RNG_FAULTS, day_rng
 from arrears.generate.rows import action_id
+from arrears.generate.score_truth import write_borrower_types
 from arrears.generate.simulator import simulate_days
 
 EPOCH = datetime.date(1970, 1, 1)
@@ -92,6 +93,7 @@ def generate(
     source = load_params()["portfolio"]["source_system"]
     first, last = day_number(start), day_number(start) + days - 1
     activity: Activity | None = None
+    day = None
     for day in simulate_days(loans, day_number(anchor), last, seed, experiment):
         if day.day < first:
             day.cases.forget_truth()
@@ -126,6 +128,8 @@ def generate(
         activity = day.activity
     if activity is not None:  # the arrangements' and legal cases' truth as of the last day written
         write_truth(truth, activity.arrangements, activity.legal_cases, last)
+    if day is not None:
+        write_borrower_types(truth, day.portfolio)
     return summary
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import partial
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from arrears.report import arrangements_legal, charts
 from arrears.report.config import Labels, ReportConfig
 from arrears.report.experiments import experiment_table
+from arrears.report.score import render_score
 from arrears.settings import source_timezone
 
 Renderer = Callable[[dict[str, Any], ReportConfig], str]
@@ -535,6 +537,7 @@ RENDERERS: dict[str, Renderer] = {
     "roll_rates": _roll_rates,
     "vintages": _vintages,
     "work_queue": _work_queue,
+    "score": partial(render_score, table=table, count=count, percent=percent),
     "promises": _promises,
     "arrangements": lambda figures, config: arrangements_legal.render_arrangements(figures, config, table),
     "legal": lambda figures, config: arrangements_legal.render_legal(figures, config, table),

@@ -17,6 +17,7 @@ from arrears.report.figures import Collector, Unavailable
 from arrears.report.links import report_links
 from arrears.report.night import night_figures
 from arrears.report.page import render_page
+from arrears.report.score import score_monitoring
 from arrears.report.trends import trends
 from arrears.settings import paths, source_timezone
 
@@ -31,6 +32,7 @@ COLLECTORS: dict[str, Collector] = {
     "roll_rates": figures.roll_rates,
     "vintages": figures.vintages,
     "work_queue": figures.work_queue,
+    "score": score_monitoring,
     "promises": figures.promises,
     "arrangements": arrangements_legal.arrangements,
     "legal": arrangements_legal.legal,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from arrears.contract.ddl import all_raw_ddl, migrate_to_partitions
 from arrears.warehouse.roles import SCHEMAS, apply_access_policies
+from arrears.warehouse.score_tables import SCORE_DDL
 
 if TYPE_CHECKING:
     import psycopg
@@ -93,7 +94,7 @@ def init_schema(conn: psycopg.Connection) -> None:
             conn.execute(f"create schema if not exists {schema}")
         # Typed tables from before partitioning by business date become partitioned (rows kept).
         migrate_to_partitions(conn)
-        for statement in all_raw_ddl() + AUDIT_DDL:
+        for statement in all_raw_ddl() + AUDIT_DDL + SCORE_DDL:
             conn.execute(statement)
         conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))
         apply_access_policies(conn)

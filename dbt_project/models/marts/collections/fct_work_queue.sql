@@ -17,7 +17,9 @@
 with narrowed as (
     select
         routed.*,
-        coalesce('agency:' || placements.agency_id, routed.team_id) as placed_team_id
+        coalesce('agency:' || placements.agency_id, routed.team_id) as placed_team_id,
+        scores.scorecard_version,
+        scores.score_probability
     -- int_work_queue_narrowed with the §10 experiment arms applied (docs/experiments.md)
     from {{ ref('int_work_queue_experiments') }} as routed
     left join {{ ref('fct_agency_placements') }} as placements
@@ -26,6 +28,8 @@ with narrowed as (
             and routed.team_id = 'agency'
             and placements.recalled_on is null
             and placements.placed_on <= {{ business_date() }}
+    left join {{ ref('int_loan_scores_daily') }} as scores
+        on routed.business_date = scores.business_date and routed.loan_id = scores.loan_id
 ),
 
 prioritised as (
@@ -37,6 +41,7 @@ prioritised as (
                     partition by narrowed.placed_team_id
                     order by
                         narrowed.experiment_position asc nulls first,
+                        {{ queue_priority_order('narrowed') }}
                         narrowed.broke_promise_today desc,
                         narrowed.days_to_next_bucket asc nulls last,
                         narrowed.overdue_amount desc,
@@ -69,6 +74,8 @@ final as (
         cast(is_lost_contact as boolean) as is_lost_contact,
         cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
         cast(arm_id as {{ dbt.type_string() }}) as arm_id,
+        cast(scorecard_version as {{ dbt.type_string() }}) as scorecard_version,
+        cast(score_probability as numeric(10, 8)) as score_probability,
         case
             when {{ array_contains(split_to_array('allowed_channels', "'|'"), "'visit'") }}
                 then cast({{ var('field_min_collectors') }} as integer)

@@ -1,0 +1,51 @@
+"""Which features a scorecard uses and how training reads them with their matured labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from arrears.settings import DBT_PROJECT_DIR
+
+
+def feature_names() -> tuple[list[str], list[str]]:
+    """The numeric and the categorical features (dbt vars, so SQL scoring and training share one list)."""
+    variables = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    return list(variables["score_numeric_features"]), list(variables["score_categorical_features"])
+
+
+def horizon_days() -> int:
+    variables = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    return int(variables["score_horizon_days"])
+
+
+def training_rows(conn: Any, through: dt.date, every_days: int, loan_share: float) -> pd.DataFrame:
+    """Features of the dates whose label matured by `through` (one date every `every_days`, counted back
+    from the last), a deterministic share of the loans (by a hash of loan_id), with their label."""
+    numeric, categorical = feature_names()
+    last = through - dt.timedelta(days=horizon_days())
+    columns = ", ".join(f"features.{name}" for name in numeric + categorical)
+    buckets = max(1, round(loan_share * 1000))
+    query = f"""
+        select features.business_date, features.loan_id, {columns}, labels.label
+        from intermediate.int_score_features_daily as features
+        inner join intermediate.int_score_labels as labels
+            on features.business_date = labels.business_date and features.loan_id = labels.loan_id
+        where features.business_date <= %(last)s
+          and (%(last)s - features.business_date) %% %(every)s = 0
+          and abs(hashtext(features.loan_id)) %% 1000 < %(buckets)s
+        order by features.business_date, features.loan_id
+    """
+    with conn.cursor() as cur:
+        cur.execute(query, {"last": last, "every": every_days, "buckets": buckets})
+        names = [d.name for d in cur.description]
+        frame = pd.DataFrame(cur.fetchall(), columns=names)
+    for name in numeric:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    for name in categorical:
+        frame[name] = frame[name].astype(str)
+    frame["label"] = frame["label"].astype(int)
+    return frame
