@@ -12,6 +12,10 @@
     / 4294967296
 {%- endmacro %}
 
+{% macro spark__unit_interval_hash(text_expression) -%}
+    cast(conv(substr(md5({{ text_expression }}), 1, 8), 16, 10) as decimal(20, 0)) / 4294967296
+{%- endmacro %}
+
 {% macro default__unit_interval_hash(text_expression) -%}
     {{ arrears_not_ported('unit_interval_hash') }}
 {%- endmacro %}
