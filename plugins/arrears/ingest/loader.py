@@ -268,9 +268,6 @@ def _load_fast(
     """The fast path (arrears.ingest.direct_copy); raises NeedsExactPath when it cannot be exact."""
     import psycopg
 
-    absent = [name for name in entity.column_names if name not in header]
-    if absent:  # the direct writer expects every column; the landing table takes absent ones as NULL
-        raise NeedsExactPath(f"column(s) absent from the header: {', '.join(absent)}")
     conn.execute(sql.create_land_table(entity))
     started = time.perf_counter()
     try:
