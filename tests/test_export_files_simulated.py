@@ -268,7 +268,13 @@ def test_dialer_files_carry_the_window_and_caps_and_only_numbers_the_rules_allow
 ) -> None:
     landing, files = exported
     dialers = [file for file in files if file.numbers is not None]
-    assert sorted(file.recipient for file in dialers) == ["agency", "early", "mid"]
+    assert sorted(file.recipient for file in dialers) == [
+        "agency_acme",
+        "agency_pioneer",
+        "agency_summit",
+        "early",
+        "mid",
+    ]
     numbers_seen = third_party_seen = 0
     for file in dialers:
         loans = {row["借据号"]: row for row in file.rows}

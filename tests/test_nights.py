@@ -149,7 +149,7 @@ def test_retract_withdraws_the_files_and_blocks_exports_until_a_new_gate_passes(
     before = {name: json.loads((item.folder / "_manifest.json").read_text()) for name, item in published.items()}
 
     assert main(["retract", "--date", "2024-03-05", "--reason", "wrong source file"]) == 0
-    assert capsys.readouterr().out.startswith("retract 2024-03-05: 7 recipient folder(s) withdrawn (wrong source file)")
+    assert capsys.readouterr().out.startswith("retract 2024-03-05: 9 recipient folder(s) withdrawn (wrong source file)")
     for name, item in published.items():
         assert _visible(item.folder) == ["_RETRACTED.json"]  # no manifest: no reader or deliver trusts the folder
         notice = json.loads((item.folder / "_RETRACTED.json").read_text())

@@ -285,9 +285,13 @@ def test_report_is_written_under_the_home_reports_folder(
     # Self-contained: nothing fetched from elsewhere, no script at all.
     assert not re.search(r"<(script|link)\b", html)
     assert not re.search(r'src="https?:', html)
-    # Every section but the dbt one (this fixture runs no dbt build) and the score (no scorecard) has its data.
-    unloaded = ("dbt_models", "score")
-    assert all(s["available"] for key, s in report["sections"].items() if key not in unloaded), report["sections"]
+    # Every section but the dbt one (this fixture runs no dbt build), the score (no scorecard) and the
+    # experiments (none configured) has its data.
+    unloaded = ("dbt_models", "score", "experiments")
+    unavailable = {
+        key: s["note"] for key, s in report["sections"].items() if key not in unloaded and not s["available"]
+    }
+    assert unavailable == {}
 
 
 def test_portfolio_by_stage_and_bucket(full_report: tuple[Path, dict[str, Any], str]) -> None:
