@@ -40,7 +40,7 @@ assigned as (
         arms.experiment_id,
         arms.arm_id,
         {%- if uses_predue_days %}
-            snapshot_today.next_due_date,
+            snapshot_today.next_due_date,  -- noqa: RF01
         {%- endif %}
         arms.predue_days as arm_predue_days
     from narrowed
@@ -52,7 +52,7 @@ assigned as (
             and {{ experiment_hash_point('arms.salt', 'narrowed.loan_id') }} >= arms.point_from
             and {{ experiment_hash_point('arms.salt', 'narrowed.loan_id') }} < arms.point_to
     {%- if uses_predue_days %}
-        left join snapshot_today
+        left join snapshot_today  -- noqa: ST11
             on narrowed.loan_id = snapshot_today.loan_id
     {%- endif %}
 ),
@@ -61,7 +61,12 @@ assigned as (
 arm_channels as (
     select
         assigned.*,
-        {%- if arms | length == 0 %}
+        {#- only arms that name channels or a pre-due window change a row's channels -#}
+        {%- set narrowing = namespace(any=false) %}
+        {%- for arm in arms %}
+            {%- if arm.channels or arm.predue_days %}{% set narrowing.any = true %}{% endif %}
+        {%- endfor %}
+        {%- if not narrowing.any %}
             '|' || assigned.allowed_channels as arm_channel_text
         {%- else %}
             case
