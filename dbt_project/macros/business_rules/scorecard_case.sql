@@ -1,15 +1,18 @@
 {#- The bins of the scorecard version active at D (stg_scorecard_bins), read when the model runs, as a list
     of rows whose numbers keep the warehouse's exact text (numeric shares, shortest round-trip floats), so
-    the compiled CASE adds exactly what the table holds. Empty at parse time and when no version is active.
+    the compiled CASE adds exactly what the table holds. Empty at parse time, when no version is active and
+    when the staging table is not built.
     dbt unit tests override this macro with their bins. -#}
 {% macro active_scorecard_bins() -%}
-    {%- if not execute -%}
+    {#- not built yet (docs generate or a compile of a selection that does not hold it): no active version -#}
+    {%- if not execute or load_relation(ref('stg_scorecard_bins')) is none -%}
         {{- return([]) -}}
     {%- endif -%}
+    {%- set text = ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- set found = run_query(
-        'select version, cast(intercept as text) as intercept, cast(base_points as text) as base_points, feature,'
-        ~ ' cast(lower_bound as text) as lower_bound, cast(upper_bound as text) as upper_bound, category,'
-        ~ ' is_missing, cast(logit as text) as logit, cast(points as text) as points from '
+        'select version, cast(intercept' ~ text ~ ' as intercept, cast(base_points' ~ text ~ ' as base_points,'
+        ~ ' feature, cast(lower_bound' ~ text ~ ' as lower_bound, cast(upper_bound' ~ text ~ ' as upper_bound,'
+        ~ ' category, is_missing, cast(logit' ~ text ~ ' as logit, cast(points' ~ text ~ ' as points from '
         ~ ref('stg_scorecard_bins') ~ ' order by feature, bin_no'
     ) -%}
     {%- set rows = [] -%}

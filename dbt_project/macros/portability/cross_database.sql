@@ -179,6 +179,21 @@
 {%- endmacro %}
 
 
+{#- A window frame over a date ordering: the rows dated first_day .. last_day days after the current
+    row's date (a RANGE frame, so gaps in the dates are not counted as rows). -#}
+{% macro days_following_frame(first_day, last_day) -%}
+    {{ return(adapter.dispatch('days_following_frame', 'arrears')(first_day, last_day)) }}
+{%- endmacro %}
+
+{% macro postgres__days_following_frame(first_day, last_day) -%}
+    range between interval '{{ first_day }} days' following and interval '{{ last_day }} days' following
+{%- endmacro %}
+
+{% macro default__days_following_frame(first_day, last_day) -%}
+    {{ arrears_not_ported('days_following_frame') }}
+{%- endmacro %}
+
+
 {#- The one error of a macro nobody implemented for this adapter yet. -#}
 {% macro arrears_not_ported(name) -%}
     {{ exceptions.raise_compiler_error(

@@ -38,3 +38,7 @@
 {% macro spark__array_size(array_expression) -%}
     array_size({{ array_expression }})
 {%- endmacro %}
+
+{% macro spark__days_following_frame(first_day, last_day) -%}
+    range between interval {{ first_day }} days following and interval {{ last_day }} days following
+{%- endmacro %}

@@ -28,11 +28,11 @@ outcome as (
         bucket_order,
         max(dpd) over (
             partition by loan_id order by business_date
-            range between interval '1 day' following and interval '{{ horizon }} days' following
+            {{ days_following_frame(1, horizon) }}
         ) as max_dpd_ahead,
         max(bucket_order) over (
             partition by loan_id order by business_date
-            range between interval '1 day' following and interval '{{ horizon }} days' following
+            {{ days_following_frame(1, horizon) }}
         ) as max_bucket_ahead
     from snapshot
 )
