@@ -125,6 +125,19 @@ def test_a_pending_settlement_takes_the_loan_off_the_phones(simulated: tuple[str
 
 
 @pytest.mark.slow
+def test_a_kept_settlement_is_never_collected_again(simulated: tuple[str, Path]) -> None:
+    """Its rest is waived (§9): a loan the source has not closed yet is held, never sued or called."""
+    url, _ = simulated
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select q.loan_id, q.routing_rule, q.team_id from intermediate.int_work_queue_narrowed as q "
+            "join marts.fct_arrangements as a on a.loan_id = q.loan_id "
+            "where a.kind = 'settlement' and a.derived_status = 'kept'"
+        ).fetchall()
+    assert all(rule == "settlement_kept" and team is None for _, rule, team in rows), rows
+
+
+@pytest.mark.slow
 def test_legal_cases_enter_each_status_on_the_simulated_day(simulated: tuple[str, Path]) -> None:
     url, truth_folder = simulated
     truth = {

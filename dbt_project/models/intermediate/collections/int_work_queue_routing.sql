@@ -39,6 +39,7 @@ matching_rules as (
             when 'cease_communication_legal' then signals.has_cease_communication and signals.meets_legal_rule
             when 'cease_communication' then signals.has_cease_communication
             when 'settlement_pending' then signals.has_pending_settlement
+            when 'settlement_kept' then signals.has_kept_settlement
             when 'pre_due' then signals.stage = 'pre_due'
             when 'early' then signals.stage = 'early'
             when 'field'

@@ -100,6 +100,16 @@ loans_with_active_arrangement as (
     group by loan_id
 ),
 
+-- A settlement judged kept (§9): the rest of the debt is waived, so the loan is not collected any more,
+-- whatever the delivered status says, until the source closes it.
+loans_with_kept_settlement as (
+    select distinct loan_id
+    from {{ ref('int_arrangement_states') }}
+    where
+        kind = 'settlement'
+        and derived_status = 'kept'
+),
+
 loan_promises as (
     select
         loan_id,
@@ -185,6 +195,7 @@ final as (
         coalesce(borrower_restrictions.has_cease_communication, false) as has_cease_communication,
         loans_with_active_arrangement.loan_id is not null as has_active_arrangement,
         coalesce(loans_with_active_arrangement.has_pending_settlement, false) as has_pending_settlement,
+        loans_with_kept_settlement.loan_id is not null as has_kept_settlement,
         coalesce(loan_promises.has_open_promise, false) as has_open_promise,
         coalesce(loan_promises.broke_promise_today, false) as broke_promise_today,
         borrowers_with_recent_rpc.borrower_id is not null as has_recent_rpc,
@@ -210,6 +221,8 @@ final as (
         on loans_in_scope.loan_id = loans_with_open_legal_case.loan_id
     left join loans_with_active_arrangement
         on loans_in_scope.loan_id = loans_with_active_arrangement.loan_id
+    left join loans_with_kept_settlement
+        on loans_in_scope.loan_id = loans_with_kept_settlement.loan_id
     left join loan_promises
         on loans_in_scope.loan_id = loan_promises.loan_id
     left join borrowers_with_recent_rpc
