@@ -37,17 +37,7 @@ settlements as (
 
 -- Payments known at D on the arrangements' loans.
 payments_known as (
-    select
-        payment_id,
-        loan_id,
-        value_date,
-        amount,
-        reversal_of
-    from {{ ref('stored_payments') }}
-    where
-        delivered_on <= {{ business_date() }}
-        and value_date <= {{ business_date() }}
-        and loan_id in (select arrangements.loan_id from arrangements)
+    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='arrangements') }}
 ),
 
 -- Net payments per day for the settlements (a reversal cancels its payment, §3).
@@ -57,13 +47,7 @@ payments_net_daily as (
         payments.value_date,
         sum(payments.amount) as amount
     from payments_known as payments
-    where
-        payments.reversal_of is null
-        and not exists (
-            select 1
-            from payments_known as reversals
-            where reversals.reversal_of = payments.payment_id
-        )
+    where {{ is_unreversed_payment('payments', 'payments_known') }}
     group by payments.loan_id, payments.value_date
 ),
 
