@@ -89,36 +89,30 @@
     render as a CASE without a WHEN. -#}
 {% macro experiment_arm_channel_text(arms, row) -%}
     {%- set every_channel = "'|' || " ~ row ~ ".allowed_channels" %}
-    {%- set narrowing = arms | selectattr('channels') | list + arms | selectattr('predue_days') | list %}
-    {%- if narrowing | length == 0 -%}
+    {%- set branches = [] %}
+    {%- for arm in arms %}
+        {%- set is_this_arm = row ~ ".experiment_id = " ~ experiment_literal(arm.experiment_id)
+            ~ " and " ~ row ~ ".arm_id = " ~ experiment_literal(arm.arm_id) %}
+        {%- if arm.predue_days %}
+            {%- do branches.append(
+                "when " ~ is_this_arm ~ " and " ~ row ~ ".next_due_date > "
+                ~ add_days(business_date(), arm.predue_days) ~ " then null"
+            ) %}
+        {%- endif %}
+        {%- if arm.channels %}
+            {%- set kept_channels = [] %}
+            {%- for channel in arm.channels.split('|') %}
+                {%- do kept_channels.append(
+                    "case when '|' || " ~ row ~ ".allowed_channels || '|' like '%|" ~ channel ~ "|%'"
+                    ~ " then '|" ~ channel ~ "' else '' end"
+                ) %}
+            {%- endfor %}
+            {%- do branches.append("when " ~ is_this_arm ~ " then nullif(" ~ kept_channels | join(" || ") ~ ", '')") %}
+        {%- endif %}
+    {%- endfor %}
+    {%- if branches | length == 0 -%}
         {{ every_channel }}
     {%- else -%}
-        case
-            {%- for arm in arms %}
-                {%- set is_this_arm = row ~ ".experiment_id = " ~ experiment_literal(arm.experiment_id)
-                    ~ " and " ~ row ~ ".arm_id = " ~ experiment_literal(arm.arm_id) %}
-                {%- if arm.predue_days %}
-                    when
-                        {{ is_this_arm }}
-                        and {{ row }}.next_due_date > {{ add_days(business_date(), arm.predue_days) }}
-                        then null
-                {%- endif %}
-                {%- if arm.channels %}
-                    when {{ is_this_arm }}
-                        then nullif(
-                            {%- for channel in arm.channels.split('|') %}
-                                case
-                                    when '|' || {{ row }}.allowed_channels || '|' like '%|{{ channel }}|%'
-                                        then '|{{ channel }}'
-                                    else ''
-                                end
-                                {%- if not loop.last %} ||{% endif %}
-                            {%- endfor %},
-                            ''
-                        )
-                {%- endif %}
-            {%- endfor %}
-            else {{ every_channel }}
-        end
+        case {{ branches | join(" ") }} else {{ every_channel }} end
     {%- endif %}
 {%- endmacro %}

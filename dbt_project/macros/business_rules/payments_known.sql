@@ -10,9 +10,9 @@
     select
         payment_id,
         loan_id,
-        {%- for column in extra_columns %}
-            {{ column }},
-        {%- endfor %}
+    {%- for column in extra_columns %}
+        {{ column }},
+    {%- endfor %}
         value_date,
         amount,
         reversal_of
@@ -20,9 +20,9 @@
     where
         delivered_on <= {{ business_date() }}
         and value_date <= {{ business_date() }}
-        {%- if loans_of %}
+    {%- if loans_of %}
             and loan_id in (select {{ loans_of }}.loan_id from {{ loans_of }})
-        {%- endif %}
+    {%- endif %}
 {%- endmacro %}
 
 
