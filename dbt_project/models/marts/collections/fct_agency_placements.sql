@@ -67,15 +67,29 @@ open_placements as (
 
 -- Misconduct: a violation of tonight's audit by the agency on the loan, or a complaint (restriction
 -- kind `complaint`, dated C) by the borrower since the placement, when the agency had an outbound
--- action on the borrower's loans on days C-6 .. C (business rules §7).
+-- action on the borrower's loans on days C-6 .. C (business rules §7). The audit's outside_placement
+-- rule is judged here against the placements as night D-1 left them (fct_compliance_violations,
+-- which publishes it, comes after this model: decision 033); only open placements can be recalled,
+-- so there is nothing to judge on a first build.
 violations_by_agency_today as (
     select distinct
         loan_id,
         agency_name as agency_id
-    from {{ ref('fct_compliance_violations') }}
+    from {{ ref('int_contact_rule_violations') }}
     where
         business_date = {{ business_date() }}
         and agency_name is not null
+    {%- if incremental %}
+        union
+        select
+            actions.loan_id,
+            actions.agency_name as agency_id
+        from {{ ref('stored_collection_actions') }} as actions
+        where
+            actions.delivered_on = {{ business_date() }}
+            and actions.direction is distinct from 'inbound'
+            and {{ is_outside_placement('actions', this) }}
+    {%- endif %}
 ),
 
 complaints_known as (
