@@ -53,3 +53,28 @@
             )
     )
 {%- endmacro %}
+
+
+{#- The columns of fct_agency_placements as its contract types them (`cast(x as type) as x, ...`), from the
+    columns of the same names, or all null (nulls=true: the empty state of a first build). -#}
+{% macro placement_columns(nulls=false) -%}
+    {%- set columns = [
+        ('placement_id', dbt.type_string()),
+        ('loan_id', dbt.type_string()),
+        ('borrower_id', dbt.type_string()),
+        ('placement_number', 'integer'),
+        ('agency_id', dbt.type_string()),
+        ('placed_on', 'date'),
+        ('holding_days', 'integer'),
+        ('expires_on', 'date'),
+        ('dpd_at_placement', 'integer'),
+        ('balance_placed', 'numeric(18, 2)'),
+        ('recalled_on', 'date'),
+        ('recall_reason', dbt.type_string()),
+    ] %}
+    {%- set typed = [] %}
+    {%- for name, type in columns %}
+        {%- do typed.append('cast(' ~ ('null' if nulls else name) ~ ' as ' ~ type ~ ') as ' ~ name) %}
+    {%- endfor %}
+    {{- typed | join(',\n        ') }}
+{%- endmacro %}

@@ -48,19 +48,7 @@ open_placements as (
         select * from {{ this }}
         where recalled_on is null
     {%- else %}
-        select
-            cast(null as {{ dbt.type_string() }}) as placement_id,
-            cast(null as {{ dbt.type_string() }}) as loan_id,
-            cast(null as {{ dbt.type_string() }}) as borrower_id,
-            cast(null as integer) as placement_number,
-            cast(null as {{ dbt.type_string() }}) as agency_id,
-            cast(null as date) as placed_on,
-            cast(null as integer) as holding_days,
-            cast(null as date) as expires_on,
-            cast(null as integer) as dpd_at_placement,
-            cast(null as numeric(18, 2)) as balance_placed,
-            cast(null as date) as recalled_on,
-            cast(null as {{ dbt.type_string() }}) as recall_reason
+        select {{ placement_columns(nulls=true) }}
         where 1 = 0
     {%- endif %}
 ),
@@ -311,19 +299,7 @@ changed as (
 ),
 
 final as (
-    select
-        cast(placement_id as {{ dbt.type_string() }}) as placement_id,
-        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
-        cast(borrower_id as {{ dbt.type_string() }}) as borrower_id,
-        cast(placement_number as integer) as placement_number,
-        cast(agency_id as {{ dbt.type_string() }}) as agency_id,
-        cast(placed_on as date) as placed_on,
-        cast(holding_days as integer) as holding_days,
-        cast(expires_on as date) as expires_on,
-        cast(dpd_at_placement as integer) as dpd_at_placement,
-        cast(balance_placed as numeric(18, 2)) as balance_placed,
-        cast(recalled_on as date) as recalled_on,
-        cast(recall_reason as {{ dbt.type_string() }}) as recall_reason
+    select {{ placement_columns() }}
     from changed
 )
 
