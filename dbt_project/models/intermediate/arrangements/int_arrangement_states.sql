@@ -89,30 +89,20 @@ schedule_installment_versions as (
     select
         arrangements.arrangement_id,
         installments.schedule_version,
+        installments.effective_from,
         installments.installment_no,
         installments.due_date,
         installments.principal_due,
         installments.fee_due + installments.interest_due as charges_due,
-        installments.fee_due + installments.interest_due + installments.principal_due as total_due,
-        min(installments.effective_from) over (
-            partition by arrangements.arrangement_id, installments.schedule_version
-        ) as version_effective_from
+        installments.fee_due + installments.interest_due + installments.principal_due as total_due
     from arrangements
     inner join {{ ref('stored_installments') }} as installments
         on arrangements.loan_id = installments.loan_id
     where installments.delivered_on <= {{ business_date() }}
 ),
 
-schedule_installment_versions_ranked as (
-    select
-        schedule_installment_versions.*,
-        max(
-            case
-                when schedule_installment_versions.version_effective_from <= {{ business_date() }}
-                    then schedule_installment_versions.schedule_version
-            end
-        ) over (partition by schedule_installment_versions.arrangement_id) as version_in_force
-    from schedule_installment_versions
+schedule_installments_in_force as (
+    {{ schedule_version_in_force('schedule_installment_versions', 'arrangement_id') }}
 ),
 
 schedule_installments as (
@@ -129,8 +119,7 @@ schedule_installments as (
             order by due_date asc, installment_no asc
             rows between unbounded preceding and current row
         ) as due_through
-    from schedule_installment_versions_ranked
-    where schedule_version = version_in_force
+    from schedule_installments_in_force
 ),
 
 schedule_versions as (
