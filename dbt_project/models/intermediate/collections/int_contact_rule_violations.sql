@@ -299,18 +299,7 @@ violations as (
 ),
 
 final as (
-    select
-        cast(violations.action_id as {{ dbt.type_string() }}) as action_id,
-        {{ business_date() }} as business_date,
-        cast(violations.rule as {{ dbt.type_string() }}) as rule,
-        cast(actions.team_id as {{ dbt.type_string() }}) as team_id,
-        cast(actions.agent_id as {{ dbt.type_string() }}) as agent_id,
-        cast(actions.agency_name as {{ dbt.type_string() }}) as agency_name,
-        cast(actions.loan_id as {{ dbt.type_string() }}) as loan_id,
-        cast(actions.borrower_id as {{ dbt.type_string() }}) as borrower_id,
-        cast(actions.channel as {{ dbt.type_string() }}) as channel,
-        cast(actions.action_at as {{ type_timestamp_tz() }}) as action_at,
-        cast(actions.action_local_date as date) as action_local_date
+    select {{ compliance_violation_columns('actions', 'violations.rule') }}
     from violations
     -- Only today's deliveries are judged (the caps look at earlier ones for context only).
     inner join {{ ref('stored_collection_actions') }} as actions

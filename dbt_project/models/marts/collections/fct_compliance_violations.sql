@@ -23,18 +23,7 @@ with contact_rule_violations as (
 -- first; for X <= D they answer as the night before's would (placements made on D never cover X,
 -- recalls made on D leave X covered: decision 024).
 outside_placement as (
-    select
-        cast(actions.action_id as {{ dbt.type_string() }}) as action_id,
-        {{ business_date() }} as business_date,
-        cast('outside_placement' as {{ dbt.type_string() }}) as rule,
-        cast(actions.team_id as {{ dbt.type_string() }}) as team_id,
-        cast(actions.agent_id as {{ dbt.type_string() }}) as agent_id,
-        cast(actions.agency_name as {{ dbt.type_string() }}) as agency_name,
-        cast(actions.loan_id as {{ dbt.type_string() }}) as loan_id,
-        cast(actions.borrower_id as {{ dbt.type_string() }}) as borrower_id,
-        cast(actions.channel as {{ dbt.type_string() }}) as channel,
-        cast(actions.action_at as {{ type_timestamp_tz() }}) as action_at,
-        cast(actions.action_local_date as date) as action_local_date
+    select {{ compliance_violation_columns('actions', "'outside_placement'") }}
     from {{ ref('stored_collection_actions') }} as actions
     where
         actions.delivered_on = {{ business_date() }}
