@@ -34,12 +34,47 @@
 {%- endmacro %}
 
 
-{#- The agency placements table by name, for fct_compliance_violations (outside_placement): a ref
-    would close a cycle, since the placements read the violations (misconduct). None before the
-    first build. -#}
-{% macro agency_placements_relation() -%}
-    {%- if execute -%}
-        {{ return(adapter.get_relation(database=target.database, schema='marts', identifier='fct_agency_placements')) }}
-    {%- endif -%}
-    {{ return(none) }}
+{#- Condition (§7 outside_placement): the action `action` (an alias with loan_id, agency_name and
+    action_local_date) is an agency's, on a loan no placement in `placements` gave that agency for the
+    action's local date X. A placement made on night P is in the agency's file for work on P+1: it covers
+    X when placed_on < X and it was not recalled before X (recalled_on empty or >= X). -#}
+{% macro is_outside_placement(action, placements) -%}
+    {{ action }}.agency_name is not null
+    and not exists (
+        select 1
+        from {{ placements }} as placements
+        where
+            placements.loan_id = {{ action }}.loan_id
+            and placements.agency_id = {{ action }}.agency_name
+            and placements.placed_on < {{ action }}.action_local_date
+            and (
+                placements.recalled_on is null
+                or placements.recalled_on >= {{ action }}.action_local_date
+            )
+    )
+{%- endmacro %}
+
+
+{#- The columns of fct_agency_placements as its contract types them (`cast(x as type) as x, ...`), from the
+    columns of the same names, or all null (nulls=true: the empty state of a first build). -#}
+{% macro placement_columns(nulls=false) -%}
+    {%- set columns = [
+        ('placement_id', dbt.type_string()),
+        ('loan_id', dbt.type_string()),
+        ('borrower_id', dbt.type_string()),
+        ('placement_number', 'integer'),
+        ('agency_id', dbt.type_string()),
+        ('placed_on', 'date'),
+        ('holding_days', 'integer'),
+        ('expires_on', 'date'),
+        ('dpd_at_placement', 'integer'),
+        ('balance_placed', 'numeric(18, 2)'),
+        ('recalled_on', 'date'),
+        ('recall_reason', dbt.type_string()),
+    ] %}
+    {%- set typed = [] %}
+    {%- for name, type in columns %}
+        {%- do typed.append('cast(' ~ ('null' if nulls else name) ~ ' as ' ~ type ~ ') as ' ~ name) %}
+    {%- endfor %}
+    {{- typed | join(',\n        ') }}
 {%- endmacro %}

@@ -81,3 +81,38 @@
         {{ exceptions.raise_compiler_error("arrears: unknown experiment priority ordering '" ~ ordering ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The channels an arm leaves a queue row `row`, as `|`-prefixed text (`|sms|call`): the row's §5 channels
+    (row.allowed_channels) that the arm names, in the arm's order; null for a pre-due row due later than
+    the arm's predue_days (row.next_due_date) or when none is left. Rows of no arm, or of an arm that
+    names neither, keep all their channels. One expression, so a model has no branch a linter could
+    render as a CASE without a WHEN. -#}
+{% macro experiment_arm_channel_text(arms, row) -%}
+    {%- set every_channel = "'|' || " ~ row ~ ".allowed_channels" %}
+    {%- set branches = [] %}
+    {%- for arm in arms %}
+        {%- set is_this_arm = row ~ ".experiment_id = " ~ experiment_literal(arm.experiment_id)
+            ~ " and " ~ row ~ ".arm_id = " ~ experiment_literal(arm.arm_id) %}
+        {%- if arm.predue_days %}
+            {%- do branches.append(
+                "when " ~ is_this_arm ~ " and " ~ row ~ ".next_due_date > "
+                ~ add_days(business_date(), arm.predue_days) ~ " then null"
+            ) %}
+        {%- endif %}
+        {%- if arm.channels %}
+            {%- set kept_channels = [] %}
+            {%- for channel in arm.channels.split('|') %}
+                {%- do kept_channels.append(
+                    "case when '|' || " ~ row ~ ".allowed_channels || '|' like '%|" ~ channel ~ "|%'"
+                    ~ " then '|" ~ channel ~ "' else '' end"
+                ) %}
+            {%- endfor %}
+            {%- do branches.append("when " ~ is_this_arm ~ " then nullif(" ~ kept_channels | join(" || ") ~ ", '')") %}
+        {%- endif %}
+    {%- endfor %}
+    {%- if branches | length == 0 -%}
+        {{ every_channel }}
+    {%- else -%}
+        case {{ branches | join(" ") }} else {{ every_channel }} end
+    {%- endif %}
+{%- endmacro %}

@@ -30,6 +30,7 @@ with arrangements as (
     where agreed_on <= {{ business_date() }}
 ),
 
+-- Settlements: the net paid in the window agreed_on .. settle_by, and the day it reached the amount.
 settlements as (
     select * from arrangements
     where kind = 'settlement'
@@ -37,17 +38,7 @@ settlements as (
 
 -- Payments known at D on the arrangements' loans.
 payments_known as (
-    select
-        payment_id,
-        loan_id,
-        value_date,
-        amount,
-        reversal_of
-    from {{ ref('stored_payments') }}
-    where
-        delivered_on <= {{ business_date() }}
-        and value_date <= {{ business_date() }}
-        and loan_id in (select arrangements.loan_id from arrangements)
+    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='arrangements') }}
 ),
 
 -- Net payments per day for the settlements (a reversal cancels its payment, §3).
@@ -57,13 +48,7 @@ payments_net_daily as (
         payments.value_date,
         sum(payments.amount) as amount
     from payments_known as payments
-    where
-        payments.reversal_of is null
-        and not exists (
-            select 1
-            from payments_known as reversals
-            where reversals.reversal_of = payments.payment_id
-        )
+    where {{ is_unreversed_payment('payments', 'payments_known') }}
     group by payments.loan_id, payments.value_date
 ),
 
@@ -96,46 +81,31 @@ settlement_payments as (
     group by arrangement_id
 ),
 
--- Plans are judged from their loan's schedule in force at D and its payments (no day-by-day history):
--- each installment's paid_on is the first day the net paid towards the schedule version (payments
+-- Every arrangement's loan: its schedule in force at D and the net paid towards it, day by day (no
+-- day-by-day history). Plans are judged from it; a settlement's waived amount is read from it too.
+-- Each installment's paid_on is the first day the net paid towards the schedule version (payments
 -- valued from the version's effective date, §2) reached everything due through it less the tolerance.
-plans as (
-    select * from arrangements
-    where kind in ('repayment_plan', 'restructure')
-),
-
--- (Every arrangement's schedule: a settlement's waived amount is read from it too.)
-plan_installment_versions as (
+schedule_installment_versions as (
     select
         arrangements.arrangement_id,
         installments.schedule_version,
+        installments.effective_from,
         installments.installment_no,
         installments.due_date,
         installments.principal_due,
         installments.fee_due + installments.interest_due as charges_due,
-        installments.fee_due + installments.interest_due + installments.principal_due as total_due,
-        min(installments.effective_from) over (
-            partition by arrangements.arrangement_id, installments.schedule_version
-        ) as version_effective_from
+        installments.fee_due + installments.interest_due + installments.principal_due as total_due
     from arrangements
     inner join {{ ref('stored_installments') }} as installments
         on arrangements.loan_id = installments.loan_id
     where installments.delivered_on <= {{ business_date() }}
 ),
 
-plan_installment_versions_ranked as (
-    select
-        plan_installment_versions.*,
-        max(
-            case
-                when plan_installment_versions.version_effective_from <= {{ business_date() }}
-                    then plan_installment_versions.schedule_version
-            end
-        ) over (partition by plan_installment_versions.arrangement_id) as version_in_force
-    from plan_installment_versions
+schedule_installments_in_force as (
+    {{ schedule_version_in_force('schedule_installment_versions', 'arrangement_id') }}
 ),
 
-plan_installments as (
+schedule_installments as (
     select
         arrangement_id,
         schedule_version,
@@ -149,21 +119,20 @@ plan_installments as (
             order by due_date asc, installment_no asc
             rows between unbounded preceding and current row
         ) as due_through
-    from plan_installment_versions_ranked
-    where schedule_version = version_in_force
+    from schedule_installments_in_force
 ),
 
-plan_versions as (
+schedule_versions as (
     select distinct
         arrangement_id,
         schedule_version,
         version_effective_from
-    from plan_installments
+    from schedule_installments
 ),
 
 -- Signed payments (§3): a reversal takes its payment back from its own value date and belongs where
 -- the payment did.
-plan_payments_signed as (
+payments_signed as (
     select
         payments.loan_id,
         payments.value_date as counts_from,
@@ -183,76 +152,79 @@ plan_payments_signed as (
     where reversals.reversal_of is not null
 ),
 
-plan_paid_running as (
+schedule_paid_running as (
     select
-        plan_versions.arrangement_id,
-        plan_payments_signed.counts_from,
-        sum(sum(plan_payments_signed.signed_amount)) over (
-            partition by plan_versions.arrangement_id
-            order by plan_payments_signed.counts_from
+        schedule_versions.arrangement_id,
+        payments_signed.counts_from,
+        sum(sum(payments_signed.signed_amount)) over (
+            partition by schedule_versions.arrangement_id
+            order by payments_signed.counts_from
         ) as paid_so_far
-    from plan_versions
+    from schedule_versions
     inner join arrangements
-        on plan_versions.arrangement_id = arrangements.arrangement_id
-    inner join plan_payments_signed
+        on schedule_versions.arrangement_id = arrangements.arrangement_id
+    inner join payments_signed
         on
-            arrangements.loan_id = plan_payments_signed.loan_id
-            and plan_versions.version_effective_from <= plan_payments_signed.belongs_to_date
-    group by plan_versions.arrangement_id, plan_payments_signed.counts_from
+            arrangements.loan_id = payments_signed.loan_id
+            and schedule_versions.version_effective_from <= payments_signed.belongs_to_date
+    group by schedule_versions.arrangement_id, payments_signed.counts_from
 ),
 
 -- An installment is paid from the first day after which the net paid stays at or above everything due
 -- through it (a reversal that takes the money back makes it unpaid again from the reversal's date).
-plan_installments_short as (
+schedule_installments_short as (
     select
-        plan_installments.arrangement_id,
-        plan_installments.schedule_version,
-        plan_installments.installment_no,
-        plan_installments.due_date,
-        plan_installments.due_through,
+        schedule_installments.arrangement_id,
+        schedule_installments.schedule_version,
+        schedule_installments.installment_no,
+        schedule_installments.due_date,
+        schedule_installments.due_through,
         (
             select max(running.counts_from)
-            from plan_paid_running as running
+            from schedule_paid_running as running
             where
-                running.arrangement_id = plan_installments.arrangement_id
-                and running.paid_so_far < plan_installments.due_through - {{ var('arrears_tolerance') }}
+                running.arrangement_id = schedule_installments.arrangement_id
+                and running.paid_so_far < schedule_installments.due_through - {{ var('arrears_tolerance') }}
         ) as last_short_on
-    from plan_installments
+    from schedule_installments
 ),
 
-plan_installments_paid as (
+schedule_installments_paid as (
     select
         short.arrangement_id,
         short.schedule_version,
         short.due_date,
         (
             select min(running.counts_from)
-            from plan_paid_running as running
+            from schedule_paid_running as running
             where
                 running.arrangement_id = short.arrangement_id
                 and running.paid_so_far >= short.due_through - {{ var('arrears_tolerance') }}
                 and (short.last_short_on is null or running.counts_from > short.last_short_on)
         ) as paid_on
-    from plan_installments_short as short
+    from schedule_installments_short as short
+),
+
+{#- The day an installment breaks its plan if still unpaid: arrangement_break_dpd days after it falls
+    due (counted from agreed_on for one due before the plan). -#}
+{%- set breaks_plan_on = add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) %}
+
+-- Plans: broken, or completed (whichever came first is decided in `judged`).
+plans as (
+    select * from arrangements
+    where kind in ('repayment_plan', 'restructure')
 ),
 
 plan_milestones as (
     select
         plans.arrangement_id,
-        -- The first day an installment unpaid then is arrangement_break_dpd days late (counted from
-        -- agreed_on for one due before the plan).
+        -- The first day an installment unpaid then is arrangement_break_dpd days late.
         min(
             case
                 when
-                    {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
-                    <= {{ business_date() }}
-                    and (
-                        paid.paid_on is null
-                        or paid.paid_on > {{ add_days(
-                            'greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')
-                        ) }}
-                    )
-                    then {{ add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) }}
+                    {{ breaks_plan_on }} <= {{ business_date() }}
+                    and (paid.paid_on is null or paid.paid_on > {{ breaks_plan_on }})
+                    then {{ breaks_plan_on }}
             end
         ) as broken_on,
         -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
@@ -276,7 +248,7 @@ plan_milestones as (
                 then max(paid.paid_on)
         end as schedule_paid_on
     from plans
-    inner join plan_installments_paid as paid
+    inner join schedule_installments_paid as paid
         on plans.arrangement_id = paid.arrangement_id
     group by plans.arrangement_id, plans.agreed_on, plans.new_schedule_version
 ),
@@ -316,7 +288,7 @@ settlement_paid_through_runs as (
         running.counts_from,
         running.paid_so_far
     from settlement_payments
-    inner join plan_paid_running as running
+    inner join schedule_paid_running as running
         on
             settlement_payments.arrangement_id = running.arrangement_id
             and settlement_payments.kept_on >= running.counts_from
@@ -333,7 +305,7 @@ loan_debt_when_kept as (
         + sum(case when installments.due_date <= settlement_payments.kept_on then installments.charges_due else 0 end)
         - coalesce(max(paid_through.paid_so_far), 0) as debt_left
     from settlement_payments
-    inner join plan_installments as installments
+    inner join schedule_installments as installments
         on settlement_payments.arrangement_id = installments.arrangement_id
     left join settlement_paid_through_kept as paid_through
         on settlement_payments.arrangement_id = paid_through.arrangement_id

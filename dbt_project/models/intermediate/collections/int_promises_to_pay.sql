@@ -93,17 +93,7 @@ promises_in_sequence as (
 -- The promised loans' payments known at D only, read by loan_id from the stored payments (first
 -- delivery of each, §1), so a night does not read every payment ever delivered.
 payments_known as (
-    select
-        payment_id,
-        loan_id,
-        value_date,
-        amount,
-        reversal_of
-    from {{ ref('stored_payments') }}
-    where
-        delivered_on <= {{ business_date() }}
-        and value_date <= {{ business_date() }}
-        and loan_id in (select promises_made.loan_id from promises_made)
+    {{ payments_known_at_business_date(stored_payments, loans_of='promises_made') }}
 ),
 
 -- A reversal cancels its payment entirely from the reversal's value date (§3).
@@ -113,13 +103,7 @@ payments_net_daily as (
         payments.value_date,
         sum(payments.amount) as amount
     from payments_known as payments
-    where
-        payments.reversal_of is null
-        and not exists (
-            select 1
-            from payments_known as reversals
-            where reversals.reversal_of = payments.payment_id
-        )
+    where {{ is_unreversed_payment('payments', 'payments_known') }}
     group by payments.loan_id, payments.value_date
 ),
 

@@ -19,29 +19,15 @@ with narrowed as (
     select * from {{ ref('int_work_queue_narrowed') }}
 ),
 
-{%- if uses_predue_days %}
-
-snapshot_today as (
-    select
-        loan_id,
-        next_due_date
-    from {{ ref('int_loan_delinquency_daily') }}
-    where business_date = {{ business_date() }}
-),
-{%- endif %}
-
 arms as (
     {{ experiment_arms_relation() }}
 ),
 
-assigned as (
+assigned_to_arms as (
     select
         narrowed.*,
         arms.experiment_id,
         arms.arm_id,
-        {%- if uses_predue_days %}
-            snapshot_today.next_due_date,  -- noqa: RF01
-        {%- endif %}
         arms.predue_days as arm_predue_days
     from narrowed
     left join arms
@@ -51,52 +37,40 @@ assigned as (
             and (arms.ends_on is null or arms.ends_on >= {{ business_date() }})
             and {{ experiment_hash_point('arms.salt', 'narrowed.loan_id') }} >= arms.point_from
             and {{ experiment_hash_point('arms.salt', 'narrowed.loan_id') }} < arms.point_to
-    {%- if uses_predue_days %}
-        left join snapshot_today  -- noqa: ST11
-            on narrowed.loan_id = snapshot_today.loan_id
-    {%- endif %}
 ),
+
+{#- The loan's next due date, only when an arm has a pre-due window (the column comes with its join:
+    each rendering sqlfluff lints is whole). -#}
+{%- if uses_predue_days %}
+
+    snapshot_today as (
+        select
+            loan_id,
+            next_due_date
+        from {{ ref('int_loan_delinquency_daily') }}
+        where business_date = {{ business_date() }}
+    ),
+
+    assigned as (
+        select
+            assigned_to_arms.*,
+            snapshot_today.next_due_date
+        from assigned_to_arms
+        left join snapshot_today
+            on assigned_to_arms.loan_id = snapshot_today.loan_id
+    ),
+{%- else %}
+
+    assigned as (
+        select * from assigned_to_arms
+    ),
+{%- endif %}
 
 -- The arm's channels: the row's §5 channels the arm uses, in the arm's order (`|`-separated text).
 arm_channels as (
     select
         assigned.*,
-        {#- only arms that name channels or a pre-due window change a row's channels -#}
-        {%- set narrowing = namespace(any=false) %}
-        {%- for arm in arms %}
-            {%- if arm.channels or arm.predue_days %}{% set narrowing.any = true %}{% endif %}
-        {%- endfor %}
-        {%- if not narrowing.any %}
-            '|' || assigned.allowed_channels as arm_channel_text
-        {%- else %}
-            case
-                {%- for arm in arms %}
-                    {%- set is_this_arm = "assigned.experiment_id = " ~ experiment_literal(arm.experiment_id)
-                        ~ " and assigned.arm_id = " ~ experiment_literal(arm.arm_id) %}
-                    {%- if arm.predue_days %}
-                        when
-                            {{ is_this_arm }}
-                            and assigned.next_due_date > {{ add_days(business_date(), arm.predue_days) }}
-                            then null
-                    {%- endif %}
-                    {%- if arm.channels %}
-                        when {{ is_this_arm }}
-                            then nullif(
-                                {%- for channel in arm.channels.split('|') %}
-                                    case
-                                        when '|' || assigned.allowed_channels || '|' like '%|{{ channel }}|%'
-                                            then '|{{ channel }}'
-                                        else ''
-                                    end
-                                    {%- if not loop.last %} ||{% endif %}
-                                {%- endfor %},
-                                ''
-                            )
-                    {%- endif %}
-                {%- endfor %}
-                else '|' || assigned.allowed_channels
-            end as arm_channel_text
-        {%- endif %}
+        {{ experiment_arm_channel_text(arms, 'assigned') }} as arm_channel_text
     from assigned
 ),
 

@@ -2,32 +2,14 @@
 -- effective_from <= D, with what falls due on the loan before each installment (the waterfall's start).
 -- Only the loans recomputed tonight (int_loans_to_recompute), read from the stored installment
 -- versions by their loan index: the others' snapshot rows are carried forward.
--- Window functions pick the version in one pass: no self-join of the schedule.
+-- The version is picked by macro schedule_version_in_force (shared with int_arrangement_states).
 with installments_known_at_date as (
     select * from {{ ref('stored_installments') }}
     where {{ only_loans_to_recompute() }}
 ),
 
-installments_with_version_start as (
-    select
-        installments_known_at_date.*,
-        -- A version starts on the earliest effective_from among its rows.
-        min(installments_known_at_date.effective_from) over (
-            partition by installments_known_at_date.loan_id, installments_known_at_date.schedule_version
-        ) as version_effective_from
-    from installments_known_at_date
-),
-
-installments_with_version_in_force as (
-    select
-        installments_with_version_start.*,
-        max(
-            case
-                when installments_with_version_start.version_effective_from <= {{ business_date() }}
-                    then installments_with_version_start.schedule_version
-            end
-        ) over (partition by installments_with_version_start.loan_id) as version_in_force
-    from installments_with_version_start
+installments_of_version_in_force as (
+    {{ schedule_version_in_force('installments_known_at_date', 'loan_id') }}
 ),
 
 installments_in_force as (
@@ -41,8 +23,7 @@ installments_in_force as (
         interest_due,
         principal_due,
         fee_due + interest_due + principal_due as total_due
-    from installments_with_version_in_force
-    where schedule_version = version_in_force
+    from installments_of_version_in_force
 ),
 
 final as (

@@ -60,17 +60,7 @@ promises_falling_due as (
 -- reversal known at D and valued by D: read by the value_date and reversal_of indexes, not by
 -- scanning every payment ever delivered (`not materialized`: each use keeps its own index scan).
 payments_known as {{ cte_inlined() }} (
-    select
-        payment_id,
-        loan_id,
-        received_at,
-        value_date,
-        amount,
-        reversal_of
-    from {{ ref('stored_payments') }}
-    where
-        delivered_on <= {{ business_date() }}
-        and value_date <= {{ business_date() }}
+    {{ payments_known_at_business_date(ref('stored_payments'), extra_columns=['received_at']) }}
 ),
 
 payments_collected_today as (
@@ -82,12 +72,7 @@ payments_collected_today as (
     from payments_known as payments
     where
         payments.value_date = {{ business_date() }}
-        and payments.reversal_of is null
-        and not exists (
-            select 1
-            from payments_known as reversals
-            where reversals.reversal_of = payments.payment_id
-        )
+        and {{ is_unreversed_payment('payments', 'payments_known') }}
 ),
 
 -- Each payment with the right-party contacts on its loan in the attribution window before it,

@@ -48,34 +48,36 @@ open_placements as (
         select * from {{ this }}
         where recalled_on is null
     {%- else %}
-        select
-            cast(null as {{ dbt.type_string() }}) as placement_id,
-            cast(null as {{ dbt.type_string() }}) as loan_id,
-            cast(null as {{ dbt.type_string() }}) as borrower_id,
-            cast(null as integer) as placement_number,
-            cast(null as {{ dbt.type_string() }}) as agency_id,
-            cast(null as date) as placed_on,
-            cast(null as integer) as holding_days,
-            cast(null as date) as expires_on,
-            cast(null as integer) as dpd_at_placement,
-            cast(null as numeric(18, 2)) as balance_placed,
-            cast(null as date) as recalled_on,
-            cast(null as {{ dbt.type_string() }}) as recall_reason
+        select {{ placement_columns(nulls=true) }}
         where 1 = 0
     {%- endif %}
 ),
 
 -- Misconduct: a violation of tonight's audit by the agency on the loan, or a complaint (restriction
 -- kind `complaint`, dated C) by the borrower since the placement, when the agency had an outbound
--- action on the borrower's loans on days C-6 .. C (business rules §7).
+-- action on the borrower's loans on days C-6 .. C (business rules §7). The audit's outside_placement
+-- rule is judged here against the placements as night D-1 left them (fct_compliance_violations,
+-- which publishes it, comes after this model: decision 033); only open placements can be recalled,
+-- so there is nothing to judge on a first build.
 violations_by_agency_today as (
     select distinct
         loan_id,
         agency_name as agency_id
-    from {{ ref('fct_compliance_violations') }}
+    from {{ ref('int_contact_rule_violations') }}
     where
         business_date = {{ business_date() }}
         and agency_name is not null
+    {%- if incremental %}
+        union
+        select
+            actions.loan_id,
+            actions.agency_name as agency_id
+        from {{ ref('stored_collection_actions') }} as actions
+        where
+            actions.delivered_on = {{ business_date() }}
+            and actions.direction is distinct from 'inbound'
+            and {{ is_outside_placement('actions', this) }}
+    {%- endif %}
 ),
 
 complaints_known as (
@@ -297,19 +299,7 @@ changed as (
 ),
 
 final as (
-    select
-        cast(placement_id as {{ dbt.type_string() }}) as placement_id,
-        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
-        cast(borrower_id as {{ dbt.type_string() }}) as borrower_id,
-        cast(placement_number as integer) as placement_number,
-        cast(agency_id as {{ dbt.type_string() }}) as agency_id,
-        cast(placed_on as date) as placed_on,
-        cast(holding_days as integer) as holding_days,
-        cast(expires_on as date) as expires_on,
-        cast(dpd_at_placement as integer) as dpd_at_placement,
-        cast(balance_placed as numeric(18, 2)) as balance_placed,
-        cast(recalled_on as date) as recalled_on,
-        cast(recall_reason as {{ dbt.type_string() }}) as recall_reason
+    select {{ placement_columns() }}
     from changed
 )
 

@@ -25,17 +25,7 @@ entries as (
 ),
 
 payments_known as (
-    select
-        payment_id,
-        loan_id,
-        value_date,
-        amount,
-        reversal_of
-    from {{ ref('stored_payments') }}
-    where
-        delivered_on <= {{ business_date() }}
-        and value_date <= {{ business_date() }}
-        and loan_id in (select cases.loan_id from cases)
+    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='cases') }}
 ),
 
 payments_net as (
@@ -44,13 +34,7 @@ payments_net as (
         payments.value_date,
         payments.amount
     from payments_known as payments
-    where
-        payments.reversal_of is null
-        and not exists (
-            select 1
-            from payments_known as reversals
-            where reversals.reversal_of = payments.payment_id
-        )
+    where {{ is_unreversed_payment('payments', 'payments_known') }}
 ),
 
 recoveries as (
