@@ -8,7 +8,9 @@ land in one row of the business-rules §5 table; each injected action breaks one
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -421,6 +423,31 @@ def test_violations_are_exactly_the_injected_ones(built_warehouse: str) -> None:
         ).fetchall()
     assert found == EXPECTED_VIOLATIONS
     assert summary == [("agency:acme", "acme", "over_daily_unanswered_attempts", 1)]
+
+
+def test_violations_per_1000_audited_actions_per_team_agent_and_agency(built_warehouse: str) -> None:
+    """§7's rate, computed here from the delivery itself: each group's actions delivered on D (all outbound),
+    its injected violations per rule, 1000 x violations / actions; a group without a violation has one row."""
+    agency = {a["team_id"]: a["team_id"].split(":", 1)[1] for a in actions_of_d() if a["team_id"].startswith("agency:")}
+    group_of = {a["action_id"]: (a["team_id"], a["agent_id"], agency.get(a["team_id"])) for a in actions_of_d()}
+    actions = Counter(group_of.values())
+    broken = Counter((group_of[action_id], rule) for action_id, rule in EXPECTED_VIOLATIONS)
+
+    def rate(violations: int, group: tuple[str, str, str | None]) -> Decimal:
+        return (Decimal(1000 * violations) / actions[group]).quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+    expected: set[tuple[object, ...]] = {
+        (*group, rule, n, actions[group], rate(n, group)) for (group, rule), n in broken.items()
+    }
+    clean = [group for group in actions if group not in {g for g, _ in broken}]
+    expected |= {(*group, None, 0, actions[group], rate(0, group)) for group in clean}
+    with psycopg.connect(built_warehouse) as conn:
+        rows = conn.execute(
+            "select team_id, agent_id, agency_name, rule, violations, actions, violations_per_1000_actions"
+            " from marts.agg_compliance_violations_daily where business_date = %s",
+            (D,),
+        ).fetchall()
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
 
 
 def test_promise_is_open_and_performance_counts_the_day(built_warehouse: str) -> None:

@@ -1,7 +1,10 @@
 """Recipients by channel (business rules §5): each worked row goes to exactly one recipient of its team.
 
-The routing predicates are evaluated by PostgreSQL on every combination of channels for every team,
-and compared with the rule as the spec words it, written here independently of arrears.routing.
+Every routing rule, each evaluated by the real PostgreSQL: the first recipient in the team's channel
+order whose channel the row allows (every channel set of every team, against the rule written here
+independently of arrears.routing); a pre-due row left with app_push only goes to predue_app; each
+agency of dbt_project/seeds/agencies.csv gets its own rows and no other's, in its file; a row no
+recipient can take is in no file, is what the gate's $routed_nowhere selects, and is counted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import psycopg
 import pytest
 import yaml
 
+from arrears.agencies import Agency, load_agencies
 from arrears.routing import (
     CHANNELS,
     RoutedRecipient,
@@ -27,6 +31,10 @@ from arrears.routing import (
 from arrears.routing.rules import RECIPIENTS_FILE
 from tests.support.exports import D, clear_gate, read_csv, use_recipients
 from tests.support.marts import add_borrower, add_loan, create_marts
+
+# The agencies a manager configured (each active one is its own recipient), and a team no agency file names.
+AGENCIES: list[Agency] = [agency for agency in load_agencies() if agency.active]
+UNKNOWN_AGENCY_TEAM = "agency:" + "_".join(agency.agency_id for agency in AGENCIES) + "_gone"
 
 
 def _spec_recipient(team: str, channels: Sequence[str], routing: Routing) -> str | None:
@@ -74,7 +82,8 @@ def test_shipped_recipients_route_every_channel_set_to_at_most_one_recipient_as_
     conn: psycopg.Connection,
 ) -> None:
     routing = load_routing()
-    teams = ["predue", "early", "mid", "field", "agency", "agency:acme", "legal", "unknown_team"]
+    agencies = [agency.team_id for agency in AGENCIES]
+    teams = ["predue", "early", "mid", "field", "agency", *agencies, UNKNOWN_AGENCY_TEAM, "legal", "unknown_team"]
     rows = [(team, channels) for team in teams for channels in _every_channel_set(CHANNELS)]
     evaluated = _routed_in_postgres(conn, routing, rows)
     for (team, channels), (hits, nowhere) in zip(rows, evaluated, strict=True):
@@ -92,11 +101,21 @@ EXAMPLES = [
     ("early", ["sms"], "early"),
     ("mid", ["email"], "mid"),
     ("field", ["visit"], "field"),
-    ("agency:acme", ["letter"], "agency_acme"),  # the agency's own recipient (one per agency, docs/agencies.md)
+    ("agency", ["call"], None),  # not placed with an agency yet: no agency sees it
     ("agency", ["email"], None),  # a channel no agency recipient serves
+    (UNKNOWN_AGENCY_TEAM, ["call"], None),  # an agency the agencies file does not list
     ("legal", [], "legal"),  # legal keeps its court cases when every channel is barred
     ("legal", ["letter"], "legal"),
     (None, [], None),  # held: not a worked row, not counted as routed nowhere
+] + [
+    # Each agency's rows go to its own recipient (one per agency of the agencies file, docs/agencies.md).
+    example
+    for agency in AGENCIES
+    for example in (
+        (agency.team_id, ["call", "sms", "letter"], f"agency_{agency.agency_id}"),
+        (agency.team_id, ["letter"], f"agency_{agency.agency_id}"),
+        (agency.team_id, ["email"], None),
+    )
 ]
 
 
@@ -114,6 +133,41 @@ def test_shipped_routing_examples(conn: psycopg.Connection) -> None:
         hits = [name for name, hit in zip(names, row[:-1], strict=True) if hit]
         assert hits == ([recipient] if recipient else []), (team, channels)
         assert row[-1] == (team is not None and recipient is None), (team, channels)
+
+
+def _loan_ids_in_file(recipient_name: str, path: Path) -> set[str]:
+    """The loan ids of a recipient's rows file, found by the loan_id column's header in its language."""
+    from arrears.export.config import recipient
+
+    target = recipient(recipient_name)
+    rows = read_csv(path)
+    position = [column.spec.name for column in target.columns].index("loan_id")
+    assert rows[0][position] == target.columns[position].header(target.header_language)
+    return {row[position] for row in rows[1:]}
+
+
+def test_each_agency_file_holds_exactly_the_rows_placed_with_that_agency(
+    conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrears.export import export_recipient, recipient_names
+
+    monkeypatch.setenv("ARREARS_HASH_KEY", "k")
+    create_marts(conn)
+    placed: dict[str, set[str]] = {}
+    for position, agency in enumerate(AGENCIES):
+        for offset, channels in enumerate((["call", "sms", "letter"], ["letter"], ["sms"])):
+            loan_id = f"L{10 * position + offset + 1}"
+            add_loan(conn, D, loan_id, dpd=130, team=agency.team_id, channels=channels)
+            placed.setdefault(f"agency_{agency.agency_id}", set()).add(loan_id)
+    add_loan(conn, D, "L900", dpd=130, team="agency", channels=["call"])  # not placed yet
+    add_loan(conn, D, "L901", dpd=130, team=UNKNOWN_AGENCY_TEAM, channels=["call"])  # not in the agencies file
+    clear_gate(conn)
+
+    agency_recipients = [name for name in recipient_names() if name.startswith("agency_")]
+    assert sorted(agency_recipients) == sorted(placed)  # one recipient per active agency of the file, no other
+    for name in agency_recipients:
+        written = export_recipient(D, name)
+        assert _loan_ids_in_file(name, written.files[0].path) == placed[name], name
 
 
 def test_channel_order_decides_between_two_recipients_of_a_team_and_an_agency_of_its_own(
@@ -186,6 +240,41 @@ def test_the_gate_blocks_a_recipient_whose_file_would_carry_a_row_allowing_none_
     assert [line[0] for line in read_csv(app.files[0].path)] == ["loan_id", "L1"]
 
 
+def test_a_row_no_recipient_can_take_is_in_no_file_caught_by_the_gate_and_counted(
+    conn: psycopg.Connection, arrears_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrears.checks import run_suites
+    from arrears.checks.suites import template_values
+    from arrears.export import export_folder, export_recipient, recipient_names
+
+    monkeypatch.setenv("ARREARS_HASH_KEY", "k")
+    create_marts(conn)
+    agency = AGENCIES[0].team_id
+    add_loan(conn, D, "L1", dpd=130, team=agency, channels=["email"])  # no agency recipient sends email
+    add_loan(conn, D, "L2", dpd=130, team="agency", channels=["call"])  # not placed yet: no agency sees it
+    add_loan(conn, D, "L3", dpd=0, team="predue", channels=[])  # nothing left to send a reminder by
+    add_loan(conn, D, "L4", dpd=5, team="early")
+    add_loan(conn, D, "L5", dpd=5, team=None, channels=[])  # held: not a worked row
+
+    # The gate renders the same routing: $routed_nowhere selects exactly the rows no recipient takes.
+    nowhere = template_values(D)["routed_nowhere"].replace("%", "%%")
+    caught = conn.execute(
+        f"select loan_id from marts.fct_work_queue where business_date = %s and {nowhere} order by loan_id", (D,)
+    ).fetchall()
+    assert [row[0] for row in caught] == ["L1", "L2", "L3"]
+    # No file carries them (every recipient exported, as if every suite had passed).
+    clear_gate(conn)
+    rows_per_file = {name: export_recipient(D, name).files[0].rows for name in recipient_names()}
+    assert {name: rows for name, rows in rows_per_file.items() if rows} == {"early": 1}
+    assert _loan_ids_in_file("early", export_folder("early", D) / f"early_{D.isoformat()}.csv") == {"L4"}
+
+    # And a channel outside its team's own (the agency's email) fails the agency files' suite.
+    outcome = run_suites(D, ["export_agency"])
+    (failure,) = [result for result in outcome.results if not result.success]
+    assert failure.expectation == "channels_allowed_for_team"
+    assert "L1" in str(failure.observed_value) and "L2" not in str(failure.observed_value)
+
+
 def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
     conn: psycopg.Connection, arrears_home: Path
 ) -> None:
@@ -194,7 +283,8 @@ def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
     from arrears.report.page import RENDERERS
 
     create_marts(conn)
-    add_loan(conn, D, "L1", dpd=130, team="agency:acme", channels=["email"])  # no agency recipient sends email
+    agency = AGENCIES[0].team_id
+    add_loan(conn, D, "L1", dpd=130, team=agency, channels=["email"])  # no agency recipient sends email
     add_loan(conn, D, "L2", dpd=130, team="agency", channels=["call"])  # not placed yet: no agency sees it
     add_loan(conn, D, "L3", dpd=5, team="early")
     add_loan(conn, D, "L4", dpd=5, team=None, channels=[])  # held: not a worked row
@@ -208,7 +298,7 @@ def test_the_run_report_counts_worked_rows_that_reach_no_recipient(
 
     figures = exports(conn, D, config)
 
-    assert figures["routed_nowhere"] == {"agency": 1, "agency:acme": 1}
+    assert figures["routed_nowhere"] == {"agency": 1, agency: 1}
     assert figures["rows_exported"] == 1  # the numbers file's lines are not queue rows
     html = RENDERERS["exports"](figures, config)
-    assert "Worked rows sent to no recipient (no recipient serves their channels): 2 (agency 1, agency:acme 1)." in html
+    assert f"Worked rows sent to no recipient (no recipient serves their channels): 2 (agency 1, {agency} 1)." in html

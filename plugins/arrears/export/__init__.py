@@ -8,6 +8,7 @@ reported and the others are still written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ import psycopg
 from arrears.checks.night_status import require_publishable
 from arrears.checks.results import require_passed
 from arrears.errors import ArrearsError, QualityGateFailed
+from arrears.export.beside import begin_export, csv_beside, publish
 from arrears.export.config import Recipient, load_recipients, recipient, routing_of
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
 from arrears.export.numbers import number_headers, numbers_file_name, numbers_query
 from arrears.export.privacy import hash_pads_for, is_text
-from arrears.export.query import EXPORT_SETTINGS, control_totals_sql, export_query, query_parameters
+from arrears.export.query import control_totals_sql, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet, write_xlsx
 from arrears.export.xlsx import XlsxColumn
 from arrears.routing import recipient_rows_sql
@@ -133,11 +135,14 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
         params |= {"hmac_inner": pads.inner, "hmac_outer": pads.outer}
     headers = [column.header(target.header_language) for column in target.columns]
     final = folder / _data_file_name(target, business_date)
-    with connect() as conn:
-        # One snapshot for the file and its control totals, so the manifest describes exactly the file.
-        conn.execute("set transaction isolation level repeatable read, read only")
-        for setting in EXPORT_SETTINGS:
-            conn.execute(setting)
+    with connect() as conn, contextlib.ExitStack() as stack:
+        # One snapshot for the files and their control totals, so the manifest describes exactly the files.
+        begin_export(conn)
+        numbers_job = None
+        if target.numbers_file:  # written at the same time, on a second connection (export/beside.py)
+            numbers = folder / numbers_file_name(target, business_date)
+            beside = csv_beside(conn, numbers_query(routed), params, number_headers(target.header_language), numbers)
+            numbers_job = stack.enter_context(beside)
         if target.format == "xlsx":
             pairs = zip(headers, target.columns, strict=True)
             columns = [XlsxColumn(header, is_text(column)) for header, column in pairs]
@@ -148,11 +153,9 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
             write = write_csv if target.format == "csv" else write_parquet
             written = write(conn, query.sql, params, headers, final)
         files = [written]
-        if target.numbers_file:
-            numbers = folder / numbers_file_name(target, business_date)
-            language = target.header_language
-            files.append(write_csv(conn, numbers_query(routed), params, number_headers(language), numbers))
         totals = conn.execute(control_totals_sql(routed), query_parameters(target, business_date)).fetchall()
+        if numbers_job is not None:
+            files.append(publish(numbers_job))
     document = manifest_document(target, business_date, files, totals, dq_run_id)
     write_manifest(folder, document)
     # Files of an earlier configuration (another format) are no longer listed: remove them after the manifest.
