@@ -162,7 +162,11 @@ features as (
         end as calls_30d,
         case
             when yesterday.loan_id is not null then yesterday.rpc_30d + coalesce(carried_actions.rpc_change, 0)
-            else ({{ score_window_actions('count(case when actions.is_right_party_contact then 1 end)', 'today.loan_id') }})
+            else (
+                {{ score_window_actions(
+                    'count(case when actions.is_right_party_contact then 1 end)', 'today.loan_id'
+                ) }}
+            )
         end as rpc_30d,
         -- The latest right-party contact known: D-1's, unless a later one became known at D.
         case
