@@ -22,31 +22,138 @@
     {{- return(rows) -}}
 {%- endmacro %}
 
-{#- One feature's share of the score as a CASE over its bins: `measure` is 'logit' (exact numeric log-odds
-    share) or 'points'. Numeric bins are [lower, upper) on the value as a float (NULL bound = unbounded), a
-    category matches its bin, an empty value takes the missing bin; no bin (an unknown category) adds 0. -#}
-{% macro scorecard_feature_case(bins, feature, measure, categorical) -%}
-    {%- set value = 'cast(' ~ feature ~ ' as ' ~ (dbt.type_string() if categorical else dbt.type_float()) ~ ')' -%}
-    {%- set cast_to = 'numeric' if measure == 'logit' else 'integer' -%}
+{#- One feature's share of the score as a CASE over its bins: `measure` is 'units' (the log-odds share as an
+    integer count of 10^-scale, so the sum is exact integer arithmetic; scorecard_logit_scale) or 'points'.
+    `value` is the feature already cast once (float or text). Numeric bins are [lower, upper) (NULL bound =
+    unbounded), a category matches its bin, an empty value takes the missing bin; no bin (an unknown
+    category, a value in a gap) adds 0. Numeric bins in ascending order without overlaps, as training writes
+    them, compile to a chain of `value < upper` tests (one comparison per bin passed); any other layout to
+    the full [lower, upper) test per bin, in bin order. -#}
+{% macro scorecard_feature_case(bins, feature, measure, categorical, value, scale=0) -%}
+    {%- set own = [] -%}
+    {%- for bin in bins if bin['feature'] == feature -%}{%- do own.append(bin) -%}{%- endfor -%}
+    {%- if not own -%}{{- return('0') -}}{%- endif -%}
     {%- set whens = [] -%}
-    {%- for bin in bins if bin['feature'] == feature -%}
-        {%- set share = 'cast(' ~ bin[measure] ~ ' as ' ~ cast_to ~ ')' -%}
+    {%- set missing = [] -%}
+    {%- set ranged = [] -%}
+    {%- for bin in own -%}
+        {%- set share = scorecard_share(bin, measure, scale) -%}
         {%- if bin['is_missing'] in (true, 'true', 'True') -%}
-            {%- do whens.append('when ' ~ value ~ ' is null then ' ~ share) -%}
+            {%- do missing.append(share) -%}
         {%- elif categorical and bin['category'] is not none -%}
             {%- set category = "'" ~ (bin['category'] | replace("'", "''")) ~ "'" -%}
             {%- do whens.append('when ' ~ value ~ ' = ' ~ category ~ ' then ' ~ share) -%}
         {%- elif not categorical -%}
-            {%- set condition = ['when ' ~ value ~ ' is not null'] -%}
-            {%- for bound, operator in [('lower_bound', '>='), ('upper_bound', '<')] -%}
-                {%- if bin[bound] is not none and bin[bound] != '' -%}
-                    {%- do condition.append(
-                        value ~ ' ' ~ operator ~ " cast('" ~ bin[bound] ~ "' as " ~ dbt.type_float() ~ ')'
-                    ) -%}
-                {%- endif -%}
-            {%- endfor -%}
-            {%- do whens.append(condition | join(' and ') ~ ' then ' ~ share) -%}
+            {%- do ranged.append(bin) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set null_share = missing[0] if missing else '0' -%}
+    {%- set chained = ranged and scorecard_bins_ascending(ranged) -%}
+    {%- if not categorical -%}
+        {%- do whens.insert(0, 'when ' ~ value ~ ' is null then ' ~ null_share) -%}
+        {%- set previous_upper = [none] -%}
+        {%- for bin in ranged -%}
+            {%- set lower = scorecard_bound(bin['lower_bound']) -%}
+            {%- set upper = scorecard_bound(bin['upper_bound']) -%}
+            {%- set share = scorecard_share(bin, measure, scale) -%}
+            {%- if chained -%}
+                {#- a value below this bin (and not in an earlier one) is in no bin -#}
+                {%- if lower is not none and lower != previous_upper[-1] -%}
+                    {%- do whens.append('when ' ~ value ~ ' < ' ~ scorecard_float(lower) ~ ' then 0') -%}
+                {%- endif -%}
+                {%- if upper is none -%}
+                    {%- do whens.append('when ' ~ value ~ ' is not null then ' ~ share) -%}
+                {%- else -%}
+                    {%- do whens.append('when ' ~ value ~ ' < ' ~ scorecard_float(upper) ~ ' then ' ~ share) -%}
+                {%- endif -%}
+                {%- do previous_upper.append(upper) -%}
+            {%- else -%}
+                {%- set condition = ['when ' ~ value ~ ' is not null'] -%}
+                {%- if lower is not none -%}
+                    {%- do condition.append(value ~ ' >= ' ~ scorecard_float(lower)) -%}
+                {%- endif -%}
+                {%- if upper is not none -%}
+                    {%- do condition.append(value ~ ' < ' ~ scorecard_float(upper)) -%}
+                {%- endif -%}
+                {%- do whens.append(condition | join(' and ') ~ ' then ' ~ share) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- elif missing -%}
+        {%- do whens.insert(0, 'when ' ~ value ~ ' is null then ' ~ null_share) -%}
+    {%- endif -%}
     {{- return('(case ' ~ (whens | join(' ')) ~ ' else 0 end)' if whens else '0') -}}
+{%- endmacro %}
+
+{#- A bound as the warehouse's text, or none when unbounded. -#}
+{% macro scorecard_bound(bound) -%}
+    {{- return(none if bound is none or bound == '' else bound) -}}
+{%- endmacro %}
+
+{% macro scorecard_float(bound) -%}
+    {{- return("cast('" ~ bound ~ "' as " ~ dbt.type_float() ~ ')') -}}
+{%- endmacro %}
+
+{#- True when the numeric bins, in their order, ascend without overlapping (each lower bound at or above the
+    previous upper bound, only the first unbounded below, only the last unbounded above). -#}
+{% macro scorecard_bins_ascending(ranged) -%}
+    {%- for bin in ranged -%}
+        {%- set lower = scorecard_bound(bin['lower_bound']) -%}
+        {%- set upper = scorecard_bound(bin['upper_bound']) -%}
+        {%- if (lower is none and not loop.first) or (upper is none and not loop.last) -%}
+            {{- return(false) -}}
+        {%- endif -%}
+        {%- if lower is not none and upper is not none and (lower | float) >= (upper | float) -%}
+            {{- return(false) -}}
+        {%- endif -%}
+        {%- if not loop.first -%}
+            {%- set previous = scorecard_bound(ranged[loop.index0 - 1]['upper_bound']) -%}
+            {%- if (lower | float) < (previous | float) -%}{{- return(false) -}}{%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(true) -}}
+{%- endmacro %}
+
+{#- A bin's share as a SQL literal: its points as an integer, or its log-odds share in integer units of
+    10^-scale (a bigint: the exact decimal moved by `scale` places). -#}
+{% macro scorecard_share(bin, measure, scale) -%}
+    {%- if measure == 'points' -%}
+        {{- return('cast(' ~ bin['points'] ~ ' as integer)') -}}
+    {%- endif -%}
+    {{- return('cast(' ~ scorecard_decimal_units(bin['logit'], scale) ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
+{%- endmacro %}
+
+{#- Exact decimal text ('-0.125') as an integer count of 10^-scale ('-12500000' at scale 8). -#}
+{% macro scorecard_decimal_units(text, scale) -%}
+    {%- set text = text | string -%}
+    {%- set negative = text.startswith('-') -%}
+    {%- set parts = text.lstrip('+-').split('.') -%}
+    {%- set fraction = parts[1] if parts | length > 1 else '' -%}
+    {%- if fraction | length > scale -%}
+        {{- exceptions.raise_compiler_error('scorecard share ' ~ text ~ ' has more than ' ~ scale ~ ' decimals') -}}
+    {%- endif -%}
+    {%- set units = (parts[0] ~ fraction ~ ('0' * (scale - fraction | length))) | int -%}
+    {{- return(('-' if negative and units != 0 else '') ~ units) -}}
+{%- endmacro %}
+
+{#- The decimals of the most precise log-odds share or intercept of the bins: the scale of the exact sum. -#}
+{% macro scorecard_logit_scale(bins) -%}
+    {%- set scale = [0] -%}
+    {%- for bin in bins -%}
+        {%- for text in [bin['logit'] | string, bin['intercept'] | string] if '.' in text -%}
+            {%- do scale.append(text.split('.')[1] | length) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{- return(scale | max) -}}
+{%- endmacro %}
+
+{#- A correlated subquery: one aggregate over a loan's collection actions known at D and dated in the 30
+    local days up to D (the window of the features' action counts), read by index on (loan_id, date). -#}
+{% macro score_window_actions(aggregate, loan_id) -%}
+    select {{ aggregate }}
+    from {{ ref('stored_collection_actions') }} as actions
+    where
+        actions.loan_id = {{ loan_id }}
+        and actions.delivered_on <= {{ business_date() }}
+        and actions.action_local_date <= {{ business_date() }}
+        and actions.action_local_date > {{ add_days(business_date(), -30) }}
 {%- endmacro %}

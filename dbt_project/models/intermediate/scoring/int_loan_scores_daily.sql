@@ -17,40 +17,61 @@
 {%- set bins = active_scorecard_bins() %}
 {%- set scored = bins | length > 0 %}
 {%- set version = bins[0]['version'] if scored else '' %}
+{%- set scale = scorecard_logit_scale(bins) %}
+{%- set numeric_features = var('score_numeric_features') %}
+{%- set categorical_features = var('score_categorical_features') %}
 
+-- Each feature cast once (the CASEs compare the cast value).
 with features as (
-    select *
+    select
+        business_date,
+        {%- for feature in numeric_features %}
+            cast({{ feature }} as {{ dbt.type_float() }}) as {{ feature }},
+        {%- endfor %}
+        {%- for feature in categorical_features %}
+            cast({{ feature }} as {{ dbt.type_string() }}) as {{ feature }},
+        {%- endfor %}
+        loan_id
     from {{ ref('int_score_features_daily') }}
     where business_date = {{ business_date() }}
 ),
 
+-- Points and the log-odds in integer units of 10^-scale: exact integer sums, cheaper than numeric ones.
 summed as (
     select
         business_date,
         loan_id,
         {%- if scored %}
             cast({{ bins[0]['base_points'] }} as integer)
-            {%- for feature in var('score_numeric_features') %}
-                + {{ scorecard_feature_case(bins, feature, 'points', false) }}
-            {%- endfor %}
-            {%- for feature in var('score_categorical_features') %}
-                + {{ scorecard_feature_case(bins, feature, 'points', true) }}
+            {%- for feature in numeric_features + categorical_features %}
+                + {{ scorecard_feature_case(
+                    bins, feature, 'points', feature in categorical_features, feature, scale
+                ) }}
             {%- endfor %} as points,
-            cast({{ bins[0]['intercept'] }} as numeric)
-            {%- for feature in var('score_numeric_features') %}
-                + {{ scorecard_feature_case(bins, feature, 'logit', false) }}
-            {%- endfor %}
-            {%- for feature in var('score_categorical_features') %}
-                + {{ scorecard_feature_case(bins, feature, 'logit', true) }}
-            {%- endfor %} as logit
+            cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} as {{ dbt.type_bigint() }})
+            {%- for feature in numeric_features + categorical_features %}
+                + {{ scorecard_feature_case(
+                    bins, feature, 'units', feature in categorical_features, feature, scale
+                ) }}
+            {%- endfor %} as logit_units
         {%- else %}
             cast(null as integer) as points,
-            cast(null as numeric) as logit
+            cast(null as {{ dbt.type_bigint() }}) as logit_units
         {%- endif %}
     from features
     {%- if not scored %}
         where 1 = 0
     {%- endif %}
+),
+
+-- Back to the exact decimal, with `scale` decimals, as the sum of the shares was before.
+logits as (
+    select
+        business_date,
+        loan_id,
+        points,
+        cast(logit_units as numeric) * {{ '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' }} as logit
+    from summed
 ),
 
 final as (
@@ -61,7 +82,7 @@ final as (
         cast(points as integer) as score_points,
         cast(logit as numeric(18, 8)) as score_logit,
         cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
-    from summed
+    from logits
 )
 
 select * from final

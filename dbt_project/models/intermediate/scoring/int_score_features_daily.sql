@@ -1,8 +1,9 @@
 -- The collection score's features (business rules §10): one row per loan in D's delinquency snapshot,
 -- as known at D. Incremental by business date: the history counters (max DPD, delinquent days, episodes,
--- late and partial payments, last right-party contact) carry forward from D-1's row of this model and
--- D's snapshot, so a night reads one day of the book, not its history, and rebuilding D reads exactly
--- what it read the first time. Counters start on the first night this model is built.
+-- late and partial payments, last right-party contact) and the 30-day action counts carry forward from
+-- D-1's row of this model, so a night reads one day of the book and of the actions, not their history, and
+-- rebuilding D reads exactly what it read the first time. Counters start on the first night this model is
+-- built; a loan without a row at D-1 (new to the snapshot, or the first night) counts its 30 days in full.
 {{
     config(
         materialized='incremental',
@@ -13,6 +14,9 @@
         indexes=[{'columns': ['business_date', 'loan_id'], 'unique': true}],
     )
 }}
+
+{%- set window_start = add_days(business_date(), -30) %}
+{%- set previous_night = add_days(business_date(), -1) %}
 
 with today as (
     select
@@ -41,9 +45,11 @@ yesterday as (
             episodes_started,
             late_payments,
             partial_payments,
+            calls_30d,
+            rpc_30d,
             last_rpc_on
         from {{ this }}
-        where business_date = {{ add_days(business_date(), -1) }}
+        where business_date = {{ previous_night }}
     {% else %}
         select
             cast(null as {{ dbt.type_string() }}) as loan_id,
@@ -54,6 +60,8 @@ yesterday as (
             cast(null as integer) as episodes_started,
             cast(null as integer) as late_payments,
             cast(null as integer) as partial_payments,
+            cast(null as integer) as calls_30d,
+            cast(null as integer) as rpc_30d,
             cast(null as date) as last_rpc_on
         where 1 = 0
     {% endif %}
@@ -70,22 +78,52 @@ promises as (
     group by loan_id
 ),
 
--- Collection actions delivered by D in the last 30 local days.
-recent_actions as (
+-- The 30-day action counts (actions known at D, dated D-29 .. D) move from D-1's by the actions that
+-- enter the window (delivered on D and dated in it, or delivered earlier and dated D) and those that
+-- leave it (known at D-1 and dated D-30): lookups by index of one day's actions, not 30 days'.
+action_changes as (
     select
         loan_id,
-        sum(case when channel = 'call' and direction is distinct from 'inbound' then 1 else 0 end) as calls_30d,
-        sum(case when is_right_party_contact then 1 else 0 end) as rpc_30d,
-        max(case when is_right_party_contact then action_local_date end) as last_rpc_on
+        1 as change,
+        channel,
+        direction,
+        is_right_party_contact,
+        action_local_date
     from {{ ref('stored_collection_actions') }}
     where
-        delivered_on <= {{ business_date() }}
-        and action_local_date <= {{ business_date() }}
-        and action_local_date > {{ add_days(business_date(), -30) }}
+        (
+            delivered_on = {{ business_date() }}
+            and action_local_date <= {{ business_date() }}
+            and action_local_date > {{ window_start }}
+        )
+        or (delivered_on < {{ business_date() }} and action_local_date = {{ business_date() }})
+    union all
+    select
+        loan_id,
+        -1 as change,
+        channel,
+        direction,
+        is_right_party_contact,
+        action_local_date
+    from {{ ref('stored_collection_actions') }}
+    where
+        delivered_on < {{ business_date() }}
+        and action_local_date = {{ window_start }}
+),
+
+carried_actions as (
+    select
+        loan_id,
+        sum(
+            case when channel = 'call' and direction is distinct from 'inbound' then change else 0 end
+        ) as calls_change,
+        sum(case when is_right_party_contact then change else 0 end) as rpc_change,
+        max(case when change > 0 and is_right_party_contact then action_local_date end) as last_rpc_on
+    from action_changes
     group by loan_id
 ),
 
-final as (
+features as (
     select
         today.business_date,
         today.loan_id,
@@ -113,25 +151,77 @@ final as (
         coalesce(promises.promises_made, 0) as promises_made,
         coalesce(promises.promises_kept, 0) as promises_kept,
         coalesce(promises.promises_broken, 0) as promises_broken,
-        coalesce(recent_actions.calls_30d, 0) as calls_30d,
-        coalesce(recent_actions.rpc_30d, 0) as rpc_30d,
-        coalesce(recent_actions.last_rpc_on, yesterday.last_rpc_on) as last_rpc_on,
+        -- A loan without a row at D-1 (new to the snapshot; every loan on the first night) counts its
+        -- window in full, by index on its actions; the others carry D-1's counts forward.
         case
-            when coalesce(recent_actions.last_rpc_on, yesterday.last_rpc_on) is not null
-                then {{ dbt.datediff(
-                    'coalesce(recent_actions.last_rpc_on, yesterday.last_rpc_on)', 'today.business_date', 'day'
+            when yesterday.loan_id is not null then yesterday.calls_30d + coalesce(carried_actions.calls_change, 0)
+            else (
+                {{ score_window_actions("count(case when actions.channel = 'call'"
+                    " and actions.direction is distinct from 'inbound' then 1 end)", 'today.loan_id') }}
+            )
+        end as calls_30d,
+        case
+            when yesterday.loan_id is not null then yesterday.rpc_30d + coalesce(carried_actions.rpc_change, 0)
+            else (
+                {{ score_window_actions(
+                    'count(case when actions.is_right_party_contact then 1 end)', 'today.loan_id'
                 ) }}
-        end as days_since_rpc,
+            )
+        end as rpc_30d,
+        -- The latest right-party contact known: D-1's, unless a later one became known at D.
+        case
+            when yesterday.loan_id is null
+                then (
+                    {{ score_window_actions(
+                        'max(case when actions.is_right_party_contact then actions.action_local_date end)',
+                        'today.loan_id'
+                    ) }}
+                )
+            when
+                yesterday.last_rpc_on is null or carried_actions.last_rpc_on > yesterday.last_rpc_on
+                then coalesce(carried_actions.last_rpc_on, yesterday.last_rpc_on)
+            else yesterday.last_rpc_on
+        end as last_rpc_on,
         case when coalesce(contactability.is_lost_contact, true) then 1 else 0 end as is_lost_contact
     from today
     left join yesterday
         on today.loan_id = yesterday.loan_id
     left join promises
         on today.loan_id = promises.loan_id
-    left join recent_actions
-        on today.loan_id = recent_actions.loan_id
+    left join carried_actions
+        on today.loan_id = carried_actions.loan_id
     left join {{ ref('int_borrower_contactability') }} as contactability
         on today.borrower_id = contactability.borrower_id
+),
+
+final as (
+    select
+        business_date,
+        loan_id,
+        borrower_id,
+        product_code,
+        dpd,
+        bucket_order,
+        net_paid,
+        months_on_book,
+        overdue_to_principal,
+        paid_to_principal,
+        max_dpd_ever,
+        delinquent_days,
+        episodes_started,
+        late_payments,
+        partial_payments,
+        promises_made,
+        promises_kept,
+        promises_broken,
+        calls_30d,
+        rpc_30d,
+        last_rpc_on,
+        case
+            when last_rpc_on is not null then {{ dbt.datediff('last_rpc_on', 'business_date', 'day') }}
+        end as days_since_rpc,
+        is_lost_contact
+    from features
 )
 
 select * from final
