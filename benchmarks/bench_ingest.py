@@ -12,6 +12,8 @@ in one throw-away database on the warehouse server times
   4. Apache Arrow's ADBC PostgreSQL driver: `adbc_ingest` of pyarrow.csv batches read with the contract's
      types (benchmarks/ingest_encoders.py; no validation, no quarantine);
   5. pgpq: the same batches encoded to binary COPY by pgpq, streamed through psycopg;
+  6. without the server, the encoders alone in CPU seconds: the loader's `binary_copy.encode` of the text
+     batches against pyarrow's casts + pgpq (what adopting pgpq would replace);
 each into its own index-free table of the contract's types (the loader: the date's partition), and
 prints the times, the throughputs, each one's ratio to the floor, and the Python process's peak memory
 (the loader streams: it must not grow with the file). The loaded tables are compared (rows, sums of
@@ -35,6 +37,7 @@ from pathlib import Path
 from benchmarks import ingest_encoders as encoders
 
 BUSINESS_DATE = dt.date(2026, 11, 21)
+ENCODER_OFFSET_SECONDS = 8 * 3600  # the default source zone (Asia/Shanghai) has had no DST since 1991
 TABLES = ("copy_floor", "copy_text", "copy_adbc", "copy_pgpq")  # index-free, the contract's types
 # What each way loaded, compared with the floor's: rows, money, instants, dates.
 FINGERPRINT = (
@@ -169,6 +172,7 @@ def main() -> None:
             seconds["pgpq binary COPY of pyarrow.csv batches"] = encoders.pgpq_copy(
                 url, "public.copy_pgpq", path, schema, zone
             )
+            encoding = encoders.encoder_seconds(payments, path, schema, zone, ENCODER_OFFSET_SECONDS)
             with connect() as conn:
                 loaded = {
                     table: conn.execute(FINGERPRINT.format(table=table)).fetchone()
@@ -197,6 +201,8 @@ def main() -> None:
     print(f"| loaded / quarantined | {result.loaded:,} / {result.quarantined:,} |")
     print(f"| of which (loader log) | {'; '.join(phases.lines)} |")
     print(f"| peak memory of the bench's Python process (loader, ADBC, pgpq) | {peak_mb:.0f} MB |")
+    for encoder, cpu in encoding.items():
+        print(f"| encoder alone, text batches -> binary COPY bytes: {encoder} | {cpu:.2f} CPU s |")
     floor = loaded["public.copy_floor"]
     for table, fingerprint in loaded.items():
         same = "same values as the floor" if fingerprint == floor else f"DIFFERS from the floor {floor}"

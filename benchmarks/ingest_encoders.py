@@ -110,3 +110,60 @@ def pgpq_copy(url: str, table: str, path: Path, schema: Any, time_zone: str) -> 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield first
     yield from rest
+
+
+def encoder_seconds(entity: Entity, path: Path, schema: Any, time_zone: str, offset_seconds: int) -> dict[str, float]:
+    """CPU seconds, no server, to turn the file's text batches (as the loader reads them: every column
+    as text) into binary COPY bytes: the loader's own encoder (`binary_copy.encode`, from the sure text)
+    against pyarrow's casts to the contract's types followed by pgpq. Each includes its casts; neither
+    includes reading the file, the pre-filter or the COPY. `offset_seconds`: the source zone's UTC
+    offset, constant over the benchmark's dates."""
+    import datetime as dt
+
+    import numpy as np
+    import pgpq
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from arrears.ingest import binary_copy
+
+    text = pa.schema([(field.name, pa.string()) for field in schema])
+    batches = list(
+        pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+            convert_options=pacsv.ConvertOptions(column_types=text, strings_can_be_null=True),
+        )
+    )
+    offset = binary_copy.ConstantOffset(dt.date(1992, 1, 1), dt.date(2050, 1, 1), offset_seconds)
+    started = time.process_time()
+    first_line = 2
+    for batch in batches:
+        lines = np.arange(first_line, first_line + batch.num_rows)
+        first_line += batch.num_rows
+        binary_copy.encode(entity, batch, lines, offset)
+    own = time.process_time() - started
+
+    typed = pa.schema(
+        [
+            field.with_type(pa.timestamp("us", time_zone)) if pa.types.is_timestamp(field.type) else field
+            for field in schema
+        ]
+        + [pa.field("_line", pa.int32())]
+    )
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(typed)
+    started = time.process_time()
+    first_line = 2
+    encoder.write_header()
+    for batch in batches:
+        columns = []
+        for field in schema:
+            values = batch.column(field.name).cast(field.type)
+            columns.append(pc.assume_timezone(values, time_zone) if pa.types.is_timestamp(field.type) else values)
+        columns.append(pa.array(np.arange(first_line, first_line + batch.num_rows, dtype=np.int32)))
+        first_line += batch.num_rows
+        encoder.write_batch(pa.RecordBatch.from_arrays(columns, names=typed.names))
+    encoder.finish()
+    library = time.process_time() - started
+    return {"loader's binary_copy.encode": own, "pyarrow casts + pgpq": library}
