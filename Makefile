@@ -57,7 +57,7 @@ test-faults: setup ## the fault-injection and bad-input tests only (slow: ~6 min
 bench: setup ## every benchmark at BENCH_LOANS loans (BENCH_DAYS of history); writes benchmarks/results.md
 	$(BIN)/python -m benchmarks.run_all --loans $(BENCH_LOANS) --days $(BENCH_DAYS)
 
-bench-ingest: setup ## the loader against raw COPY on a 2,000,000-row payments file
+bench-ingest: setup ## the loader against raw COPY, ADBC and pgpq on a 2,000,000-row payments file
 	$(BIN)/python -m benchmarks.bench_ingest --rows 2000000
 
 bench-generate: setup ## simulator throughput at 1,000,000 loans x 30 days

@@ -5,11 +5,19 @@
 Generates a valid payments CSV (numpy + pyarrow, a few seconds), delivers it with a manifest, then
 in one throw-away database on the warehouse server times
   1. `COPY <index-free typed table> FROM '<file>' (FORMAT csv, HEADER true)`, server-side: the floor;
-  2. `ingest_delivery` (manifest checksum + header, the pyarrow pre-filter and the direct COPY into the
+  2. the same file streamed by the client into `COPY … FROM STDIN (FORMAT csv)`, as `psql \\copy` does;
+  3. `ingest_delivery` (manifest checksum + header, the pyarrow pre-filter and the direct COPY into the
      date's partition — or the landing table and the validating statement for rows it is unsure of —,
      the key index, audit.batches), committed;
-and prints both times, the throughput and the ratio (loader throughput / COPY throughput) plus the
-Python process's peak memory (the loader streams: it must not grow with the file).
+  4. Apache Arrow's ADBC PostgreSQL driver: `adbc_ingest` of pyarrow.csv batches read with the contract's
+     types (benchmarks/ingest_encoders.py; no validation, no quarantine);
+  5. pgpq: the same batches encoded to binary COPY by pgpq, streamed through psycopg;
+  6. without the server, the encoders alone in CPU seconds: the loader's `binary_copy.encode` of the text
+     batches against pyarrow's casts + pgpq (what adopting pgpq would replace);
+each into its own index-free table of the contract's types (the loader: the date's partition), and
+prints the times, the throughputs, each one's ratio to the floor, and the Python process's peak memory
+(the loader streams: it must not grow with the file). The loaded tables are compared (rows, sums of
+amount and received_at, distinct value dates), so every way is shown to load the same values.
 """
 
 from __future__ import annotations
@@ -26,7 +34,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from benchmarks import ingest_encoders as encoders
+
 BUSINESS_DATE = dt.date(2026, 11, 21)
+ENCODER_OFFSET_SECONDS = 8 * 3600  # the default source zone (Asia/Shanghai) has had no DST since 1991
+TABLES = ("copy_floor", "copy_text", "copy_adbc", "copy_pgpq")  # index-free, the contract's types
+# What each way loaded, compared with the floor's: rows, money, instants, dates.
+FINGERPRINT = (
+    "select count(*), sum(amount), sum(extract(epoch from received_at)), count(distinct value_date), "
+    "count(distinct payment_id) from {table}"
+)
 CHANNELS = ["bank_transfer", "alipay", "wechat_pay", "card", "agency", "court", "other"]
 
 
@@ -102,6 +119,7 @@ def main() -> None:
 
     from arrears.contract import load_contract
     from arrears.ingest import ingest_delivery
+    from arrears.settings import source_timezone
     from arrears.warehouse import admin_url, connect
     from arrears.warehouse.schema import init_schema
 
@@ -126,12 +144,19 @@ def main() -> None:
             columns = ", ".join(f"{column.name} {column.sql_type}" for column in payments.columns)
             with connect() as conn:
                 init_schema(conn)
-                conn.execute(f"create table public.copy_floor ({columns})")  # committed before timing
+                for table in TABLES:  # committed before timing
+                    conn.execute(f"create table public.{table} ({columns})")
                 conn.commit()
+                zone = source_timezone()  # timestamps without an offset are local times, as the loader reads them
+                conn.execute("select set_config('TimeZone', %s, false)", (zone,))
                 started = time.perf_counter()
                 conn.execute(f"copy public.copy_floor from '{path}' (format csv, header true)")
                 conn.commit()
                 copy_seconds = time.perf_counter() - started
+            url = os.environ["ARREARS_WAREHOUSE_URL"]
+            seconds = {
+                "client text COPY (psql \\copy style)": encoders.client_text_copy(url, "public.copy_text", path, zone)
+            }
 
             phases = _PhaseLog()
             logging.getLogger("arrears.ingest").addHandler(phases)
@@ -139,6 +164,20 @@ def main() -> None:
             started = time.perf_counter()
             result = ingest_delivery(BUSINESS_DATE, landing)
             loader_seconds = time.perf_counter() - started
+
+            schema = encoders.arrow_schema(payments)
+            seconds["ADBC PostgreSQL driver, adbc_ingest of pyarrow.csv batches"] = encoders.adbc_ingest(
+                url, "public", "copy_adbc", path, schema, zone
+            )
+            seconds["pgpq binary COPY of pyarrow.csv batches"] = encoders.pgpq_copy(
+                url, "public.copy_pgpq", path, schema, zone
+            )
+            encoding = encoders.encoder_seconds(payments, path, schema, zone, ENCODER_OFFSET_SECONDS)
+            with connect() as conn:
+                loaded = {
+                    table: conn.execute(FINGERPRINT.format(table=table)).fetchone()
+                    for table in [*(f"public.{name}" for name in TABLES), "raw.payments"]
+                }
     finally:
         with psycopg.connect(maintenance_url, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{database}" with (force)')
@@ -154,9 +193,20 @@ def main() -> None:
         f"({args.rows / loader_seconds:,.0f} rows/s) |"
     )
     print(f"| loader throughput / COPY throughput | **{ratio:.0%}** (target 60%, stretch 80%) |")
+    for way, way_seconds in seconds.items():
+        print(
+            f"| {way} | {way_seconds:.2f} s ({args.rows / way_seconds:,.0f} rows/s, "
+            f"{copy_seconds / way_seconds:.0%} of COPY, loader / this {way_seconds / loader_seconds:.0%}) |"
+        )
     print(f"| loaded / quarantined | {result.loaded:,} / {result.quarantined:,} |")
     print(f"| of which (loader log) | {'; '.join(phases.lines)} |")
-    print(f"| peak memory of the loader's Python process | {peak_mb:.0f} MB |")
+    print(f"| peak memory of the bench's Python process (loader, ADBC, pgpq) | {peak_mb:.0f} MB |")
+    for encoder, cpu in encoding.items():
+        print(f"| encoder alone, text batches -> binary COPY bytes: {encoder} | {cpu:.2f} CPU s |")
+    floor = loaded["public.copy_floor"]
+    for table, fingerprint in loaded.items():
+        same = "same values as the floor" if fingerprint == floor else f"DIFFERS from the floor {floor}"
+        print(f"| {table} | {fingerprint[0]:,} rows, {same} |")
 
 
 if __name__ == "__main__":

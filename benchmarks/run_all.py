@@ -54,7 +54,10 @@ def benchmarks(loans: int, days: int) -> list[tuple[str, list[str]]]:
             "The whole night: ingest, build, gate, exports, SFTP delivery, report",
             ["benchmarks.bench_night", "--loans", str(loans), "--days", str(max(days, 35))],
         ),
-        ("Ingest: loader vs raw COPY (2,000,000 payments rows)", ["benchmarks.bench_ingest", "--rows", "2000000"]),
+        (
+            "Ingest: loader vs raw COPY, ADBC and pgpq (2,000,000 payments rows)",
+            ["benchmarks.bench_ingest", "--rows", "2000000"],
+        ),
         ("Simulator", ["benchmarks.bench_generate", "--loans", str(loans), "--days", "30"]),
         (
             "dbt: a night's increment vs full refresh",

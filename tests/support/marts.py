@@ -63,10 +63,24 @@ TEAM_CHANNELS = {
 }
 
 
+# The gate's volume bands read the trailing nights' counts from agg_row_counts_daily, which the build
+# keeps per night; here a view counts the stand-ins, so the rows a test writes are counted as the build would.
+ROW_COUNTS_VIEW = """
+create or replace view marts.agg_row_counts_daily as
+select business_date, 'fct_loan_delinquency_daily'::text as relation_name, null::text as team_id,
+    count(*)::integer as row_count
+from marts.fct_loan_delinquency_daily group by business_date
+union all
+select business_date, 'fct_work_queue', team_id, count(*)::integer from marts.fct_work_queue
+group by business_date, team_id
+"""
+
+
 def create_marts(conn: psycopg.Connection) -> None:
-    """Create the eight published marts, empty."""
+    """Create the eight published marts, empty, and the per-night row counts over them."""
     for model in STAND_IN_MARTS:
         conn.execute(mart_ddl(model))
+    conn.execute(ROW_COUNTS_VIEW)
 
 
 def bucket_for(dpd: int) -> str:
