@@ -126,15 +126,21 @@ def test_a_pending_settlement_takes_the_loan_off_the_phones(simulated: tuple[str
 
 @pytest.mark.slow
 def test_a_kept_settlement_is_never_collected_again(simulated: tuple[str, Path]) -> None:
-    """Its rest is waived (§9): a loan the source has not closed yet is held, never sued or called."""
+    """Its rest is waived (§9): a loan the source has not closed yet is held, never called or sued by a stage
+    rule; only the rules above it in the routing seed (a restriction, a legal case, a newer pending settlement)
+    may still decide."""
     url, _ = simulated
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "select q.loan_id, q.routing_rule, q.team_id from intermediate.int_work_queue_narrowed as q "
+            "select q.loan_id, q.routing_rule, q.team_id, r.rule_order from intermediate.int_work_queue_narrowed as q "
             "join marts.fct_arrangements as a on a.loan_id = q.loan_id "
+            "left join seeds.work_queue_routing as r on r.rule_id = q.routing_rule "
             "where a.kind = 'settlement' and a.derived_status = 'kept'"
         ).fetchall()
-    assert all(rule == "settlement_kept" and team is None for _, rule, team in rows), rows
+        kept_order = conn.execute("select rule_order from seeds.work_queue_routing where rule_id = 'settlement_kept'")
+        (kept_rule_order,) = kept_order.fetchone() or (None,)
+    assert kept_rule_order is not None and any(rule == "settlement_kept" for _, rule, _, _ in rows), rows
+    assert all(order is not None and order <= kept_rule_order for _, _, _, order in rows), rows
 
 
 @pytest.mark.slow

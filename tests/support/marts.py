@@ -28,6 +28,7 @@ STAND_IN_MARTS = (
     "agg_collection_performance_daily",
     "fct_compliance_violations",
     "fct_work_queue_contacts",
+    "fct_arrangements",
 )
 # Keys the real marts hold by their unique indexes; a test that writes a row twice must see the same conflict.
 STAND_IN_KEYS = {
@@ -77,7 +78,7 @@ group by business_date, team_id
 
 
 def create_marts(conn: psycopg.Connection) -> None:
-    """Create the eight published marts, empty, and the per-night row counts over them."""
+    """Create the stand-in published marts, empty, and the per-night row counts over them."""
     for model in STAND_IN_MARTS:
         conn.execute(mart_ddl(model))
     conn.execute(ROW_COUNTS_VIEW)
