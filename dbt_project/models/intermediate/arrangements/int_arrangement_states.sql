@@ -25,8 +25,18 @@ with arrangements as (
         status as delivered_status,
         new_schedule_version,
         settlement_amount,
-        settle_by
-    from {{ ref('stg_arrangements') }}
+        settle_by,
+        -- The day the loan closed, if by D: a look-up by loan_id (the loans as known at D are a view
+        -- over every delivery of every loan, which a join would read whole).
+        (
+            select max(loans.closed_on)
+            from {{ ref('stg_loans') }} as loans
+            where
+                loans.loan_id = arrangements_known.loan_id
+                and loans.status = 'closed'
+                and loans.closed_on <= {{ business_date() }}
+        ) as loan_closed_on
+    from {{ ref('stg_arrangements') }} as arrangements_known
     where agreed_on <= {{ business_date() }}
 ),
 
@@ -41,31 +51,38 @@ payments_known as (
     {{ payments_known_at_business_date(ref('stored_payments'), loans_of='arrangements') }}
 ),
 
--- Net payments per day for the settlements (a reversal cancels its payment, §3).
-payments_net_daily as (
+-- The settlements' loans' payments (read by the loan_id index: a few per settlement to join below).
+settlement_payments_known as (
+    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='settlements') }}
+),
+
+-- Net payments per day in each settlement's window (a reversal cancels its payment, §3), joined to
+-- the settlements before summing: a per-loan sum joined afterwards was recomputed per settlement.
+settlement_payments_daily as (
     select
-        payments.loan_id,
+        settlements.arrangement_id,
+        settlements.settlement_amount,
         payments.value_date,
         sum(payments.amount) as amount
-    from payments_known as payments
+    from settlements
+    inner join settlement_payments_known as payments
+        on
+            settlements.loan_id = payments.loan_id
+            and payments.value_date between settlements.agreed_on and settlements.settle_by
     where {{ is_unreversed_payment('payments', 'payments_known') }}
-    group by payments.loan_id, payments.value_date
+    group by settlements.arrangement_id, settlements.settlement_amount, payments.value_date
 ),
 
 settlement_payments_running as (
     select
-        settlements.arrangement_id,
-        payments_net_daily.value_date,
-        settlements.settlement_amount,
-        sum(payments_net_daily.amount) over (
-            partition by settlements.arrangement_id
-            order by payments_net_daily.value_date
+        arrangement_id,
+        value_date,
+        settlement_amount,
+        sum(amount) over (
+            partition by arrangement_id
+            order by value_date
         ) as paid_so_far
-    from settlements
-    inner join payments_net_daily
-        on
-            settlements.loan_id = payments_net_daily.loan_id
-            and payments_net_daily.value_date between settlements.agreed_on and settlements.settle_by
+    from settlement_payments_daily
 ),
 
 settlement_payments as (
@@ -88,6 +105,9 @@ settlement_payments as (
 schedule_installment_versions as (
     select
         arrangements.arrangement_id,
+        arrangements.kind,
+        arrangements.agreed_on,
+        arrangements.new_schedule_version,
         installments.schedule_version,
         installments.effective_from,
         installments.installment_no,
@@ -108,6 +128,9 @@ schedule_installments_in_force as (
 schedule_installments as (
     select
         arrangement_id,
+        kind,
+        agreed_on,
+        new_schedule_version,
         schedule_version,
         version_effective_from,
         installment_no,
@@ -172,52 +195,88 @@ schedule_paid_running as (
 
 -- An installment is paid from the first day after which the net paid stays at or above everything due
 -- through it (a reversal that takes the money back makes it unpaid again from the reversal's date).
-schedule_installments_short as (
+-- paid_floor: the least the net paid is on that day or any later one, so the installment is paid on
+-- the first day whose floor reaches its due_through less the tolerance.
+schedule_paid_floors as (
     select
-        schedule_installments.arrangement_id,
-        schedule_installments.schedule_version,
-        schedule_installments.installment_no,
-        schedule_installments.due_date,
-        schedule_installments.due_through,
-        (
-            select max(running.counts_from)
-            from schedule_paid_running as running
-            where
-                running.arrangement_id = schedule_installments.arrangement_id
-                and running.paid_so_far < schedule_installments.due_through - {{ var('arrears_tolerance') }}
-        ) as last_short_on
-    from schedule_installments
+        arrangement_id,
+        counts_from,
+        min(paid_so_far) over (
+            partition by arrangement_id
+            order by counts_from desc
+            rows between unbounded preceding and current row
+        ) as paid_floor
+    from schedule_paid_running
+    where paid_so_far is not null
 ),
 
-schedule_installments_paid as (
+-- That first day by one sort per arrangement instead of a look-up per installment (which cost a scan
+-- of every arrangement's running totals per installment): installments and floors in one list by
+-- amount, an installment before a floor of the same amount; the earliest day among the floors after
+-- an installment is its paid_on.
+schedule_paid_thresholds as (
     select
-        short.arrangement_id,
-        short.schedule_version,
-        short.due_date,
-        (
-            select min(running.counts_from)
-            from schedule_paid_running as running
-            where
-                running.arrangement_id = short.arrangement_id
-                and running.paid_so_far >= short.due_through - {{ var('arrears_tolerance') }}
-                and (short.last_short_on is null or running.counts_from > short.last_short_on)
-        ) as paid_on
-    from schedule_installments_short as short
+        arrangement_id,
+        agreed_on,
+        new_schedule_version,
+        schedule_version,
+        due_date,
+        due_through - {{ var('arrears_tolerance') }} as amount,
+        0 as is_floor,
+        cast(null as date) as counts_from
+    from schedule_installments
+    where kind in ('repayment_plan', 'restructure')
+    union all
+    select
+        arrangement_id,
+        cast(null as date) as agreed_on,
+        cast(null as integer) as new_schedule_version,
+        cast(null as integer) as schedule_version,
+        cast(null as date) as due_date,
+        paid_floor as amount,
+        1 as is_floor,
+        counts_from
+    from schedule_paid_floors
+),
+
+plan_installments_paid as (
+    select
+        arrangement_id,
+        agreed_on,
+        new_schedule_version,
+        schedule_version,
+        due_date,
+        paid_on
+    from (
+        select
+            arrangement_id,
+            agreed_on,
+            new_schedule_version,
+            schedule_version,
+            due_date,
+            is_floor,
+            case
+                when amount is not null
+                    then min(counts_from) over (
+                        partition by arrangement_id
+                        order by amount asc, is_floor asc
+                        rows between current row and unbounded following
+                    )
+            end as paid_on
+        from schedule_paid_thresholds
+    ) as ordered
+    where is_floor = 0
 ),
 
 {#- The day an installment breaks its plan if still unpaid: arrangement_break_dpd days after it falls
     due (counted from agreed_on for one due before the plan). -#}
-{%- set breaks_plan_on = add_days('greatest(paid.due_date, plans.agreed_on)', var('arrangement_break_dpd')) %}
+{%- set breaks_plan_on = add_days('greatest(paid.due_date, paid.agreed_on)', var('arrangement_break_dpd')) %}
 
--- Plans: broken, or completed (whichever came first is decided in `judged`).
-plans as (
-    select * from arrangements
-    where kind in ('repayment_plan', 'restructure')
-),
-
+-- Plans: broken, or completed (whichever came first is decided in `judged`), from the installments
+-- of their schedule (no join back to the plans).
 plan_milestones as (
     select
-        plans.arrangement_id,
+        paid.arrangement_id,
         -- The first day an installment unpaid then is arrangement_break_dpd days late.
         min(
             case
@@ -230,54 +289,25 @@ plan_milestones as (
         -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
         -- the day the last installment overdue at agreed_on is paid.
         case
-            when plans.new_schedule_version is null
+            when paid.new_schedule_version is null
                 then case
-                    when {{ dbt.bool_or('paid.due_date < plans.agreed_on and paid.paid_on is null') }} then null
+                    when {{ dbt.bool_or('paid.due_date < paid.agreed_on and paid.paid_on is null') }} then null
                     else
                         greatest(
-                            max(case when paid.due_date < plans.agreed_on then paid.paid_on end),
-                            {{ add_days('plans.agreed_on', 1) }}
+                            max(case when paid.due_date < paid.agreed_on then paid.paid_on end),
+                            {{ add_days('paid.agreed_on', 1) }}
                         )
                 end
         end as arrears_cleared_on,
         -- A plan with its own schedule: completed when every installment of that version is paid.
         case
             when
-                max(paid.schedule_version) = plans.new_schedule_version
+                max(paid.schedule_version) = paid.new_schedule_version
                 and not {{ dbt.bool_or('paid.paid_on is null') }}
                 then max(paid.paid_on)
         end as schedule_paid_on
-    from plans
-    inner join schedule_installments_paid as paid
-        on plans.arrangement_id = paid.arrangement_id
-    group by plans.arrangement_id, plans.agreed_on, plans.new_schedule_version
-),
-
-plan_loans_closed as (
-    select
-        plans.arrangement_id,
-        loans.closed_on
-    from plans
-    inner join {{ ref('stg_loans') }} as loans
-        on plans.loan_id = loans.loan_id
-    where
-        loans.status = 'closed'
-        and loans.closed_on > plans.agreed_on
-        and loans.closed_on <= {{ business_date() }}
-),
-
-plan_states as (
-    select
-        plans.arrangement_id,
-        plan_milestones.broken_on,
-        least(
-            plan_milestones.arrears_cleared_on, plan_milestones.schedule_paid_on, plan_loans_closed.closed_on
-        ) as completed_on
-    from plans
-    left join plan_milestones
-        on plans.arrangement_id = plan_milestones.arrangement_id
-    left join plan_loans_closed
-        on plans.arrangement_id = plan_loans_closed.arrangement_id
+    from plan_installments_paid as paid
+    group by paid.arrangement_id, paid.agreed_on, paid.new_schedule_version
 ),
 
 -- What the loan still owed on the day a settlement was kept, after its payments (outstanding principal
@@ -333,6 +363,16 @@ negotiating_team as (
     {{ deduplicate('negotiating_contacts', ['arrangement_id'], 'action_at desc, action_id desc') }}
 ),
 
+{#- A plan is completed on the first of: its arrears cleared, its own schedule paid, its loan closed
+    after agreed_on (by D). -#}
+{%- set plan_completed_on -%}
+    least(
+        plan_milestones.arrears_cleared_on,
+        plan_milestones.schedule_paid_on,
+        case when arrangements.loan_closed_on > arrangements.agreed_on then arrangements.loan_closed_on end
+    )
+{%- endset %}
+
 judged as (
     select
         arrangements.*,
@@ -355,27 +395,27 @@ judged as (
             when arrangements.kind = 'settlement' then 'performing'
             -- Plans: whichever came first; a plan broken and completed on the same day counts completed.
             when
-                plan_states.completed_on is not null
-                and (plan_states.broken_on is null or plan_states.completed_on <= plan_states.broken_on)
+                {{ plan_completed_on }} is not null
+                and (plan_milestones.broken_on is null or {{ plan_completed_on }} <= plan_milestones.broken_on)
                 then 'completed'
-            when plan_states.broken_on is not null then 'broken'
+            when plan_milestones.broken_on is not null then 'broken'
             else 'performing'
         end as derived_status,
         case
             when arrangements.kind = 'settlement' then settlement_payments.kept_on
-            else plan_states.completed_on
+            else {{ plan_completed_on }}
         end as kept_on,
         case
             when arrangements.kind = 'settlement' then {{ add_days('arrangements.settle_by', 1) }}
-            else plan_states.broken_on
+            else plan_milestones.broken_on
         end as broken_on
     from arrangements
     left join settlement_payments
         on arrangements.arrangement_id = settlement_payments.arrangement_id
     left join loan_debt_when_kept
         on arrangements.arrangement_id = loan_debt_when_kept.arrangement_id
-    left join plan_states
-        on arrangements.arrangement_id = plan_states.arrangement_id
+    left join plan_milestones
+        on arrangements.arrangement_id = plan_milestones.arrangement_id
     left join negotiating_team
         on arrangements.arrangement_id = negotiating_team.arrangement_id
 ),
