@@ -156,9 +156,11 @@ third_party_without_lost_contact as (
     having not {{ bool_and('is_lost') }}
 ),
 
--- Restrictions and open legal cases as known at D, computed once (the staging views are point in time
--- over every delivered version; each is used twice below).
-restrictions_known as {{ cte_computed_first() }} (
+-- Restrictions known at D, read from an analysed table (int_restrictions_known): planned on the
+-- staging view's guess of a few rows, the borrower-wide join below probed every action dated since
+-- each restriction began, once per restriction (docs/scaling.md). Open legal cases as known at D are
+-- computed once (the staging view is point in time over every delivered version).
+restrictions_known as {{ cte_inlined() }} (
     select
         borrower_id,
         kind,
@@ -166,7 +168,7 @@ restrictions_known as {{ cte_computed_first() }} (
         contact_point_id,
         effective_from,
         effective_to
-    from {{ ref('stg_restrictions') }}
+    from {{ ref('int_restrictions_known') }}
     where kind != 'complaint'
 ),
 
