@@ -131,10 +131,10 @@ EXPORT_SETTINGS = ("set local work_mem = '256MB'", "set local max_parallel_worke
 
 # The files' order: team in byte order ("C", not the database locale: the same file whatever the
 # server's collation), then priority, then loan. Sorted key by key, nearly every comparison ties on the
-# team (a file mostly holds one) and takes PostgreSQL's slow multi-key path: 0.6 s of the numbers
-# query's 1.6 s at 200,000 rows (benchmarks/results.md). `team_order` (the file's teams tonight, in
+# team (a file mostly holds one) and takes PostgreSQL's slow multi-key path (figures: docs/exports.md,
+# "Speed"). `team_order` (the file's teams tonight, in
 # byte order) lets `order_key_sql` write (team, rank) as one bigint that sorts the same way, so the
-# sort compares one integer. The CTE reads the queue once more (a few ms per 100,000 rows).
+# sort compares one integer. The CTE reads the queue once more (cheap: one distinct over tonight's rows).
 TEAM_ORDER_CTE = """team_order as materialized (
     select array_agg(team_id order by team_id collate "C") as teams
     from (select distinct team_id from queue) as teams_tonight

@@ -3,8 +3,8 @@
 -- the complaint attributions.
 -- The staging view is a DISTINCT ON over every delivered version, which the planner prices at a few
 -- rows whatever it holds; planned on that, the audit probed every action dated since each restriction
--- began, once per restriction (102 s of a 103 s query at 1,000,000 loans). Analysed, the table's true
--- size keeps the audit's joins hash joins (docs/scaling.md).
+-- began, once per restriction. Analysed, the table's true size keeps the audit's joins hash joins
+-- (figures: docs/scaling.md).
 {{ config(
     materialized='table',
     post_hook='{{ analyze_relation(this) }}',

@@ -11,8 +11,8 @@
 ) }}
 
 -- From the analysed table of restrictions known at D, not the staging view: planned on the view's guess
--- of one complaint, each complaint probed a week of every borrower's actions by index (7.7-11.6 s at
--- 1 M); on the true count the actions are hashed once (0.5 s; docs/scaling.md).
+-- of one complaint, each complaint probed a week of every borrower's actions by index; on the true
+-- count the actions are hashed once (figures: docs/scaling.md).
 with complaints as {{ cte_computed_first() }} (
     select
         restriction_id as complaint_id,
