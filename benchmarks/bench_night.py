@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import os
 import resource
 import tempfile
@@ -97,6 +98,14 @@ def main() -> None:
     args = parser.parse_args()
 
     home = Path(args.home or tempfile.mkdtemp(prefix="arrears_bench_night_"))
+    home.mkdir(parents=True, exist_ok=True)
+    # One benchmark per home: a second one would wait for the nightly lock, then rerun the night the first just
+    # built (a rerun rebuilds the stored tables) and replace its SFTP server's host key.
+    home_lock = (home / ".bench_night.lock").open("w")
+    try:
+        fcntl.flock(home_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"bench_night: another bench_night is running on {home}") from None
     os.environ["ARREARS_HOME"] = str(home)
     os.environ.pop("ARREARS_WAREHOUSE_URL", None)
     os.environ.setdefault("ARREARS_HASH_KEY", "bench-only-key")  # two recipients get keyed hashes
