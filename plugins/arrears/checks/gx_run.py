@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ DOCS_DIR = "uncommitted/data_docs/local_site"
 BATCH = "business_date"  # the one batch definition of each suite's query asset
 INDEX_LIMIT = 500  # validation results the Data Docs index links to: over a month of nightly runs
 SUITE_WORKERS = 2  # suites validated at once: one per core of the build machine
+# Suite types run as an equivalent expectation that is cheaper to compute (arrears.checks.gx_expectations).
+_RUN_AS = {"unexpected_rows_expectation": "unexpected_rows_once_expectation"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class GxRun:
 
     results: list[ExpectationResult]
     docs_url: str
+    suite_seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds of each suite's validation
+    step_seconds: dict[str, float] = field(default_factory=dict)  # setup, validate, data_docs
 
 
 def _observed(result: Any) -> str:
@@ -101,9 +106,14 @@ def gx_context() -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationResult]:
-    """One suite's validation. A suite whose batch cannot even be read (a missing mart) fails alone,
-    named, instead of aborting the whole run."""
+def _validate(suite: Suite, definition: Any, run_id: Any) -> tuple[list[ExpectationResult], float]:
+    """One suite's validation and its seconds. A suite whose batch cannot even be read (a missing mart)
+    fails alone, named, instead of aborting the whole run."""
+    started = time.perf_counter()
+    return _validation_results(suite, definition, run_id), time.perf_counter() - started
+
+
+def _validation_results(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationResult]:
     try:
         # COMPLETE so a SQL expectation reports the offending rows, not only their count.
         validation = definition.run(run_id=run_id, result_format="COMPLETE")
@@ -128,6 +138,9 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+    import arrears.checks.gx_expectations  # noqa: F401 - registers the expectation _RUN_AS names
+
+    clock = [time.perf_counter()]
     os.environ[URL_VARIABLE] = warehouse_url()
     context = gx_context()
     # Every query asset in one data source update (each separate one re-serialises the whole config).
@@ -144,7 +157,9 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
         batch = datasource.get_asset(suite.name).get_batch_definition(BATCH)
         expectations = []
         for item in suite.expectations:
-            configuration = ExpectationConfiguration(type=item.type, kwargs=item.kwargs, meta={"name": item.name})
+            configuration = ExpectationConfiguration(
+                type=_RUN_AS.get(item.type, item.type), kwargs=item.kwargs, meta={"name": item.name}
+            )
             expectation = configuration.to_domain_obj()
             expectation.notes = item.notes or None
             expectations.append(expectation)
@@ -158,13 +173,21 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
             )
         )
     run_id = RunIdentifier(run_name=run_name)
+    clock.append(time.perf_counter())
     # Each suite's queries run on their own server backend, so suites validate concurrently; the
     # results keep the suites' order.
     with ThreadPoolExecutor(max_workers=max(1, min(SUITE_WORKERS, len(suites)))) as pool:
         outcomes = list(pool.map(_validate, suites, definitions, [run_id] * len(suites)))
-    results = [result for outcome in outcomes for result in outcome]
+    results = [result for outcome, _ in outcomes for result in outcome]
+    clock.append(time.perf_counter())
     # Only this run's pages: rebuilding every stored result would grow with the nights checked.
     this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
     context.build_data_docs(resource_identifiers=this_run)
     sites = context.get_docs_sites_urls()
-    return GxRun(results=results, docs_url=str(sites[0]["site_url"]) if sites else "")
+    clock.append(time.perf_counter())
+    return GxRun(
+        results=results,
+        docs_url=str(sites[0]["site_url"]) if sites else "",
+        suite_seconds={suite.name: seconds for suite, (_, seconds) in zip(suites, outcomes, strict=True)},
+        step_seconds=dict(zip(("setup", "validate", "data_docs"), map(float.__sub__, clock[1:], clock), strict=True)),
+    )
