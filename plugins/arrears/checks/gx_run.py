@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arrears.checks.suites import Suite
+from arrears.checks.suites import ExpectationSpec, Suite
 from arrears.settings import paths
 from arrears.warehouse import warehouse_url
 
@@ -28,8 +28,7 @@ DOCS_DIR = "uncommitted/data_docs/local_site"
 BATCH = "business_date"  # the one batch definition of each suite's query asset
 INDEX_LIMIT = 500  # validation results the Data Docs index links to: over a month of nightly runs
 SUITE_WORKERS = 2  # suites validated at once: one per core of the build machine
-# Suite types run as an equivalent expectation that is cheaper to compute (arrears.checks.gx_expectations).
-_RUN_AS = {"unexpected_rows_expectation": "unexpected_rows_once_expectation"}
+SQL_EXPECTATION = "unexpected_rows_expectation"
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,8 @@ def gx_context() -> Any:
         ProgressBarsConfig,
     )
 
+    import arrears.checks.gx_expectations  # noqa: F401 - registers the expectations _configurations builds
+
     gx_dir: Path = paths().gx_dir
     (gx_dir / "uncommitted").mkdir(parents=True, exist_ok=True)
     config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
@@ -99,7 +100,12 @@ def gx_context() -> Any:
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_dir / DOCS_DIR)},
             # The index lists the latest results only; listing every result ever grows with the nights.
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEX_LIMIT},
+            # (from each result's JSON summary: arrears.checks.gx_docs).
+            "site_index_builder": {
+                "class_name": "ResultSummaryIndexBuilder",
+                "module_name": "arrears.checks.gx_docs",
+                "validation_results_limit": INDEX_LIMIT,
+            },
         }
     }
     config.progress_bars = ProgressBarsConfig(globally=False)
@@ -131,14 +137,34 @@ def _validation_results(suite: Suite, definition: Any, run_id: Any) -> list[Expe
     ]
 
 
+def _configurations(suite: Suite) -> list[Any]:
+    """Each expectation's GX configuration; an `unexpected_rows_expectation` is built as its cheaper
+    equivalent (arrears.checks.gx_expectations): the suite's row predicates share one pass over the
+    batch, every other SQL check runs its query once."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from arrears.checks.gx_expectations import row_predicate, stripped
+
+    def query(item: ExpectationSpec) -> str:
+        return stripped(str(item.kwargs.get("unexpected_rows_query", "")))
+
+    shared = [query(item) for item in suite.expectations if item.type == SQL_EXPECTATION and row_predicate(query(item))]
+    configurations = []
+    for item in suite.expectations:
+        kind, kwargs = item.type, dict(item.kwargs)
+        if kind == SQL_EXPECTATION and len(shared) > 1 and query(item) in shared:
+            kind, kwargs["shared_pass_queries"] = "unexpected_rows_shared_pass_expectation", shared
+        elif kind == SQL_EXPECTATION:
+            kind = "unexpected_rows_once_expectation"
+        configurations.append(ExpectationConfiguration(type=kind, kwargs=kwargs, meta={"name": item.name}))
+    return configurations
+
+
 def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     """Validate every suite (one GX validation each), rebuild the Data Docs, return every expectation result."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    import arrears.checks.gx_expectations  # noqa: F401 - registers the expectation _RUN_AS names
 
     clock = [time.perf_counter()]
     os.environ[URL_VARIABLE] = warehouse_url()
@@ -156,10 +182,7 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     for suite in suites:
         batch = datasource.get_asset(suite.name).get_batch_definition(BATCH)
         expectations = []
-        for item in suite.expectations:
-            configuration = ExpectationConfiguration(
-                type=_RUN_AS.get(item.type, item.type), kwargs=item.kwargs, meta={"name": item.name}
-            )
+        for configuration, item in zip(_configurations(suite), suite.expectations, strict=True):
             expectation = configuration.to_domain_obj()
             expectation.notes = item.notes or None
             expectations.append(expectation)
@@ -174,15 +197,19 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
         )
     run_id = RunIdentifier(run_name=run_name)
     clock.append(time.perf_counter())
-    # Each suite's queries run on their own server backend, so suites validate concurrently; the
-    # results keep the suites' order.
+    # Each suite's queries run on their own server backend, so suites validate concurrently. The
+    # suites with the most expectations start first (the snapshot's and the queue's: most of the
+    # SQL), so the longest one does not start last behind the small ones; results keep the suites' order.
+    longest_first = sorted(range(len(suites)), key=lambda index: -len(suites[index].expectations))
     with ThreadPoolExecutor(max_workers=max(1, min(SUITE_WORKERS, len(suites)))) as pool:
-        outcomes = list(pool.map(_validate, suites, definitions, [run_id] * len(suites)))
+        started = {index: pool.submit(_validate, suites[index], definitions[index], run_id) for index in longest_first}
+        outcomes = [started[index].result() for index in range(len(suites))]
     results = [result for outcome, _ in outcomes for result in outcome]
     clock.append(time.perf_counter())
     # Only this run's pages: rebuilding every stored result would grow with the nights checked.
-    this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
-    context.build_data_docs(resource_identifiers=this_run)
+    # (A set: GX tests every stored result's key for membership; a list compares it with each of this run's.)
+    this_run = {key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name}
+    context.build_data_docs(resource_identifiers=this_run)  # type: ignore[arg-type]
     sites = context.get_docs_sites_urls()
     clock.append(time.perf_counter())
     return GxRun(
