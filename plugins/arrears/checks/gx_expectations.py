@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from great_expectations.compatibility.sqlalchemy import sqlalchemy as sa
 from great_expectations.constants import MAX_RESULT_RECORDS
+from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.execution_engine import ExecutionEngine, SqlAlchemyExecutionEngine
 from great_expectations.expectations.core.unexpected_rows_expectation import UnexpectedRowsExpectation
@@ -110,7 +111,7 @@ class UnexpectedRowsOnceExpectation(UnexpectedRowsExpectation):
         metrics: dict,
         runtime_configuration: dict | None = None,
         execution_engine: ExecutionEngine | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExpectationValidationResult | dict:
         counted = metrics[COUNTED_ROWS]
         return super()._validate(
             {"unexpected_rows_query.table": counted["rows"], "unexpected_rows_query.row_count": counted["count"]},
@@ -188,7 +189,7 @@ class UnexpectedRowsSharedPassExpectation(UnexpectedRowsExpectation):
         metrics: dict,
         runtime_configuration: dict | None = None,
         execution_engine: ExecutionEngine | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExpectationValidationResult | dict:
         own = metrics[SHARED_PASS][self.unexpected_rows_query]
         return super()._validate(
             {"unexpected_rows_query.table": own["rows"], "unexpected_rows_query.row_count": own["count"]},
