@@ -207,8 +207,7 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     results = [result for outcome, _ in outcomes for result in outcome]
     clock.append(time.perf_counter())
     # Only this run's pages: rebuilding every stored result would grow with the nights checked.
-    # (A set: GX tests every stored result's key for membership; a list compares it with each of this run's.)
-    this_run = {key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name}
+    this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
     context.build_data_docs(resource_identifiers=this_run)
     sites = context.get_docs_sites_urls()
     clock.append(time.perf_counter())
