@@ -154,6 +154,31 @@ def test_bucket_and_stage_must_agree_with_dpd(conn: psycopg.Connection, arrears_
     } <= failed
 
 
+def test_checks_sharing_one_pass_each_report_their_own_rows(conn: psycopg.Connection, arrears_home: Path) -> None:
+    """The snapshot's row checks are computed in one pass over tonight's rows (decision 004): a row failing two
+    of them fails both, each with its own count and its own columns, and the others still pass."""
+    from arrears.checks import run_suites
+
+    _balanced_two_days(conn)
+    conn.execute(
+        "update marts.fct_loan_delinquency_daily set overdue_amount = -5 where business_date = %s and loan_id = 'L1'",
+        (D,),
+    )
+
+    outcome = run_suites(D, ["fct_loan_delinquency_daily"])
+
+    assert _failed(outcome) == {
+        "fct_loan_delinquency_daily.overdue_not_negative",
+        "fct_loan_delinquency_daily.overdue_parts_add_up",
+    }
+    observed = {r.expectation: r.observed_value for r in outcome.results if not r.success}
+    assert observed["overdue_not_negative"].startswith("1 unexpected")
+    assert '"loan_id": "L1"' in observed["overdue_not_negative"]
+    assert '"overdue_amount": "-5.00"' in observed["overdue_not_negative"]
+    assert "overdue_principal" not in observed["overdue_not_negative"]  # that check's columns only
+    assert '"overdue_principal": "1000.00"' in observed["overdue_parts_add_up"]
+
+
 def test_queue_business_checks(conn: psycopg.Connection, arrears_home: Path) -> None:
     """A delinquent loan left out, a call during an open promise, and a barred channel are each caught."""
     from arrears.checks import run_suites

@@ -30,6 +30,8 @@ class CheckOutcome:
     docs_url: str
     suites: list[str] = field(default_factory=list)
     refused: str | None = None  # why the gate refused to run (no loaded delivery), one line
+    suite_seconds: dict[str, float] = field(default_factory=dict)  # each suite's validation, wall clock
+    step_seconds: dict[str, float] = field(default_factory=dict)  # GX setup, validation, Data Docs
 
     @property
     def failed_suites(self) -> list[str]:
@@ -85,7 +87,15 @@ def run_suites(business_date: dt.date, suites: Iterable[str]) -> CheckOutcome:
     rendered = [render_suite(available[name], values) for name in wanted]
     gx_run = run_with_gx(rendered, run_name=run_id)
     store_results(run_id, business_date, gx_run.results)
-    return CheckOutcome(run_id, business_date, gx_run.results, gx_run.docs_url, suites=wanted)
+    return CheckOutcome(
+        run_id,
+        business_date,
+        gx_run.results,
+        gx_run.docs_url,
+        suites=wanted,
+        suite_seconds=gx_run.suite_seconds,
+        step_seconds=gx_run.step_seconds,
+    )
 
 
 def _refuse(run_id: str, business_date: dt.date, suites: list[str], reason: str) -> CheckOutcome:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arrears.checks.suites import Suite
+from arrears.checks.suites import ExpectationSpec, Suite
 from arrears.settings import paths
 from arrears.warehouse import warehouse_url
 
@@ -27,6 +28,7 @@ DOCS_DIR = "uncommitted/data_docs/local_site"
 BATCH = "business_date"  # the one batch definition of each suite's query asset
 INDEX_LIMIT = 500  # validation results the Data Docs index links to: over a month of nightly runs
 SUITE_WORKERS = 2  # suites validated at once: one per core of the build machine
+SQL_EXPECTATION = "unexpected_rows_expectation"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class GxRun:
 
     results: list[ExpectationResult]
     docs_url: str
+    suite_seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds of each suite's validation
+    step_seconds: dict[str, float] = field(default_factory=dict)  # setup, validate, data_docs
 
 
 def _observed(result: Any) -> str:
@@ -81,6 +85,8 @@ def gx_context() -> Any:
         ProgressBarsConfig,
     )
 
+    import arrears.checks.gx_expectations  # noqa: F401 - registers the expectations _configurations builds
+
     gx_dir: Path = paths().gx_dir
     (gx_dir / "uncommitted").mkdir(parents=True, exist_ok=True)
     config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
@@ -94,16 +100,26 @@ def gx_context() -> Any:
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_dir / DOCS_DIR)},
             # The index lists the latest results only; listing every result ever grows with the nights.
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "validation_results_limit": INDEX_LIMIT},
+            # (from each result's JSON summary: arrears.checks.gx_docs).
+            "site_index_builder": {
+                "class_name": "ResultSummaryIndexBuilder",
+                "module_name": "arrears.checks.gx_docs",
+                "validation_results_limit": INDEX_LIMIT,
+            },
         }
     }
     config.progress_bars = ProgressBarsConfig(globally=False)
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationResult]:
-    """One suite's validation. A suite whose batch cannot even be read (a missing mart) fails alone,
-    named, instead of aborting the whole run."""
+def _validate(suite: Suite, definition: Any, run_id: Any) -> tuple[list[ExpectationResult], float]:
+    """One suite's validation and its seconds. A suite whose batch cannot even be read (a missing mart)
+    fails alone, named, instead of aborting the whole run."""
+    started = time.perf_counter()
+    return _validation_results(suite, definition, run_id), time.perf_counter() - started
+
+
+def _validation_results(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationResult]:
     try:
         # COMPLETE so a SQL expectation reports the offending rows, not only their count.
         validation = definition.run(run_id=run_id, result_format="COMPLETE")
@@ -121,13 +137,36 @@ def _validate(suite: Suite, definition: Any, run_id: Any) -> list[ExpectationRes
     ]
 
 
+def _configurations(suite: Suite) -> list[Any]:
+    """Each expectation's GX configuration; an `unexpected_rows_expectation` is built as its cheaper
+    equivalent (arrears.checks.gx_expectations): the suite's row predicates share one pass over the
+    batch, every other SQL check runs its query once."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from arrears.checks.gx_expectations import row_predicate, stripped
+
+    def query(item: ExpectationSpec) -> str:
+        return stripped(str(item.kwargs.get("unexpected_rows_query", "")))
+
+    shared = [query(item) for item in suite.expectations if item.type == SQL_EXPECTATION and row_predicate(query(item))]
+    configurations = []
+    for item in suite.expectations:
+        kind, kwargs = item.type, dict(item.kwargs)
+        if kind == SQL_EXPECTATION and len(shared) > 1 and query(item) in shared:
+            kind, kwargs["shared_pass_queries"] = "unexpected_rows_shared_pass_expectation", shared
+        elif kind == SQL_EXPECTATION:
+            kind = "unexpected_rows_once_expectation"
+        configurations.append(ExpectationConfiguration(type=kind, kwargs=kwargs, meta={"name": item.name}))
+    return configurations
+
+
 def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     """Validate every suite (one GX validation each), rebuild the Data Docs, return every expectation result."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+    clock = [time.perf_counter()]
     os.environ[URL_VARIABLE] = warehouse_url()
     context = gx_context()
     # Every query asset in one data source update (each separate one re-serialises the whole config).
@@ -143,8 +182,7 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
     for suite in suites:
         batch = datasource.get_asset(suite.name).get_batch_definition(BATCH)
         expectations = []
-        for item in suite.expectations:
-            configuration = ExpectationConfiguration(type=item.type, kwargs=item.kwargs, meta={"name": item.name})
+        for configuration, item in zip(_configurations(suite), suite.expectations, strict=True):
             expectation = configuration.to_domain_obj()
             expectation.notes = item.notes or None
             expectations.append(expectation)
@@ -158,13 +196,24 @@ def run_with_gx(suites: list[Suite], run_name: str) -> GxRun:
             )
         )
     run_id = RunIdentifier(run_name=run_name)
-    # Each suite's queries run on their own server backend, so suites validate concurrently; the
-    # results keep the suites' order.
+    clock.append(time.perf_counter())
+    # Each suite's queries run on their own server backend, so suites validate concurrently. The
+    # suites with the most expectations start first (the snapshot's and the queue's: most of the
+    # SQL), so the longest one does not start last behind the small ones; results keep the suites' order.
+    longest_first = sorted(range(len(suites)), key=lambda index: -len(suites[index].expectations))
     with ThreadPoolExecutor(max_workers=max(1, min(SUITE_WORKERS, len(suites)))) as pool:
-        outcomes = list(pool.map(_validate, suites, definitions, [run_id] * len(suites)))
-    results = [result for outcome in outcomes for result in outcome]
+        started = {index: pool.submit(_validate, suites[index], definitions[index], run_id) for index in longest_first}
+        outcomes = [started[index].result() for index in range(len(suites))]
+    results = [result for outcome, _ in outcomes for result in outcome]
+    clock.append(time.perf_counter())
     # Only this run's pages: rebuilding every stored result would grow with the nights checked.
     this_run = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_name]
     context.build_data_docs(resource_identifiers=this_run)
     sites = context.get_docs_sites_urls()
-    return GxRun(results=results, docs_url=str(sites[0]["site_url"]) if sites else "")
+    clock.append(time.perf_counter())
+    return GxRun(
+        results=results,
+        docs_url=str(sites[0]["site_url"]) if sites else "",
+        suite_seconds={suite.name: seconds for suite, (_, seconds) in zip(suites, outcomes, strict=True)},
+        step_seconds=dict(zip(("setup", "validate", "data_docs"), map(float.__sub__, clock[1:], clock), strict=True)),
+    )
