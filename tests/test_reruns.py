@@ -1,12 +1,12 @@
-"""Every rerun reproduces the uninterrupted night (decision 016): a five-night simulated book is built
+"""Every rerun reproduces the uninterrupted night (decision 016): a six-night simulated book is built
 once, night by night, and its stored tables (every mart, every stored, intermediate and staging table) and
 export files are fingerprinted after each night. Then, on that warehouse: the last night is rerun,
-built twice at once, and nights 3-5 are rebuilt in date order as a backfill does; on a copy of the
+built twice at once, and nights 3-6 are rebuilt in date order as a backfill does; on a copy of the
 warehouse as it was after night 2: nights 3 and 4 are run with SIGKILLs during ingest, dbt and
 export, each killed command rerun. Each must leave every table and file exactly as the uninterrupted
 run left them.
 
-"Continue" means what `arrears backfill` does: after rebuilding night 3, nights 4-5 are rebuilt too,
+"Continue" means what `arrears backfill` does: after rebuilding night 3, nights 4-6 are rebuilt too,
 in date order; only then is the whole warehouse compared with the uninterrupted run's last night
 (every night's snapshot rows are in it, so a difference left by any rebuilt night shows).
 """
@@ -38,7 +38,7 @@ from tests.support.faults import (
 pytestmark = pytest.mark.slow
 
 FIRST = dt.date(2026, 10, 1)
-NIGHTS = [FIRST + dt.timedelta(days=offset) for offset in range(5)]
+NIGHTS = [FIRST + dt.timedelta(days=offset) for offset in range(6)]
 LOANS = 600
 NIGHT_STEPS = ("ingest", "build", "check", "export")
 
@@ -68,7 +68,7 @@ class Warehouse:
 
 @dataclass
 class Book:
-    """The uninterrupted five nights: what each night left, how long each step took."""
+    """The uninterrupted six nights: what each night left, how long each step took."""
 
     built: Warehouse
     after_night_2: Warehouse  # a copy of the warehouse and home as they were after night 2
@@ -86,7 +86,7 @@ def _database(server_url: str, name: str, template: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def book(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
-    """Five nights of a ~600-loan book, each ingested, built, checked and exported once, uninterrupted."""
+    """Six nights of a ~600-loan book, each ingested, built, checked and exported once, uninterrupted."""
     home = tmp_path_factory.mktemp("reruns_home")
     url = _database(server_url, "reruns_book")
     env = cli_env(ARREARS_HOME=str(home), ARREARS_WAREHOUSE_URL=url, ARREARS_HASH_KEY="reruns-test-key")
@@ -160,7 +160,7 @@ def test_two_builds_of_one_night_at_once_both_succeed_one_after_the_other(book: 
 
 
 def test_rebuilding_night_3_and_continuing_reproduces_every_night(book: Book) -> None:
-    """A backfill from night 3 (nights 3, 4 and 5 again, in date order) over the built warehouse."""
+    """A backfill from night 3 (nights 3, 4, 5 and 6 again, in date order) over the built warehouse."""
     book.built.run("backfill", "--from", NIGHTS[2].isoformat(), "--to", NIGHTS[-1].isoformat())
 
     assert book.built.fingerprint() == book.after[NIGHTS[-1]]
