@@ -27,8 +27,12 @@ LONGEST_MODULES = (
     "test_delinquency_reference.py",
     "test_celery.py",
     "test_nightly_e2e.py",
+    "test_faults_night.py",
     "test_experiments.py",
     "test_agencies_simulated.py",
+    "test_score_point_in_time.py",
+    "test_collections_simulated.py",
+    "test_collections.py",
 )
 
 
