@@ -92,7 +92,7 @@ def _bad_bytes(latin1: SparkColumn) -> SparkColumn:
     """Bytes that are not UTF-8, or a NUL byte (PostgreSQL takes neither)."""
     from pyspark.sql import functions as F
 
-    bad = F.call_function("is_valid_utf8", _utf8(latin1)).eqNullSafe(False) | (F.instr(latin1, "\x00") > 0)
+    bad = F.is_valid_utf8(_utf8(latin1)).eqNullSafe(False) | (F.instr(latin1, "\x00") > 0)
     return F.coalesce(bad, F.lit(False))
 
 
@@ -134,6 +134,7 @@ def _judged(frame: DataFrame, entity: Entity, header: list[str]) -> DataFrame:
         F.col(CORRUPT),
         *(texts[name].cast("string").alias(name) for name in entity.column_names),
         *(_bad_bytes(latin1[name]).alias(f"_bad_{position}") for position, name in enumerate(header)),
+        *(latin1[name].alias(f"_latin1_{position}") for position, name in enumerate(header)),
     )
     values = {name: F.col(name) for name in entity.column_names}
     zone = source_timezone()
@@ -165,11 +166,11 @@ def _judged(frame: DataFrame, entity: Entity, header: list[str]) -> DataFrame:
     failure = F.when(branches[0][0], F.struct(F.lit(branches[0][1]).alias("reason"), branches[0][2].alias("detail")))
     for condition, reason, detail in branches[1:]:
         failure = failure.when(condition, F.struct(F.lit(reason).alias("reason"), detail.alias("detail")))
+    delivered = [F.col(f"_latin1_{position}") for position in range(len(header))]
     raw_row = F.when(
         malformed | ~sound,
-        F.call_function(
-            "make_valid_utf8", _utf8(F.coalesce(F.col(CORRUPT), F.concat_ws(",", *map(_csv_field, latin1.values()))))
-        ),
+        # The record as read (malformed) or its fields re-quoted, bytes that are not UTF-8 shown as U+FFFD.
+        F.make_valid_utf8(_utf8(F.coalesce(F.col(CORRUPT), F.concat_ws(",", *map(_csv_field, delivered))))),
     ).otherwise(F.concat_ws(",", *(_csv_field(values[name]) for name in header)))
     return frame.select("*", failure.alias("_failure"), raw_row.alias("_raw_row"))
 
