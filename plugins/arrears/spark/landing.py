@@ -42,6 +42,7 @@ class CheckedFile:
     listed: ManifestFile
     good: DataFrame
     quarantined: DataFrame
+    count: EntityCount
 
 
 def _read(spark: SparkSession, listed: ManifestFile, header: list[str]) -> DataFrame:
@@ -208,8 +209,8 @@ def _quarantine_rows(
     )
 
 
-def _conflicts(spark: SparkSession, entity: Entity, good: DataFrame, business_date: dt.date) -> DataFrame:
-    """Good events whose key arrived on an earlier date with other typed content: `_line`, reason, detail.
+def _conflicts(spark: SparkSession, entity: Entity, good: DataFrame, business_date: dt.date) -> DataFrame | None:
+    """Good events whose key arrived on an earlier date with other typed content: `_line` and failure (None: none).
 
     Collected (they are few) so that nothing written later reads the table it overwrites.
     """
@@ -244,6 +245,8 @@ def _conflicts(spark: SparkSession, entity: Entity, good: DataFrame, business_da
         )
         .collect()
     )
+    if not found:
+        return None
     schema = "_line int, _failure struct<reason: string, detail: string>"
     return spark.createDataFrame([(row["_line"], row["_failure"]) for row in found], schema)
 
@@ -255,23 +258,28 @@ def _check_file(spark: SparkSession, manifest: Manifest, listed: ManifestFile, l
     header = file_header(listed)
     # Materialised once: the line numbers are fixed, and the file is read once whatever follows.
     judged = _judged(_read(spark, listed, header), entity, header).localCheckpoint(eager=True)
-    records = judged.count()
-    if records != listed.rows:  # e.g. a blank line, which Spark's reader skips: never drop a row silently
-        raise DeliveryRejected(f"{listed.file}: Spark read {records} records, the manifest says {listed.rows}")
+    judged_good = dict(judged.groupBy(F.col("_failure").isNull()).count().collect())
+    loaded, quarantined_rows = judged_good.get(True, 0), judged_good.get(False, 0)
+    if loaded + quarantined_rows != listed.rows:  # e.g. a blank line, which Spark's reader skips: never drop one
+        raise DeliveryRejected(
+            f"{listed.file}: Spark read {loaded + quarantined_rows} records, the manifest says {listed.rows}"
+        )
     business_date, file = manifest.business_date, listed.file
     good = _typed_rows(judged.where(F.col("_failure").isNull()), entity, file, business_date, loaded_at)
-    quarantined = judged.where(F.col("_failure").isNotNull())
-    if entity.is_event:
-        conflicts = _conflicts(spark, entity, good, business_date)
-        if not conflicts.isEmpty():
-            moved = good.join(conflicts, "_line").select("_line", "_raw_row", "_failure")
-            quarantined = quarantined.select("_line", "_raw_row", "_failure").unionByName(moved)
-            good = good.join(conflicts.select("_line"), "_line", "left_anti")
+    quarantined = judged.where(F.col("_failure").isNotNull()).select("_line", "_raw_row", "_failure")
+    conflicts = _conflicts(spark, entity, good, business_date) if entity.is_event else None
+    if conflicts is not None:
+        moved = good.join(conflicts, "_line").select("_line", "_raw_row", "_failure")
+        quarantined = quarantined.unionByName(moved)
+        good = good.join(conflicts.select("_line"), "_line", "left_anti")
+        moved_rows = conflicts.count()
+        loaded, quarantined_rows = loaded - moved_rows, quarantined_rows + moved_rows
     return CheckedFile(
         entity=entity,
         listed=listed,
         good=good.drop("_raw_row"),
         quarantined=_quarantine_rows(quarantined, entity, file, business_date, loaded_at),
+        count=EntityCount(entity.name, file, loaded, quarantined_rows),
     )
 
 
@@ -297,25 +305,18 @@ def land_delivery(business_date: dt.date, landing_root: Path | None = None) -> I
     spark = spark_session()
     init_spark_schema(spark)
     loaded_at = dt.datetime.now(dt.UTC)
-    checked = [_check_file(spark, manifest, manifest.files[name], loaded_at) for name in manifest.entities]
-    counts: dict[str, tuple[int, int]] = {}
+    checked = {name: _check_file(spark, manifest, manifest.files[name], loaded_at) for name in manifest.entities}
     for entity in load_contract().entities.values():
-        found = next((item for item in checked if item.entity.name == entity.name), None)
-        _overwrite_partition(spark, entity.raw_table, "_business_date", business_date, found.good if found else None)
-        if found is not None:
-            counts[entity.name] = (found.good.count(), found.quarantined.count())
-    quarantined = [item.quarantined for item in checked]
+        landed = checked[entity.name].good if entity.name in checked else None
+        _overwrite_partition(spark, entity.raw_table, "_business_date", business_date, landed)
+    quarantined = [item.quarantined for item in checked.values()]
     union = quarantined[0] if quarantined else None
     for frame in quarantined[1:]:
         union = union.unionByName(frame)  # type: ignore[union-attr]
     _overwrite_partition(spark, QUARANTINE_TABLE, "business_date", business_date, union)
-    result = IngestResult(
-        business_date,
-        tuple(
-            EntityCount(name, listed.file if (listed := manifest.files.get(name)) else None, *counts.get(name, (0, 0)))
-            for name in load_contract().entities
-        ),
-        quarantine_limit(),
+    counts = tuple(
+        checked[name].count if name in checked else EntityCount(name, None, 0, 0) for name in load_contract().entities
     )
+    result = IngestResult(business_date, counts, quarantine_limit())
     result.raise_if_exceeded()
     return result
