@@ -62,6 +62,8 @@ def _read(spark: SparkSession, listed: ManifestFile, header: list[str]) -> DataF
     return (
         spark.read.option("header", True)
         .option("multiLine", True)
+        # Not detected: the reader would then turn a CR LF inside a quoted field into LF (PostgreSQL keeps it).
+        .option("lineSep", "\n")
         .option("encoding", "ISO-8859-1")
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
@@ -117,7 +119,7 @@ def _csv_field(value: SparkColumn) -> SparkColumn:
     )
 
 
-def _judged(frame: DataFrame, entity: Entity, header: list[str]) -> DataFrame:
+def _judged(frame: DataFrame, entity: Entity, header: list[str], csv: bool) -> DataFrame:
     """Every record with its line, its contract columns as text and typed, and its failure (null: good)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -126,13 +128,15 @@ def _judged(frame: DataFrame, entity: Entity, header: list[str]) -> DataFrame:
     frame = frame.withColumn("_id", F.monotonically_increasing_id())
     frame = frame.withColumn("_line", (F.row_number().over(Window.orderBy("_id")) + 1).cast("int"))
     latin1 = {name: F.col(name) for name in header}
+    if csv:  # a CR LF line end leaves its CR on the record's last field (RFC 4180: a CR in data is quoted)
+        latin1[header[-1]] = F.regexp_replace(latin1[header[-1]], "\r\\z", "")
     texts = {
         name: F.nullif(_utf8(latin1[name]), F.lit("")) if name in latin1 else F.lit(None)
         for name in entity.column_names
     }
     frame = frame.select(
         "_line",
-        F.col(CORRUPT),
+        F.regexp_replace(F.col(CORRUPT), "\r\\z", "").alias(CORRUPT),
         *(texts[name].cast("string").alias(name) for name in entity.column_names),
         *(_bad_bytes(latin1[name]).alias(f"_bad_{position}") for position, name in enumerate(header)),
         *(latin1[name].alias(f"_latin1_{position}") for position, name in enumerate(header)),
@@ -209,8 +213,10 @@ def _quarantine_rows(
     )
 
 
-def _conflicts(spark: SparkSession, entity: Entity, good: DataFrame, business_date: dt.date) -> DataFrame | None:
-    """Good events whose key arrived on an earlier date with other typed content: `_line` and failure (None: none).
+def _conflicts(
+    spark: SparkSession, entity: Entity, good: DataFrame, business_date: dt.date
+) -> tuple[DataFrame | None, int]:
+    """Good events whose key arrived on an earlier date with other typed content: (`_line` and failure, how many).
 
     Collected (they are few) so that nothing written later reads the table it overwrites.
     """
@@ -246,9 +252,9 @@ def _conflicts(spark: SparkSession, entity: Entity, good: DataFrame, business_da
         .collect()
     )
     if not found:
-        return None
+        return None, 0
     schema = "_line int, _failure struct<reason: string, detail: string>"
-    return spark.createDataFrame([(row["_line"], row["_failure"]) for row in found], schema)
+    return spark.createDataFrame([(row["_line"], row["_failure"]) for row in found], schema), len(found)
 
 
 def _check_file(spark: SparkSession, manifest: Manifest, listed: ManifestFile, loaded_at: dt.datetime) -> CheckedFile:
@@ -256,9 +262,10 @@ def _check_file(spark: SparkSession, manifest: Manifest, listed: ManifestFile, l
 
     entity = load_contract().entity(listed.entity)
     header = file_header(listed)
-    # Materialised once: the line numbers are fixed, and the file is read once whatever follows.
-    judged = _judged(_read(spark, listed, header), entity, header).localCheckpoint(eager=True)
-    judged_good = dict(judged.groupBy(F.col("_failure").isNull()).count().collect())
+    # Materialised by the first count: the line numbers are fixed, and the file is read once whatever follows.
+    csv = listed.format != ".parquet"
+    judged = _judged(_read(spark, listed, header), entity, header, csv).localCheckpoint(eager=False)
+    judged_good: dict[bool, int] = dict(judged.groupBy(F.col("_failure").isNull()).count().collect())
     loaded, quarantined_rows = judged_good.get(True, 0), judged_good.get(False, 0)
     if loaded + quarantined_rows != listed.rows:  # e.g. a blank line, which Spark's reader skips: never drop one
         raise DeliveryRejected(
@@ -267,12 +274,11 @@ def _check_file(spark: SparkSession, manifest: Manifest, listed: ManifestFile, l
     business_date, file = manifest.business_date, listed.file
     good = _typed_rows(judged.where(F.col("_failure").isNull()), entity, file, business_date, loaded_at)
     quarantined = judged.where(F.col("_failure").isNotNull()).select("_line", "_raw_row", "_failure")
-    conflicts = _conflicts(spark, entity, good, business_date) if entity.is_event else None
+    conflicts, moved_rows = _conflicts(spark, entity, good, business_date) if entity.is_event else (None, 0)
     if conflicts is not None:
         moved = good.join(conflicts, "_line").select("_line", "_raw_row", "_failure")
         quarantined = quarantined.unionByName(moved)
         good = good.join(conflicts.select("_line"), "_line", "left_anti")
-        moved_rows = conflicts.count()
         loaded, quarantined_rows = loaded - moved_rows, quarantined_rows + moved_rows
     return CheckedFile(
         entity=entity,
