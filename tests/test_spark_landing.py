@@ -5,8 +5,8 @@ reasons the simulator makes), and a hand-written day of edge values
 (the contract's spellings of each type, quoting, line breaks inside fields, a gzipped and a Parquet file,
 an event redelivered with other content). PostgreSQL's loader (`arrears.ingest`) is the reference; on
 Spark, day 1 goes through `ARREARS_ENGINE=spark arrears ingest` (the user's way, its own Spark process)
-and the other days, then day 1 again (a rerun replaces the date), through `arrears.spark.landing` in one
-Spark session. The typed good rows must be equal row for row (instants compared in UTC, decimals by
+and the other days, then the edge day again (a rerun replaces the date), through `arrears.spark.landing` in
+one Spark session. The typed good rows must be equal row for row (instants compared in UTC, decimals by
 value), and the quarantined rows equal with their reason and detail.
 """
 
@@ -161,7 +161,7 @@ def landed(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             assert cli.returncode == 0, cli.stderr[-2000:]
             spark = spark_session()
             try:
-                for day in [*DATES[1:], START]:
+                for day in [*DATES[1:], EDGE_DAY]:
                     land_delivery(day, landing)
                 yield {"url": url, "spark": spark, "landing": landing, "cli": cli.stdout}
             finally:
