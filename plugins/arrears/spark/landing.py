@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 CORRUPT = "_corrupt_record"
 QUARANTINE_TABLE = "audit.quarantine"
-QUARANTINE_COLUMNS = ("entity", "file", "line_no", "raw_row", "reason", "detail", "loaded_at", "business_date")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,6 @@ class CheckedFile:
     """One entity's file read and judged (materialised), before anything is written."""
 
     entity: Entity
-    listed: ManifestFile
     good: DataFrame
     quarantined: DataFrame
     count: EntityCount
@@ -282,7 +280,6 @@ def _check_file(spark: SparkSession, manifest: Manifest, listed: ManifestFile, l
         loaded, quarantined_rows = loaded - moved_rows, quarantined_rows + moved_rows
     return CheckedFile(
         entity=entity,
-        listed=listed,
         good=good.drop("_raw_row"),
         quarantined=_quarantine_rows(quarantined, entity, file, business_date, loaded_at),
         count=EntityCount(entity.name, file, loaded, quarantined_rows),
