@@ -101,9 +101,17 @@ def _experiments(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from arrears.ingest import ingest_delivery
+    from arrears.spark.session import engine
 
-    result = ingest_delivery(args.date, Path(args.landing) if args.landing else None)
+    landing = Path(args.landing) if args.landing else None
+    if engine() == "spark":  # Spark's own readers into its raw tables (docs/decisions/034)
+        from arrears.spark.landing import land_delivery
+
+        result = land_delivery(args.date, landing)
+    else:
+        from arrears.ingest import ingest_delivery
+
+        result = ingest_delivery(args.date, landing)
     print(result.summary())
     return 0
 
