@@ -1,0 +1,98 @@
+-- The realised outcome of the collection score (business rules §10) per scored night, version and score:
+-- how many loans had that score at D, how many of them had the §10 event within score_horizon_days, and
+-- the sum of their predicted probabilities. What the realised KS per month needs (the largest gap between
+-- the cumulative shares of events and non-events, riskiest first), without reading a scored night twice.
+-- Night N adds the scored nights whose horizon has just been built: after the latest one already counted
+-- by an earlier night, up to N - horizon (one night, unless nights were skipped or nothing was scored). So
+-- a night reads one scored night, its snapshot rows and the 30 nights of int_score_label_events, and a
+-- rebuilt night N counts exactly what it counted the first time. The first build counts every matured night.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ replace_business_date('matured_on') }}",
+        indexes=[{'columns': ['business_date']}, {'columns': ['matured_on']}],
+    )
+}}
+
+{%- set horizon = var('score_horizon_days') %}
+{%- set last_matured = add_days(business_date(), '-' ~ horizon) %}
+{%- if is_incremental() %}
+    {#- the scored nights after the latest one counted before tonight (before the first scored night if none) -#}
+    {%- set counted_until = 'coalesce((select max(counted.business_date) from ' ~ this ~ ' as counted'
+        ~ ' where counted.matured_on < ' ~ business_date() ~ '), '
+        ~ add_days('(select min(first_scored.business_date) from ' ~ ref('int_loan_scores_daily')
+        ~ ' as first_scored)', -1) ~ ')' %}
+{%- endif %}
+
+with scored as (
+    select
+        scores.business_date,
+        scores.loan_id,
+        scores.scorecard_version,
+        scores.score_logit,
+        scores.score_probability,
+        features.dpd,
+        features.bucket_order
+    from {{ ref('int_loan_scores_daily') }} as scores
+    inner join {{ ref('int_score_features_daily') }} as features
+        on scores.business_date = features.business_date and scores.loan_id = features.loan_id
+    where
+        scores.business_date <= {{ last_matured }}
+        and features.business_date <= {{ last_matured }}
+        {%- if is_incremental() %}
+            and scores.business_date > {{ counted_until }}
+            and features.business_date > {{ counted_until }}
+        {%- endif %}
+),
+
+-- The §10 event: a current loan (DPD 0) at DPD >= 30, or a delinquent one in a worse bucket, on a night
+-- within the horizon. The first such night is always a row of int_score_label_events.
+events as (
+    select
+        business_date,
+        loan_id,
+        dpd,
+        bucket_order
+    from {{ ref('int_score_label_events') }}
+    where business_date <= {{ business_date() }}
+    {%- if is_incremental() %}
+        and business_date > {{ counted_until }}
+    {%- endif %}
+),
+
+labelled as (
+    select
+        scored.business_date,
+        scored.scorecard_version,
+        scored.score_logit,
+        scored.score_probability,
+        case
+            when exists (
+                select 1
+                from events
+                where
+                    events.loan_id = scored.loan_id
+                    and events.business_date > scored.business_date
+                    and events.business_date <= {{ add_days('scored.business_date', horizon) }}
+                    and (
+                        (scored.dpd = 0 and events.dpd >= 30)
+                        or (scored.dpd <> 0 and events.bucket_order > scored.bucket_order)
+                    )
+            ) then 1
+            else 0
+        end as label
+    from scored
+)
+
+select
+    {{ business_date() }} as matured_on,
+    business_date,
+    cast(scorecard_version as {{ dbt.type_string() }}) as scorecard_version,
+    score_logit,
+    cast(count(*) as bigint) as loan_days,
+    cast(sum(label) as bigint) as events,
+    sum(score_probability) as probability_sum
+from labelled
+group by business_date, scorecard_version, score_logit
