@@ -18,12 +18,24 @@
 
 {%- set horizon = var('score_horizon_days') %}
 {%- set last_matured = add_days(business_date(), '-' ~ horizon) %}
-{%- if is_incremental() %}
-    {#- the scored nights after the latest one counted before tonight (before the first scored night if none) -#}
-    {%- set counted_until = 'coalesce((select max(counted.business_date) from ' ~ this ~ ' as counted'
+{#- The scored nights after the latest one counted before tonight (from the first scored night if none), read
+    when the model runs so the planner sees the dates (a parameter would hide how few rows they select). -#}
+{%- set counted_until = none %}
+{%- if is_incremental() and execute %}
+    {%- set found = run_query(
+        'select cast(coalesce((select max(counted.business_date) from ' ~ this ~ ' as counted'
         ~ ' where counted.matured_on < ' ~ business_date() ~ '), '
         ~ add_days('(select min(first_scored.business_date) from ' ~ ref('int_loan_scores_daily')
-        ~ ' as first_scored)', -1) ~ ')' %}
+        ~ ' as first_scored)', -1) ~ ') as ' ~ dbt.type_string() ~ ')'
+    ) %}
+    {%- set counted_until = found.columns[0].values()[0] %}
+{%- endif %}
+{%- if counted_until %}
+    {%- set after_counted = "cast('" ~ counted_until ~ "' as date)" %}
+{%- elif is_incremental() %}
+    {%- set after_counted = last_matured %}  {#- nothing scored yet: nothing to count #}
+{%- else %}
+    {%- set after_counted = none %}  {#- the first build counts every matured night #}
 {%- endif %}
 
 with scored as (
@@ -41,9 +53,9 @@ with scored as (
     where
         scores.business_date <= {{ last_matured }}
         and features.business_date <= {{ last_matured }}
-        {%- if is_incremental() %}
-            and scores.business_date > {{ counted_until }}
-            and features.business_date > {{ counted_until }}
+        {%- if after_counted %}
+            and scores.business_date > {{ after_counted }}
+            and features.business_date > {{ after_counted }}
         {%- endif %}
 ),
 
@@ -57,9 +69,27 @@ events as (
         bucket_order
     from {{ ref('int_score_label_events') }}
     where business_date <= {{ business_date() }}
-    {%- if is_incremental() %}
-        and business_date > {{ counted_until }}
+    {%- if after_counted %}
+        and business_date > {{ after_counted }}
     {%- endif %}
+),
+
+-- The scored loans whose event happened: joined by loan (a hash join over the horizon's event rows).
+with_event as (
+    select
+        scored.business_date,
+        scored.loan_id
+    from scored
+    inner join events
+        on
+            scored.loan_id = events.loan_id
+            and events.business_date > scored.business_date
+            and events.business_date <= {{ add_days('scored.business_date', horizon) }}
+            and (
+                (scored.dpd = 0 and events.dpd >= 30)
+                or (scored.dpd <> 0 and events.bucket_order > scored.bucket_order)
+            )
+    group by scored.business_date, scored.loan_id
 ),
 
 labelled as (
@@ -68,22 +98,10 @@ labelled as (
         scored.scorecard_version,
         scored.score_logit,
         scored.score_probability,
-        case
-            when exists (
-                select 1
-                from events
-                where
-                    events.loan_id = scored.loan_id
-                    and events.business_date > scored.business_date
-                    and events.business_date <= {{ add_days('scored.business_date', horizon) }}
-                    and (
-                        (scored.dpd = 0 and events.dpd >= 30)
-                        or (scored.dpd <> 0 and events.bucket_order > scored.bucket_order)
-                    )
-            ) then 1
-            else 0
-        end as label
+        case when with_event.loan_id is not null then 1 else 0 end as label
     from scored
+    left join with_event
+        on scored.business_date = with_event.business_date and scored.loan_id = with_event.loan_id
 )
 
 select
