@@ -18,25 +18,7 @@
 
 {%- set horizon = var('score_horizon_days') %}
 {%- set last_matured = add_days(business_date(), '-' ~ horizon) %}
-{#- The scored nights after the latest one counted before tonight (from the first scored night if none), read
-    when the model runs so the planner sees the dates (a parameter would hide how few rows they select). -#}
-{%- set counted_until = none %}
-{%- if is_incremental() and execute %}
-    {%- set found = run_query(
-        'select cast(coalesce((select max(counted.business_date) from ' ~ this ~ ' as counted'
-        ~ ' where counted.matured_on < ' ~ business_date() ~ '), '
-        ~ add_days('(select min(first_scored.business_date) from ' ~ ref('int_loan_scores_daily')
-        ~ ' as first_scored)', -1) ~ ') as ' ~ dbt.type_string() ~ ')'
-    ) %}
-    {%- set counted_until = found.columns[0].values()[0] %}
-{%- endif %}
-{%- if counted_until %}
-    {%- set after_counted = "cast('" ~ counted_until ~ "' as date)" %}
-{%- elif is_incremental() %}
-    {%- set after_counted = last_matured %}  {#- nothing scored yet: nothing to count #}
-{%- else %}
-    {%- set after_counted = none %}  {#- the first build counts every matured night #}
-{%- endif %}
+{%- set after_counted = score_outcomes_counted_until() %}
 
 with scored as (
     select
@@ -53,10 +35,8 @@ with scored as (
     where
         scores.business_date <= {{ last_matured }}
         and features.business_date <= {{ last_matured }}
-        {%- if after_counted %}
-            and scores.business_date > {{ after_counted }}
-            and features.business_date > {{ after_counted }}
-        {%- endif %}
+        and scores.business_date > {{ after_counted }}
+        and features.business_date > {{ after_counted }}
 ),
 
 -- The §10 event: a current loan (DPD 0) at DPD >= 30, or a delinquent one in a worse bucket, on a night
@@ -68,10 +48,7 @@ events as (
         dpd,
         bucket_order
     from {{ ref('int_score_label_events') }}
-    where business_date <= {{ business_date() }}
-    {%- if after_counted %}
-        and business_date > {{ after_counted }}
-    {%- endif %}
+    where business_date <= {{ business_date() }} and business_date > {{ after_counted }}
 ),
 
 -- The scored loans whose event happened: joined by loan (a hash join over the horizon's event rows).
@@ -83,11 +60,11 @@ with_event as (
     inner join events
         on
             scored.loan_id = events.loan_id
-            and events.business_date > scored.business_date
-            and events.business_date <= {{ add_days('scored.business_date', horizon) }}
+            and scored.business_date < events.business_date
+            and {{ add_days('scored.business_date', horizon) }} >= events.business_date
             and (
                 (scored.dpd = 0 and events.dpd >= 30)
-                or (scored.dpd <> 0 and events.bucket_order > scored.bucket_order)
+                or (scored.dpd <> 0 and scored.bucket_order < events.bucket_order)
             )
     group by scored.business_date, scored.loan_id
 ),

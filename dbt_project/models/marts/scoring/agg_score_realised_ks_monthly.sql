@@ -24,14 +24,12 @@ with counts as (
     where matured_on <= {{ business_date() }}
 ),
 
-{%- if is_incremental() %}
-
+-- The months to compute: those of the nights matured tonight (on a first build, every month).
 matured_tonight as (
     select distinct cast({{ dbt.date_trunc('month', 'business_date') }} as date) as score_month
     from {{ ref('int_score_outcome_counts') }}
-    where matured_on = {{ business_date() }}
+    where matured_on {{ '=' if is_incremental() else '<=' }} {{ business_date() }}
 ),
-{%- endif %}
 
 per_score as (
     select
@@ -41,9 +39,7 @@ per_score as (
         sum(events) as events,
         sum(loan_days) - sum(events) as non_events
     from counts
-    {%- if is_incremental() %}
-        where score_month in (select matured_tonight.score_month from matured_tonight)
-    {%- endif %}
+    where score_month in (select matured_tonight.score_month from matured_tonight)
     group by score_month, scorecard_version, score_logit
 ),
 
@@ -85,9 +81,7 @@ predicted as (
         scorecard_version,
         sum(probability_sum) / sum(loan_days) as mean_predicted
     from counts
-    {%- if is_incremental() %}
-        where score_month in (select matured_tonight.score_month from matured_tonight)
-    {%- endif %}
+    where score_month in (select matured_tonight.score_month from matured_tonight)
     group by score_month, scorecard_version
 )
 
