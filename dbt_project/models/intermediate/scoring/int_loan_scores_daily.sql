@@ -64,36 +64,25 @@ summed as (
     {%- endif %}
 ),
 
--- Back to the exact decimal, with `scale` decimals, as the sum of the shares was before, and its
--- probability. The numeric exp is the costly part of a row, and the scores take far fewer values than there
--- are loans (a sum of one share per feature): it is computed once per distinct score, then joined back.
-distinct_logits as (
+-- Back to the exact decimal, with `scale` decimals, as the sum of the shares was before.
+logits as (
     select
-        logit_units,
+        business_date,
+        loan_id,
+        points,
         cast(logit_units as numeric) * {{ '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' }} as logit
     from summed
-    group by logit_units
-),
-
-probabilities as (
-    select
-        logit_units,
-        cast(logit as numeric(18, 8)) as score_logit,
-        cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
-    from distinct_logits
 ),
 
 final as (
     select
-        summed.business_date,
-        summed.loan_id,
+        business_date,
+        loan_id,
         cast('{{ version }}' as {{ dbt.type_string() }}) as scorecard_version,
-        cast(summed.points as integer) as score_points,
-        probabilities.score_logit,
-        probabilities.score_probability
-    from summed
-    inner join probabilities
-        on summed.logit_units = probabilities.logit_units
+        cast(points as integer) as score_points,
+        cast(logit as numeric(18, 8)) as score_logit,
+        cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
+    from logits
 )
 
 select * from final
