@@ -5,9 +5,9 @@
 In a throw-away $ARREARS_HOME: simulates `--days` deliveries, ingests them, stores the scorecard written by
 `arrears score train` (its `scorecard.json`) and activates it from the first night, then builds every night
 in order (`arrears.transform.build`, incremental, no unit tests). For each night prints the build's wall
-time, dbt's seconds of the score models (features, scores, PSI) against the summed node seconds of every
-model and test, and the load. Night 1 starts the carried feature counters; later nights are the steady
-state. Not a test: figures only.
+time, dbt's seconds of the score models (features, scores, PSI, and the realised KS's label events, counts
+and mart) against the summed node seconds of every model and test, and the load. Night 1 starts the
+carried feature counters; later nights are the steady state. Not a test: figures only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ import time
 from pathlib import Path
 
 START = dt.date(2026, 1, 1)
-SCORE_MODELS = ("int_score_features_daily", "stg_scorecard_bins", "int_loan_scores_daily", "agg_score_stability_daily")
+SCORE_MODELS = (
+    "int_score_features_daily",
+    "stg_scorecard_bins",
+    "int_loan_scores_daily",
+    "agg_score_stability_daily",
+    "int_score_label_events",
+    "int_score_outcome_counts",
+    "agg_score_realised_ks_monthly",
+)
 
 
 def main() -> None:

@@ -160,3 +160,26 @@
         and actions.action_local_date <= {{ business_date() }}
         and actions.action_local_date > {{ add_days(business_date(), -30) }}
 {%- endmacro %}
+
+
+{#- int_score_outcome_counts: the day before the first scored night it counts tonight, as SQL. On a first
+    build, the day before the first scored night (it counts every matured one); else the latest scored night
+    counted by an earlier night (matured_on < D), read when the model runs so the planner sees the date (a
+    parameter would hide how few rows it selects); when nothing was ever counted, the day before the first
+    scored night, or when nothing is scored, the last matured night (nothing to count). -#}
+{% macro score_outcomes_counted_until() -%}
+    {%- set scores = ref('int_loan_scores_daily') -%}
+    {%- set first_scored = add_days('(select min(first_scored.business_date) from ' ~ scores ~ ' as first_scored)', -1) -%}
+    {%- if not is_incremental() or not execute -%}
+        {{- return(first_scored) -}}
+    {%- endif -%}
+    {%- set found = run_query(
+        'select cast(coalesce((select max(counted.business_date) from ' ~ this ~ ' as counted'
+        ~ ' where counted.matured_on < ' ~ business_date() ~ '), ' ~ first_scored ~ ') as ' ~ dbt.type_string() ~ ')'
+    ) -%}
+    {%- set until = found.columns[0].values()[0] -%}
+    {%- if until is none -%}
+        {{- return(add_days(business_date(), '-' ~ var('score_horizon_days'))) -}}
+    {%- endif -%}
+    {{- return("cast('" ~ until ~ "' as date)") -}}
+{%- endmacro %}

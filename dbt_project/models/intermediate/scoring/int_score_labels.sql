@@ -1,7 +1,8 @@
 -- The collection score's label (business rules §10) for every loan and business date D whose 30-day
 -- horizon has been built: 1 when a loan current at D (DPD 0) reaches DPD >= 30, or a delinquent loan
 -- rolls into a worse bucket, on any date D+1 .. D+horizon; else 0 (a loan that leaves the snapshot by
--- closing is a 0). Only for training and monitoring, never for a night's scores: it reads the future of D.
+-- closing is a 0). Only for training, never for a night: it reads the future of D, over the whole snapshot
+-- (the nightly realised KS labels from int_score_label_events instead, decision 031).
 {{ config(materialized='view') }}
 
 {%- set horizon = var('score_horizon_days') %}

@@ -10,17 +10,20 @@
     contract={'enforced': true},
 ) }}
 
+-- The night's scores counted per points value first (a few hundred values), so the bands are matched
+-- against those counts, not against every loan.
 with scores as (
     select
-        business_date,
         scorecard_version,
-        score_points
+        score_points,
+        count(*) as loans
     from {{ ref('int_loan_scores_daily') }}
     where business_date = {{ business_date() }}
+    group by scorecard_version, score_points
 ),
 
 scored as (
-    select count(*) as loans
+    select sum(loans) as loans
     from scores
 ),
 
@@ -35,7 +38,7 @@ band_counts as (
         bands.version,
         bands.band_no,
         bands.expected_share,
-        count(scores.score_points) as loans
+        coalesce(sum(scores.loans), 0) as loans
     from bands
     left join scores
         on
