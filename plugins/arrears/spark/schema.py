@@ -37,6 +37,19 @@ AUDIT_DDL = [
     # Partitioned by model: record_night_built overwrites one model's partition (no DELETE on parquet).
     """create table if not exists audit.carried_forward_nights (business_date date, model string)
        using parquet partitioned by (model)""",
+    # The collection scorecards (arrears.warehouse.score_tables: PostgreSQL's `numeric` as decimal(38,18),
+    # `jsonb` as text): the score models read them; empty until a scorecard is trained and activated.
+    """create table if not exists audit.scorecard_versions (version string, trained_through date,
+       trained_at timestamp, rows_train bigint, rows_holdout bigint, holdout_ks decimal(38,18),
+       holdout_auc decimal(38,18), holdout_gini decimal(38,18), intercept decimal(38,18), base_points int,
+       report string) using parquet""",
+    """create table if not exists audit.scorecard_bins (version string, feature string, bin_no int,
+       lower_bound double, upper_bound double, category string, is_missing boolean, woe double,
+       logit decimal(38,18), points int) using parquet""",
+    """create table if not exists audit.scorecard_reference (version string, band_no int, lower_points int,
+       upper_points int, expected_share double) using parquet""",
+    """create table if not exists audit.scorecard_activations (version string, effective_from date,
+       activated_by string, activated_at timestamp) using parquet""",
 ]
 
 
