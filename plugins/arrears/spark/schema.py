@@ -37,8 +37,11 @@ AUDIT_DDL = [
     # Partitioned by model: record_night_built overwrites one model's partition (no DELETE on parquet).
     """create table if not exists audit.carried_forward_nights (business_date date, model string)
        using parquet partitioned by (model)""",
-    # The collection scorecards (arrears.warehouse.score_tables: PostgreSQL's `numeric` as decimal(38,18),
-    # `jsonb` as text): the score models read them; empty until a scorecard is trained and activated.
+]
+
+# The collection scorecards (arrears.warehouse.score_tables: PostgreSQL's `numeric` as decimal(38,18),
+# `jsonb` as text): the score models read them; empty until a scorecard is trained and activated.
+SCORECARD_DDL = [
     """create table if not exists audit.scorecard_versions (version string, trained_through date,
        trained_at timestamp, rows_train bigint, rows_holdout bigint, holdout_ks decimal(38,18),
        holdout_auc decimal(38,18), holdout_gini decimal(38,18), intercept decimal(38,18), base_points int,
@@ -77,5 +80,5 @@ def init_spark_schema(spark: SparkSession) -> None:
         spark.sql(f"create database if not exists {schema}")
     for entity in load_contract().entities.values():
         spark.sql(raw_table_ddl(entity))
-    for statement in AUDIT_DDL:
+    for statement in AUDIT_DDL + SCORECARD_DDL:
         spark.sql(statement)
