@@ -25,6 +25,10 @@
     backfill or the next night) is always computed from the same state: placements made on D or later
     are removed, recalls made on D or later are undone. -#}
 {% macro rewind_placements_to_night_before() -%}
+    {{ return(adapter.dispatch('rewind_placements_to_night_before', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro default__rewind_placements_to_night_before() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where placed_on >= {{ business_date() }};
         update {{ this }} set recalled_on = null, recall_reason = null where recalled_on >= {{ business_date() }}

@@ -42,3 +42,25 @@
 {% macro spark__days_following_frame(first_day, last_day) -%}
     range between interval {{ first_day }} days following and interval {{ last_day }} days following
 {%- endmacro %}
+
+{#- dbt.listagg on Spark with its order kept: dbt-spark's collect_list ignores the order_by_clause (its
+    order is the scan's). The project orders only by the aggregated value itself (`order by <measure>`,
+    optionally `distinct`), which array_sort gives; any other order is a compiler error, not a silent one. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- set value = measure | trim -%}
+    {%- set value = value[9:] | trim if value.lower().startswith('distinct ') else value -%}
+    {%- set collected = 'collect_list(' ~ measure ~ ')' -%}
+    {%- if order_by_clause -%}
+        {%- set ordered_by = order_by_clause | trim -%}
+        {%- if (ordered_by[9:] | trim) != value or not (ordered_by | lower).startswith('order by ') -%}
+            {{ exceptions.raise_compiler_error(
+                "arrears: listagg on Spark orders by the aggregated value only, not '" ~ order_by_clause ~ "'"
+            ) }}
+        {%- endif -%}
+        {%- set collected = 'array_sort(' ~ collected ~ ')' -%}
+    {%- endif -%}
+    {%- if limit_num -%}
+        {%- set collected = 'slice(' ~ collected ~ ', 1, ' ~ limit_num ~ ')' -%}
+    {%- endif -%}
+    array_join({{ collected }}, {{ delimiter_text }})
+{%- endmacro %}

@@ -10,7 +10,10 @@
         'timestamptz': 'timestamp', 'timestamp': 'timestamp_ntz', 'date': 'date', 'boolean': 'boolean',
         'time': 'time', 'double precision': 'double'
     } -%}
-    {%- if name in same -%}
+    {%- if name == 'numeric' -%}
+        {#- an unconstrained numeric in a contract is what dbt.type_numeric() casts to (decimal(28,6) on Spark) -#}
+        {{- return(dbt.type_numeric()) -}}
+    {%- elif name in same -%}
         {{- return(same[name]) -}}
     {%- elif name.startswith('numeric(') -%}
         {{- return('decimal(' ~ name[8:]) -}}

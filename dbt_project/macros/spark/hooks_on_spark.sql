@@ -55,3 +55,25 @@
 {% macro spark__delete_rows_where(condition) -%}
     {{ spark_rewrite_table(this, 'select * from ' ~ this ~ ' where not coalesce(' ~ condition ~ ', false)') }}
 {%- endmacro %}
+
+
+{#- fct_agency_placements rewound to night D-1 (decision 024): the table is rewritten without the
+    placements made on D or later, and with the recalls made on D or later undone. -#}
+{% macro spark__rewind_placements_to_night_before() -%}
+    {%- if is_incremental() -%}
+        {%- set undone = 'coalesce(recalled_on >= ' ~ business_date() ~ ', false)' -%}
+        {%- set columns = [] -%}
+        {%- for column in adapter.get_columns_in_relation(this) | map(attribute='name') -%}
+            {%- if column in ('recalled_on', 'recall_reason') -%}
+                {%- do columns.append('case when ' ~ undone ~ ' then null else ' ~ column ~ ' end as ' ~ column) -%}
+            {%- else -%}
+                {%- do columns.append(column) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {{ spark_rewrite_table(this,
+            'select ' ~ columns | join(', ') ~ ' from ' ~ this
+            ~ ' where not coalesce(placed_on >= ' ~ business_date() ~ ', false)') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -44,6 +44,22 @@ AUDIT_DDL = [
        using parquet partitioned by (business_date)""",
 ]
 
+# The collection scorecards (arrears.warehouse.score_tables: PostgreSQL's `numeric` as decimal(38,18),
+# `jsonb` as text): the score models read them; empty until a scorecard is trained and activated.
+SCORECARD_DDL = [
+    """create table if not exists audit.scorecard_versions (version string, trained_through date,
+       trained_at timestamp, rows_train bigint, rows_holdout bigint, holdout_ks decimal(38,18),
+       holdout_auc decimal(38,18), holdout_gini decimal(38,18), intercept decimal(38,18), base_points int,
+       report string) using parquet""",
+    """create table if not exists audit.scorecard_bins (version string, feature string, bin_no int,
+       lower_bound double, upper_bound double, category string, is_missing boolean, woe double,
+       logit decimal(38,18), points int) using parquet""",
+    """create table if not exists audit.scorecard_reference (version string, band_no int, lower_points int,
+       upper_points int, expected_share double) using parquet""",
+    """create table if not exists audit.scorecard_activations (version string, effective_from date,
+       activated_by string, activated_at timestamp) using parquet""",
+]
+
 
 def spark_columns(entity: Entity) -> list[tuple[str, str]]:
     """(name, Spark type) of an entity's raw table: the contract's columns, then the lineage columns."""
@@ -69,5 +85,5 @@ def init_spark_schema(spark: SparkSession) -> None:
         spark.sql(f"create database if not exists {schema}")
     for entity in load_contract().entities.values():
         spark.sql(raw_table_ddl(entity))
-    for statement in AUDIT_DDL:
+    for statement in AUDIT_DDL + SCORECARD_DDL:
         spark.sql(statement)

@@ -164,7 +164,7 @@ def _node_statuses(business_date: date, dbt_result: Any) -> list[NodeStatus]:
 
 
 def _build_one_date(
-    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool
+    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool, data_tests: bool = True
 ) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
     experiments = experiment_arms_var(load_experiments())  # a mistake in the file stops here, in one line
@@ -172,9 +172,10 @@ def _build_one_date(
     args = ["build", "--vars", json.dumps({"experiment_arms": experiments})]
     if full_refresh:
         args.append("--full-refresh")
-    if not unit_tests:
-        # Unit tests check the SQL, not the night's data: CI runs them, the nightly need not.
-        args += ["--exclude-resource-type", "unit_test"]
+    # Unit tests check the SQL, not the night's data: CI runs them, the nightly need not.
+    excluded = ([] if unit_tests else ["unit_test"]) + ([] if data_tests else ["test"])
+    if excluded:
+        args += ["--exclude-resource-type", *excluded]
     if select:
         # cautious: only tests whose every parent is selected (a test joining an unbuilt model would error).
         args += ["--select", *select, "--indirect-selection", "cautious"]
@@ -182,7 +183,11 @@ def _build_one_date(
 
 
 def build(
-    business_date: date, full_refresh: bool = False, select: list[str] | None = None, unit_tests: bool = False
+    business_date: date,
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    unit_tests: bool = False,
+    data_tests: bool = True,
 ) -> BuildResult:
     """Build every dbt model (and run its tests) for business_date.
 
@@ -190,13 +195,14 @@ def build(
     incremental model is rebuilt from scratch by replaying each night from the first
     delivered business date up to business_date, in order (snapshots are point in time,
     so history can only be rebuilt night by night). `select` narrows the build to dbt selectors;
-    `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them). Raises BuildFailed, naming the failed
+    `unit_tests` also runs the dbt unit tests (CI does; the nightly skips them); `data_tests=False` skips the
+    data tests (a test building nights it checks otherwise). Raises BuildFailed, naming the failed
     nodes on one line, when any model errors or test fails; the remaining nights are not built.
     """
     from arrears.spark.session import engine
 
     if engine() == "spark":
-        return _build_on_spark(business_date, full_refresh, select, unit_tests)
+        return _build_on_spark(business_date, full_refresh, select, unit_tests, data_tests)
     from arrears.warehouse.locks import NIGHTLY_LOCK, exclusive
 
     started = time.perf_counter()
@@ -208,7 +214,11 @@ def build(
         result = BuildResult(business_dates=dates, full_refresh=full_refresh)
         for position, night in enumerate(dates):
             result.nodes += _build_one_date(
-                night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
+                night,
+                full_refresh=full_refresh and position == 0,
+                select=select,
+                unit_tests=unit_tests,
+                data_tests=data_tests,
             )
             result.seconds = time.perf_counter() - started
             if result.failed_nodes:
@@ -219,7 +229,9 @@ def build(
     return result
 
 
-def _build_on_spark(business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool) -> BuildResult:
+def _build_on_spark(
+    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool, data_tests: bool
+) -> BuildResult:
     """`build` on Spark (docs/decisions/029): the Spark schemas instead of PostgreSQL's, and no lock,
     grants or row security (Spark has none of them here; a cluster's are Ranger's: docs/security.md).
     A full refresh replays the nights from the first delivered date, as on PostgreSQL."""
@@ -237,7 +249,11 @@ def _build_on_spark(business_date: date, full_refresh: bool, select: list[str] |
     result = BuildResult(business_dates=dates, full_refresh=full_refresh)
     for position, night in enumerate(dates):
         result.nodes += _build_one_date(
-            night, full_refresh=full_refresh and position == 0, select=select, unit_tests=unit_tests
+            night,
+            full_refresh=full_refresh and position == 0,
+            select=select,
+            unit_tests=unit_tests,
+            data_tests=data_tests,
         )
         result.seconds = time.perf_counter() - started
         if result.failed_nodes:

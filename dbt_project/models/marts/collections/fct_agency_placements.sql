@@ -26,7 +26,7 @@
 with agencies as (
     select
         agency_id,
-        cast(share as numeric) as share,
+        share,
         capacity,
         coalesce(holding_days, 90) as holding_days,
         active
