@@ -169,7 +169,8 @@
     scored night, or when nothing is scored, the last matured night (nothing to count). -#}
 {% macro score_outcomes_counted_until() -%}
     {%- set scores = ref('int_loan_scores_daily') -%}
-    {%- set first_scored = add_days('(select min(first_scored.business_date) from ' ~ scores ~ ' as first_scored)', -1) -%}
+    {%- set first_scored_sql = '(select min(first_scored.business_date) from ' ~ scores ~ ' as first_scored)' -%}
+    {%- set first_scored = add_days(first_scored_sql, -1) -%}
     {%- if not is_incremental() or not execute -%}
         {{- return(first_scored) -}}
     {%- endif -%}
