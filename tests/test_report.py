@@ -543,7 +543,7 @@ def test_no_violations_on_the_day_is_reported_as_zero(conn: psycopg.Connection, 
 
 
 def test_links_to_dbt_docs_gx_data_docs_and_airflow(warehouse_url: str, arrears_home: Path) -> None:
-    (arrears_home / "dbt" / "target").mkdir(parents=True)
+    (arrears_home / "dbt" / "target").mkdir(parents=True, exist_ok=True)  # may hold the worker's reused parse
     (arrears_home / "dbt" / "target" / "index.html").write_text("<html></html>")
     gx_site = arrears_home / "gx" / "uncommitted" / "data_docs" / "local_site"
     gx_site.mkdir(parents=True)
