@@ -52,6 +52,24 @@ def test_db_init_is_idempotent(warehouse_url: str) -> None:
     assert {"raw", "pii", "audit", "marts"} <= schemas
 
 
+def test_a_command_starting_beside_a_night_runs_no_schema_ddl(warehouse_url: str) -> None:
+    # A night (here: a holder of the initialisation's lock) is running; a second command starting now
+    # must not re-run the schema's DDL and grants beside it (they deadlocked with a running backfill).
+    with psycopg.connect(warehouse_url) as night:
+        night.execute("select pg_advisory_xact_lock(hashtext('arrears.init_schema'))")
+        result = run_cli("audit", timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_warehouse_initialised_by_other_code_is_initialised_again(warehouse_url: str) -> None:
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("update audit.schema_state set fingerprint = 'an older release'")
+        conn.execute("drop table audit.night_status")
+        assert run_cli("audit").returncode == 0
+        assert conn.execute("select to_regclass('audit.night_status') is not null").fetchone()[0]
+        assert conn.execute("select fingerprint <> 'an older release' from audit.schema_state").fetchone()[0]
+
+
 def test_unreachable_external_warehouse_is_one_clear_line() -> None:
     result = run_cli("db", "init", env={"ARREARS_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/x"})
     assert result.returncode != 0

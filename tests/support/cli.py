@@ -10,7 +10,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `arrears` command as a user would, in a subprocess."""
     result = subprocess.run(
         [sys.executable, "-m", "arrears.cli", *args],
@@ -18,7 +20,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False) 
         text=True,
         env={**os.environ, **(env or {})},
         cwd=REPO_ROOT,
-        timeout=900,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"arrears {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")

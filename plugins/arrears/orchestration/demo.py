@@ -17,7 +17,7 @@ from arrears.orchestration.progress import Progress, bar, output_to_log
 from arrears.settings import paths
 from arrears.warehouse import connect
 from arrears.warehouse.locks import NIGHTLY_LOCK
-from arrears.warehouse.schema import init_schema
+from arrears.warehouse.schema import ensure_schema
 
 DEMO_LOANS = 3000
 DEMO_DAYS = 8
@@ -69,7 +69,7 @@ def _generate_and_prepare(progress: Progress, loans: int, days: int, seed: int) 
 
     new = not external_url() and not embedded.exists(paths())
     with progress.step("warehouse") as outcome, connect() as conn:
-        init_schema(conn)
+        ensure_schema(conn)
         outcome.append(f"created in {paths().warehouse_dir}" if new else "ready")
 
 

@@ -108,10 +108,10 @@ class BuildFailed(ArrearsError):
 def _ensure_schema() -> None:
     """Create the warehouse schemas and raw tables if missing: dbt reads raw.* and pii.*."""
     from arrears.warehouse import connect
-    from arrears.warehouse.schema import init_schema
+    from arrears.warehouse.schema import ensure_schema
 
     with connect(autocommit=True) as conn:
-        init_schema(conn)
+        ensure_schema(conn)
 
 
 def _secure_built_relations() -> None:

@@ -16,10 +16,10 @@ from arrears.transform.invoke import DbtInvocationError, dbt_invoke
 def generate_docs() -> Path:
     """Run `dbt docs generate` against the warehouse (the catalog reads its tables); returns index.html."""
     from arrears.warehouse import connect
-    from arrears.warehouse.schema import init_schema
+    from arrears.warehouse.schema import ensure_schema
 
     with connect(autocommit=True) as conn:
-        init_schema(conn)
+        ensure_schema(conn)
     result = dbt_invoke(["docs", "generate"])
     if not result.success:
         raise DbtInvocationError("dbt docs generate failed: see the dbt log under $ARREARS_HOME/dbt/logs")

@@ -60,15 +60,19 @@ _initialised: set[str] = set()
 def initialise(force: bool = False) -> None:
     """Bring the warehouse to the current schema (roles, tables, grants), connected as its administrator.
 
-    Once per process and warehouse unless `force` (`arrears db init`).
+    Once per process and warehouse unless `force` (`arrears db init`), and only when the schema the
+    warehouse records differs from this code's: DDL run beside a running night can deadlock with it.
     """
-    from arrears.warehouse.schema import init_schema
+    from arrears.warehouse.schema import ensure_schema, init_schema
 
     target = warehouse_url(start=False)
     if target in _initialised and not force:
         return
     with _open(admin_url(start=False), autocommit=True) as conn:
-        init_schema(conn)
+        if force:
+            init_schema(conn)
+        else:
+            ensure_schema(conn)
     _initialised.add(target)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arrears.contract.ddl import all_raw_ddl, migrate_to_partitions
+from arrears.warehouse import roles
 from arrears.warehouse.roles import SCHEMAS, apply_access_policies
 from arrears.warehouse.score_tables import SCORE_DDL
 
@@ -85,6 +87,36 @@ AUDIT_DDL = [
 ]
 
 
+# What init_schema last applied: a fingerprint of everything it would apply, so a command starting
+# while a night runs only reads it instead of re-running DDL and grants beside the night's locks.
+SCHEMA_STATE_DDL = """create table if not exists audit.schema_state (
+    fingerprint text not null,
+    applied_at timestamptz not null default now()
+)"""
+
+
+def schema_fingerprint() -> str:
+    """A hash of the DDL, the loader's functions, the team roles and the grant code init_schema applies."""
+    parts = [*all_raw_ddl(), *AUDIT_DDL, *SCORE_DDL, SCHEMA_STATE_DDL, INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8")]
+    parts.append(repr(roles.load_team_roles()))
+    parts.append(Path(roles.__file__).read_text(encoding="utf-8"))
+    return hashlib.sha256("\n\x00".join(parts).encode()).hexdigest()
+
+
+def schema_is_current(conn: psycopg.Connection) -> bool:
+    """True when init_schema has applied exactly what it would apply now (reads only, takes no locks)."""
+    if conn.execute("select to_regclass('audit.schema_state') is null").fetchone()[0]:  # type: ignore[index]
+        return False
+    row = conn.execute("select fingerprint from audit.schema_state").fetchone()
+    return row is not None and row[0] == schema_fingerprint()
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """init_schema, unless the warehouse already records exactly this code's schema."""
+    if not schema_is_current(conn):
+        init_schema(conn)
+
+
 def init_schema(conn: psycopg.Connection) -> None:
     """Create every schema and table the pipeline needs; safe to run any number of times."""
     with conn.transaction():
@@ -97,4 +129,7 @@ def init_schema(conn: psycopg.Connection) -> None:
         for statement in all_raw_ddl() + AUDIT_DDL + SCORE_DDL:
             conn.execute(statement)
         conn.execute(INGEST_FUNCTIONS_SQL.read_text(encoding="utf-8"))
+        conn.execute(SCHEMA_STATE_DDL)
         apply_access_policies(conn)
+        conn.execute("delete from audit.schema_state")
+        conn.execute("insert into audit.schema_state (fingerprint) values (%s)", (schema_fingerprint(),))
