@@ -1,4 +1,5 @@
-"""`arrears db init`: the schemas and tables the pipeline owns. Idempotent; every command runs it."""
+"""`arrears db init`: the schemas and tables the pipeline owns. Idempotent; other commands re-apply it
+only when its fingerprint changed (decision 038)."""
 
 from __future__ import annotations
 
