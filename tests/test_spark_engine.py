@@ -23,8 +23,7 @@ Why one book for both comparisons: a Spark world (a JVM, a metastore, a dbt node
 whatever the size, so the landing and the marts share one (decision 037). Size: 400 loans x 2 nights, not
 5,000 x 15: Spark's cost is per dbt node (each model a few Spark jobs) and per landed file, not per loan. Two
 nights cover the first build and a carried night; each night is dbt's whole `build` but the unit tests, and
-the last night's runs every data test on Spark too. One shuffle partition (ARREARS_SPARK_SHUFFLE_PARTITIONS):
-the book is a few thousand rows.
+the last night's runs every data test on Spark too.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ NIGHTS = [START, START + dt.timedelta(days=1)]
 EDGE_DAY = NIGHTS[-1] + dt.timedelta(days=1)
 DAYS = [*NIGHTS, EDGE_DAY]
 PUBLISHED_MARTS = sorted(path.stem for path in (REPO_ROOT / "dbt_project" / "models" / "marts").glob("*/*.sql"))
-SPARK_SETTINGS = {"ARREARS_SPARK_SHUFFLE_PARTITIONS": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +73,6 @@ def book(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "ARREARS_LANDING": str(landing),
         "ARREARS_QUARANTINE_LIMIT": "1",
         "ARREARS_WAREHOUSE_URL": url,
-        **SPARK_SETTINGS,
     }
     try:
         with pytest.MonkeyPatch.context() as patch:
