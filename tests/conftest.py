@@ -23,7 +23,6 @@ LONGEST_MODULES = (
     "test_reruns.py",
     "test_faults_kill.py",
     "test_spark_engine.py",
-    "test_spark_landing.py",
     "test_demo_continued.py",
     "test_delinquency_reference.py",
     "test_celery.py",
