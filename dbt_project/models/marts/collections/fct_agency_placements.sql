@@ -105,8 +105,15 @@ complaints_against_placements as (
             and actions.team_id = 'agency:' || open_placements.agency_id
             and actions.direction is distinct from 'inbound'
             and actions.delivered_on <= {{ business_date() }}
-            and actions.action_local_date
-            between {{ add_days('complaints_known.complained_on', -6) }} and complaints_known.complained_on
+            -- Days C-6 .. C as a list, not a range: seven equality lookups of the
+            -- (action_local_date, borrower_id) index per complaint, instead of reading a
+            -- whole week of every borrower's actions for each one (docs/scaling.md).
+            and actions.action_local_date in (
+                {%- for days_before in range(6, 0, -1) %}
+                    {{ add_days('complaints_known.complained_on', -days_before) }},
+                {%- endfor %}
+                complaints_known.complained_on
+            )
     )
 ),
 
