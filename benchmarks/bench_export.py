@@ -30,9 +30,10 @@ select %(day)s, 'L' || n, 'B' || n, 'CASH', 'active', 30000, 1, 1 + n %% 30,
 from generate_series(1, %(rows)s) as n;
 insert into marts.fct_work_queue (
     business_date, work_date, loan_id, borrower_id, team_id, allowed_channels, priority_rank, reason, dpd, bucket,
-    overdue_amount
+    overdue_amount, recipient
 )
-select %(day)s, %(day)s + 1, 'L' || n, 'B' || n, 'early', array['call', 'sms'], n, null, 1 + n %% 30, 'M1', 1000
+select %(day)s, %(day)s + 1, 'L' || n, 'B' || n, 'early', array['call', 'sms'], n, null, 1 + n %% 30, 'M1', 1000,
+       'early'
 from generate_series(1, %(rows)s) as n;
 insert into pii.borrowers (borrower_id, full_name, national_id, mobile_phone, email, province, city, address,
                            birth_date, updated_at, _business_date, _file, _line, _loaded_at)
@@ -133,6 +134,10 @@ def main() -> None:
             timings = []
             for name in ("early", "hashed"):
                 os.environ["ARREARS_RECIPIENTS_FILE"] = _recipients_file(Path(home), name)
+                if name != "early":  # the build routes each row to its one recipient: route them to this one
+                    with connect(autocommit=True) as conn:
+                        conn.execute("update marts.fct_work_queue set recipient = %s", (name,))
+                        conn.execute("vacuum analyze marts.fct_work_queue")
                 started = time.perf_counter()
                 written = export_recipient(D, name) if outcome.success else None
                 size = (

@@ -37,7 +37,8 @@ FILL = [
        select business_date, business_date + 1 as work_date, loan_id, borrower_id,
               case when dpd %% 17 = 0 then null else stage end as team_id, array['call'] as allowed_channels,
               1 as priority_rank, case when dpd %% 17 = 0 then 'dispute,' || stage else stage end as reason,
-              dpd, bucket, overdue_amount
+              dpd, bucket, overdue_amount,
+              case when dpd %% 17 = 0 then null else stage end as recipient
        from marts.fct_loan_delinquency_daily where dpd > 0""",
     "create index on marts.fct_work_queue (business_date)",
     """create table marts.fct_promises_to_pay as

@@ -1,15 +1,18 @@
 """Recipients by channel (business rules §5): each worked row goes to exactly one recipient of its team.
 
-Every routing rule, each evaluated by the real PostgreSQL: the first recipient in the team's channel
-order whose channel the row allows (every channel set of every team, against the rule written here
-independently of arrears.routing); a pre-due row left with app_push only goes to predue_app; each
-agency of dbt_project/seeds/agencies.csv gets its own rows and no other's, in its file; a row no
-recipient can take is in no file, is what the gate's $routed_nowhere selects, and is counted.
+The rule is computed when the night is built (dbt's macro work_queue_recipient writes
+fct_work_queue.recipient; its unit tests cover each rule on the dbt side). Here, the macro compiled by
+dbt with the shipped recipients.yml is evaluated by the real PostgreSQL on every channel set of every
+team, against the rule written independently in tests/support/routing_spec.py; a pre-due row left with
+app_push only goes to predue_app; each agency of dbt_project/seeds/agencies.csv gets its own rows and no
+other's, in its file; a row no recipient can take is in no file, is what the gate's $routed_nowhere
+selects, and is counted.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,54 +27,46 @@ from arrears.routing import (
     Routing,
     RoutingConfigError,
     load_routing,
-    recipient_rows_sql,
-    routed_nowhere_sql,
     routing_from_config,
+    routing_var,
 )
 from arrears.routing.rules import RECIPIENTS_FILE
 from tests.support.exports import D, clear_gate, read_csv, use_recipients
 from tests.support.marts import add_borrower, add_loan, create_marts
+from tests.support.routing_spec import reroute, spec_recipient
 
 # The agencies a manager configured (each active one is its own recipient), and a team no agency file names.
 AGENCIES: list[Agency] = [agency for agency in load_agencies() if agency.active]
 UNKNOWN_AGENCY_TEAM = "agency:" + "_".join(agency.agency_id for agency in AGENCIES) + "_gone"
 
 
-def _spec_recipient(team: str, channels: Sequence[str], routing: Routing) -> str | None:
-    """§5 as written: the first of the team's recipients, in the team's channel order, whose channel the row allows."""
-    own = [r for r in routing.recipients if team in r.teams]
-    if not own and ":" in team:
-        own = [r for r in routing.recipients if team.split(":")[0] in r.teams]
-    base = team.split(":")[0]
-    order = routing.channel_order.get(team) or routing.channel_order.get(base)
-    if order is None:
-        order = tuple(dict.fromkeys(channel for r in own for channel in r.channels))
-    for channel in order:
-        if channel in channels:
-            for recipient in own:
-                if channel in recipient.channels:
-                    return recipient.name
-    if not channels:
-        return next((r.name for r in own if r.rows_without_channel), None)
-    return None
+def _compiled_recipient(routing: Routing) -> str:
+    """The SQL dbt compiles fct_work_queue.recipient to for this routing (over q.team_id, q.allowed_channels)."""
+    from arrears.transform import dbt_invoke
+
+    inline = "select {{ work_queue_recipient('q.team_id', 'q.allowed_channels') }} as recipient"
+    variables = json.dumps({"recipient_routing": routing_var(routing)})
+    result = dbt_invoke(["compile", "--inline", inline, "--vars", variables])
+    assert result.success, result.exception
+    compiled = str(result.result.results[0].node.compiled_code)
+    return compiled.split("select", 1)[1].rsplit("as recipient", 1)[0]
 
 
 def _routed_in_postgres(
-    conn: psycopg.Connection, routing: Routing, rows: list[tuple[str, list[str]]]
-) -> list[tuple[list[str], bool]]:
-    """For each (team, channels): the recipients whose predicate holds, and whether it counts as routed nowhere."""
-    names = [r.name for r in routing.recipients]
-    results = []
-    for team, channels in rows:
-        predicates = [recipient_rows_sql(routing, name) for name in names] + [routed_nowhere_sql(routing)]
-        select = ", ".join(f"coalesce({p}, false)" for p in predicates)
-        row = conn.execute(
-            f"select {select} from (select %s::text as team_id, %s::text[] as allowed_channels) as q",
-            (team, channels),
-        ).fetchone()
-        assert row is not None
-        results.append(([name for name, hit in zip(names, row[:-1], strict=True) if hit], bool(row[-1])))
-    return results
+    conn: psycopg.Connection, routing: Routing, rows: Sequence[tuple[str | None, Sequence[str]]]
+) -> list[str | None]:
+    """For each (team, channels): the recipient dbt's routing gives it, evaluated by PostgreSQL."""
+    expression = _compiled_recipient(routing).replace("%", "%%")
+    teams = [team for team, _ in rows]
+    channels = ["|".join(allowed) for _, allowed in rows]
+    found = conn.execute(
+        f"select {expression} from ("
+        " select n, team_id, string_to_array(nullif(channels, ''), '|') as allowed_channels"
+        " from unnest(%s::text[], %s::text[]) with ordinality as u(team_id, channels, n)"
+        ") as q order by n",
+        (teams, channels),
+    ).fetchall()
+    return [row[0] for row in found]
 
 
 def _every_channel_set(channels: Sequence[str]) -> list[list[str]]:
@@ -85,11 +80,9 @@ def test_shipped_recipients_route_every_channel_set_to_at_most_one_recipient_as_
     agencies = [agency.team_id for agency in AGENCIES]
     teams = ["predue", "early", "mid", "field", "agency", *agencies, UNKNOWN_AGENCY_TEAM, "legal", "unknown_team"]
     rows = [(team, channels) for team in teams for channels in _every_channel_set(CHANNELS)]
-    evaluated = _routed_in_postgres(conn, routing, rows)
-    for (team, channels), (hits, nowhere) in zip(rows, evaluated, strict=True):
-        expected = _spec_recipient(team, channels, routing)
-        assert hits == ([expected] if expected else []), (team, channels)
-        assert nowhere == (expected is None), (team, channels)
+    routed = _routed_in_postgres(conn, routing, rows)
+    for (team, channels), recipient in zip(rows, routed, strict=True):
+        assert recipient == spec_recipient(team, channels, routing), (team, channels)
 
 
 # The rule's examples, as a reader of §5 would check them (team, channels the row allows, its recipient).
@@ -120,19 +113,8 @@ EXAMPLES = [
 
 
 def test_shipped_routing_examples(conn: psycopg.Connection) -> None:
-    routing = load_routing()
-    names = [r.name for r in routing.recipients]
-    select = ", ".join(f"coalesce({recipient_rows_sql(routing, name)}, false)" for name in names)
-    for team, channels, recipient in EXAMPLES:
-        row = conn.execute(
-            f"select {select}, {routed_nowhere_sql(routing)}"
-            " from (select %s::text as team_id, %s::text[] as allowed_channels) as q",
-            (team, channels),
-        ).fetchone()
-        assert row is not None
-        hits = [name for name, hit in zip(names, row[:-1], strict=True) if hit]
-        assert hits == ([recipient] if recipient else []), (team, channels)
-        assert row[-1] == (team is not None and recipient is None), (team, channels)
+    routed = _routed_in_postgres(conn, load_routing(), [(team, channels) for team, channels, _ in EXAMPLES])
+    assert routed == [recipient for _, _, recipient in EXAMPLES]
 
 
 def _loan_ids_in_file(recipient_name: str, path: Path) -> set[str]:
@@ -190,10 +172,9 @@ def test_channel_order_decides_between_two_recipients_of_a_team_and_an_agency_of
         ("agency:acme", ["letter"]),  # acme's recipient does not serve letter: nowhere, not the generic agency
         ("agency:other", ["letter"]),
     ]
-    expected = [["gateway"], ["dialer"], ["agency:acme"], [], ["agencies"]]
-    assert [hits for hits, _ in _routed_in_postgres(conn, routing, rows)] == expected
-    for (team, channels), hits in zip(rows, expected, strict=True):
-        assert _spec_recipient(team, channels, routing) == (hits[0] if hits else None)
+    expected = ["gateway", "dialer", "agency:acme", None, "agencies"]
+    assert _routed_in_postgres(conn, routing, rows) == expected
+    assert [spec_recipient(team, channels, routing) for team, channels in rows] == expected
 
 
 def test_a_recipient_serving_a_channel_its_team_does_not_rank_is_refused() -> None:
@@ -219,10 +200,11 @@ def test_the_gate_blocks_a_recipient_whose_file_would_carry_a_row_allowing_none_
         add_borrower(conn, D, f"B{number}", line=number)
     clear_gate(conn)  # every other suite passed
 
-    # A manager's mistake: the SMS gateway is said to serve app_push too, so it would get L1.
+    # A manager's mistake: the SMS gateway is said to serve app_push too, so the night's build gives it L1.
     shipped = yaml.safe_load(RECIPIENTS_FILE.read_text(encoding="utf-8"))
     shipped["recipients"]["predue"]["channels"] = ["sms", "app_push"]
     use_recipients(shipped, tmp_path, monkeypatch)
+    reroute(conn, D)
     outcome = run_suites(D, ["export_predue"])
     assert outcome.failed_suites == ["export_predue"], outcome.summary()
     (failure,) = [result for result in outcome.results if not result.success]
@@ -234,6 +216,7 @@ def test_the_gate_blocks_a_recipient_whose_file_would_carry_a_row_allowing_none_
 
     # The shipped routing: L2 to the SMS gateway, L1 to the app-push recipient, and the gate passes.
     monkeypatch.delenv("ARREARS_RECIPIENTS_FILE")
+    reroute(conn, D)
     assert run_suites(D, ["export_predue"]).success
     assert export_recipient(D, "predue").files[0].rows == 1
     app = export_recipient(D, "predue_app")

@@ -15,6 +15,7 @@ import psycopg
 import yaml
 
 from tests.support.cli import REPO_ROOT
+from tests.support.routing_spec import spec_recipient
 
 MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "marts"
 # The stand-ins of the eight §8 marts the gate and the exporters read.
@@ -151,22 +152,24 @@ def add_loan(
         ),
     )
     if queued:
+        allowed = list(channels if channels is not None else TEAM_CHANNELS.get((team or "").split(":")[0], []))
         conn.execute(
             "insert into marts.fct_work_queue (business_date, work_date, loan_id, borrower_id, team_id,"
-            " allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " allowed_channels, priority_rank, reason, dpd, bucket, overdue_amount, recipient)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 day,
                 day + dt.timedelta(days=1),
                 loan_id,
                 borrower_id,
                 team,
-                list(channels if channels is not None else TEAM_CHANNELS.get((team or "").split(":")[0], [])),
+                allowed,
                 rank,
                 reason,
                 dpd,
                 bucket_for(dpd),
                 overdue,
+                spec_recipient(team, allowed),  # as the build routes it (business rules §5)
             ),
         )
 

@@ -23,18 +23,18 @@
     {%- else %}
         {%- for arm in arms %}
             select
-                cast({{ experiment_literal(arm.experiment_id) }} as {{ dbt.type_string() }}) as experiment_id,
-                cast({{ experiment_literal(arm.team_id) }} as {{ dbt.type_string() }}) as team_id,
-                cast({{ experiment_literal(arm.salt) }} as {{ dbt.type_string() }}) as salt,
-                cast({{ experiment_literal(arm.starts_on) }} as date) as starts_on,
-                cast({{ experiment_literal(arm.ends_on) }} as date) as ends_on,
-                cast({{ experiment_literal(arm.arm_id) }} as {{ dbt.type_string() }}) as arm_id,
+                cast({{ config_literal(arm.experiment_id) }} as {{ dbt.type_string() }}) as experiment_id,
+                cast({{ config_literal(arm.team_id) }} as {{ dbt.type_string() }}) as team_id,
+                cast({{ config_literal(arm.salt) }} as {{ dbt.type_string() }}) as salt,
+                cast({{ config_literal(arm.starts_on) }} as date) as starts_on,
+                cast({{ config_literal(arm.ends_on) }} as date) as ends_on,
+                cast({{ config_literal(arm.arm_id) }} as {{ dbt.type_string() }}) as arm_id,
                 cast({{ arm.arm_position | int }} as integer) as arm_position,
                 {{ 'true' if arm.is_champion else 'false' }} as is_champion,
                 cast({{ arm.point_from | int }} as {{ dbt.type_bigint() }}) as point_from,
                 cast({{ arm.point_to | int }} as {{ dbt.type_bigint() }}) as point_to,
-                cast({{ experiment_literal(arm.priority_ordering) }} as {{ dbt.type_string() }}) as priority_ordering,
-                cast({{ experiment_literal(arm.channels) }} as {{ dbt.type_string() }}) as channels,
+                cast({{ config_literal(arm.priority_ordering) }} as {{ dbt.type_string() }}) as priority_ordering,
+                cast({{ config_literal(arm.channels) }} as {{ dbt.type_string() }}) as channels,
                 cast({{ arm.predue_days if arm.predue_days is not none else 'null' }} as integer) as predue_days
             {% if not loop.last %}union all{% endif %}
         {%- endfor %}
@@ -42,7 +42,7 @@
 {%- endmacro %}
 
 {#- A quoted SQL text literal (or null) from a configuration value. -#}
-{% macro experiment_literal(value) -%}
+{% macro config_literal(value) -%}
     {%- if value is none -%}null{%- else -%}'{{ value | string | replace("'", "''") }}'{%- endif -%}
 {%- endmacro %}
 
@@ -91,8 +91,8 @@
     {%- set every_channel = "'|' || " ~ row ~ ".allowed_channels" %}
     {%- set branches = [] %}
     {%- for arm in arms %}
-        {%- set is_this_arm = row ~ ".experiment_id = " ~ experiment_literal(arm.experiment_id)
-            ~ " and " ~ row ~ ".arm_id = " ~ experiment_literal(arm.arm_id) %}
+        {%- set is_this_arm = row ~ ".experiment_id = " ~ config_literal(arm.experiment_id)
+            ~ " and " ~ row ~ ".arm_id = " ~ config_literal(arm.arm_id) %}
         {%- if arm.predue_days %}
             {%- do branches.append(
                 "when " ~ is_this_arm ~ " and " ~ row ~ ".next_due_date > "

@@ -2,8 +2,8 @@
 
 A row goes to exactly one recipient of its team: the first of the team's recipients, in the team's
 channel order, whose channel the row allows. The routing is data (config/recipients.yml: each
-recipient's `channels`, the teams' `channel_order`) turned into SQL predicates, so the export
-selects a recipient's rows and the gate checks them in PostgreSQL with the same rule.
+recipient's `channels`, the teams' `channel_order`), handed to dbt as a var: the build writes each
+row's recipient into fct_work_queue, and the exports and the gate select a recipient's rows by it.
 """
 
 from arrears.routing.agency_recipients import expand_per_agency
@@ -19,6 +19,7 @@ from arrears.routing.rules import (
     routed_nowhere_sql,
     routing_from_config,
     routing_template_values,
+    routing_var,
     template_name,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "routed_nowhere_sql",
     "routing_from_config",
     "routing_template_values",
+    "routing_var",
     "template_name",
 ]

@@ -1,12 +1,10 @@
-"""Recipient routing as SQL predicates over a work-queue row (`team_id`, `allowed_channels`).
+"""Recipient routing: recipients.yml read and checked, handed to dbt, and the predicates over its result.
 
-A row's team is served by the recipients that list it: those naming the team exactly (`agency:acme`)
-or, when none does, those naming its base team (`agency` serves every `agency:<name>` left over).
-Among them, the team's channel order decides: each channel belongs to the first recipient (file
-order) that serves it, and the row goes to the owner of the first owned channel the row allows.
-A row that allows no owned channel goes nowhere (counted by `routed_nowhere_sql`), except that a
-recipient marked `rows_without_channel` takes its team's rows left with no channel at all (the
-legal team's court cases go on without contact).
+The rule itself (business rules §5) is computed in the warehouse when the night is built: dbt's macro
+work_queue_recipient turns var recipient_routing (`routing_var`) into fct_work_queue.recipient, and its
+unit tests cover every routing rule. Here: reading and refusing a bad file (a recipient serving a
+channel its team's channel_order does not rank), and the predicates the exports, the gate and the run
+report select the routed rows with.
 """
 
 from __future__ import annotations
@@ -66,77 +64,38 @@ class Routing:
         served = [channel for recipient in self.candidates(team) for channel in recipient.channels]
         return tuple(dict.fromkeys(served))
 
-    def owners(self, team: str) -> list[tuple[str, str]]:
-        """(channel, recipient) in the team's channel order, for each channel one of its recipients serves."""
-        owned = []
-        for channel in self.order_for(team):
-            owner = next((r.name for r in self.candidates(team) if channel in r.channels), None)
-            if owner is not None:
-                owned.append((channel, owner))
-        return owned
-
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _channels_array(channels: Sequence[str]) -> str:
-    return "array[" + ", ".join(_literal(channel) for channel in channels) + "]::text[]"
-
-
-def _team_match_sql(team: str, routing: Routing) -> str:
-    """The rows of `team`: itself and, for a base team, its sub-teams that no recipient names exactly."""
-    if ":" in team:
-        return f"team_id = {_literal(team)}"
-    named = sorted({t for r in routing.recipients for t in r.teams if t.startswith(team + ":")})
-    prefix = f"starts_with(team_id, {_literal(team + ':')})"
-    if named:
-        prefix += f" and team_id <> all({_channels_array(named)})"
-    return f"(team_id = {_literal(team)} or ({prefix}))"
-
-
-def _channel_sql(team: str, recipient: str, routing: Routing) -> str | None:
-    """The rows of `team` that go to `recipient` by their channels, or None when it owns none."""
-    # Runs of consecutive channels it owns, each with the other recipients' channels ranked before it:
-    # one array overlap per run, which the planner estimates from the column's element statistics.
-    runs: list[tuple[list[str], list[str]]] = []
-    earlier_others: list[str] = []
-    for channel, owner in routing.owners(team):
-        if owner != recipient:
-            earlier_others.append(channel)
-        elif runs and runs[-1][1] == earlier_others:
-            runs[-1][0].append(channel)
-        else:
-            runs.append(([channel], list(earlier_others)))
-    terms = []
-    for own, before in runs:
-        term = f"allowed_channels && {_channels_array(own)}"
-        if before:
-            term += f" and not (allowed_channels && {_channels_array(before)})"
-        terms.append(f"({term})")
-    takes_empty = next((r.name for r in routing.candidates(team) if r.rows_without_channel), None)
-    if takes_empty == recipient:
-        terms.append("(coalesce(cardinality(allowed_channels), 0) = 0)")
-    return " or ".join(terms) if terms else None
+def routing_var(routing: Routing) -> dict[str, Any]:
+    """The routing as dbt's var recipient_routing: fct_work_queue.recipient is computed from it when the
+    night is built (macro work_queue_recipient, where every routing rule lives and is unit-tested)."""
+    return {
+        "recipients": [
+            {
+                "name": r.name,
+                "teams": list(r.teams),
+                "channels": list(r.channels),
+                "rows_without_channel": r.rows_without_channel,
+            }
+            for r in routing.recipients
+        ],
+        "channel_order": {team: list(order) for team, order in routing.channel_order.items()},
+    }
 
 
 def recipient_rows_sql(routing: Routing, recipient: str) -> str:
-    """SQL predicate: the queue row goes to `recipient` (columns `team_id`, `allowed_channels`)."""
-    target = next((r for r in routing.recipients if r.name == recipient), None)
-    if target is None:
+    """SQL predicate: the queue row goes to `recipient` (its `recipient` column, routed by the build)."""
+    if not any(r.name == recipient for r in routing.recipients):
         raise RoutingConfigError(f"unknown recipient {recipient!r}")
-    parts = []
-    for team in target.teams:
-        channels = _channel_sql(team, recipient, routing)
-        if channels is not None:
-            parts.append(f"({_team_match_sql(team, routing)} and ({channels}))")
-    return "(" + (" or ".join(parts) if parts else "false") + ")"
+    return f"(recipient = {_literal(recipient)})"
 
 
 def routed_nowhere_sql(routing: Routing) -> str:
     """SQL predicate: a worked row (with a team) that no recipient receives."""
-    received = " or ".join(recipient_rows_sql(routing, r.name) for r in routing.recipients) or "false"
-    return f"(team_id is not null and not coalesce({received}, false))"
+    return "(team_id is not null and recipient is null)"
 
 
 def template_name(recipient: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from arrears.errors import ArrearsError
 from arrears.experiments import experiment_arms_var, load_experiments
+from arrears.routing import load_routing, routing_var
 from arrears.transform.invoke import dbt_invoke
 
 # dbt's statuses, grouped the way the run report counts them.
@@ -167,9 +168,10 @@ def _build_one_date(
     business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool, data_tests: bool = True
 ) -> list[NodeStatus]:
     """`dbt build` for one business date; returns its nodes' statuses."""
-    experiments = experiment_arms_var(load_experiments())  # a mistake in the file stops here, in one line
-    # The same every night unless the file changes, so dbt's partial parse holds (the date is not a var).
-    args = ["build", "--vars", json.dumps({"experiment_arms": experiments})]
+    experiments = experiment_arms_var(load_experiments())  # a mistake in a file stops here, in one line
+    routing = routing_var(load_routing())
+    # The same every night unless the files change, so dbt's partial parse holds (the date is not a var).
+    args = ["build", "--vars", json.dumps({"experiment_arms": experiments, "recipient_routing": routing})]
     if full_refresh:
         args.append("--full-refresh")
     # Unit tests check the SQL, not the night's data: CI runs them, the nightly need not.

@@ -100,8 +100,8 @@ positioned as (
                                 case
                                     {%- for arm in arms %}
                                         when
-                                            held_by_arm.arm_id = {{ experiment_literal(arm.arm_id) }}
-                                            and held_by_arm.experiment_id = {{ experiment_literal(arm.experiment_id) }}
+                                            held_by_arm.arm_id = {{ config_literal(arm.arm_id) }}
+                                            and held_by_arm.experiment_id = {{ config_literal(arm.experiment_id) }}
                                             then {{ experiment_priority_keys(arm.priority_ordering, 'held_by_arm')[key] }}
                                     {%- endfor %}
                                 end,

@@ -2,7 +2,8 @@
 -- written-off loan that is pre-due or delinquent, for work on D+1. The routing table picks a
 -- team and its channels (or holds the loan); then an open promise removes `call`, restrictions
 -- remove the channels they bar, the optional weekly rules remove `call`, and a non-legal row
--- left with no channel is held. The dialer gets the contact window and daily caps with each row.
+-- left with no channel is held. The dialer gets the contact window and daily caps with each row,
+-- and each worked row names the one recipient whose file carries it.
 {{ config(
     post_hook='{{ analyze_relation(this, statistics_target=10) }}',
     materialized='incremental',
@@ -90,4 +91,8 @@ final as (
     from prioritised
 )
 
-select * from final
+-- The one recipient whose file carries the row (config/recipients.yml, var recipient_routing).
+select
+    final.*,
+    {{ work_queue_recipient('final.team_id', 'final.allowed_channels') }} as recipient
+from final
