@@ -184,6 +184,26 @@ def test_quarantined_rows_are_the_same_with_the_same_reasons(book: dict[str, Any
     assert len(spark) == len(postgres)
 
 
+def test_batches_and_the_quarantine_listing_are_the_same_on_both_engines(book: dict[str, Any]) -> None:
+    """audit.batches and `arrears quarantine` on Spark: each landed date's status, counts and manifest, and the
+    listing a source team reads, as PostgreSQL's loader records and lists them."""
+    import json
+
+    from arrears.ingest.quarantine import quarantined_rows
+    from arrears.spark.landing import quarantined_rows_on_spark
+
+    query = "select business_date, status, rows_loaded, rows_quarantined, manifest from audit.batches"
+    with psycopg.connect(book["url"]) as conn:
+        postgres = {row[0]: (row[1], row[2], row[3], row[4]) for row in conn.execute(query).fetchall()}
+    spark = {row[0]: (row[1], row[2], row[3], json.loads(row[4])) for row in book["spark"].sql(query).collect()}
+    assert sorted(spark) == DAYS  # every date landed on Spark, the edge day's rerun replacing its row
+    assert spark == {day: postgres[day] for day in DAYS}
+    for day in DAYS:
+        assert quarantined_rows_on_spark(day, 1000) == quarantined_rows(day, 1000), day
+    rows, total = quarantined_rows_on_spark(EDGE_DAY, 3)
+    assert len(rows) == 3 and total > 3  # the listing's limit, and the whole count beside it
+
+
 def test_the_comparison_covers_every_reason(book: dict[str, Any]) -> None:
     """Not vacuous: the simulator's faults are all quarantined, and the edge day hits every reason."""
     truth = Path(str(book["landing"]) + "_truth") / "faults.csv"

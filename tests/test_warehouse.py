@@ -83,3 +83,38 @@ def test_cli_misuse_is_rejected_without_traceback(bad: list[str]) -> None:
     result = run_cli(*bad)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_the_spark_homes_nightly_lock_waits_for_another_process_then_fails_in_one_line(tmp_path: Path) -> None:
+    """On Spark there is no PostgreSQL advisory lock: the nightly lock is an flock of the home's spark folder,
+    held by another process here (as a second `arrears build` would find it), and released when that ends."""
+    import subprocess
+    import sys
+
+    from arrears.errors import ArrearsError
+    from arrears.warehouse.locks import NIGHTLY_LOCK, file_exclusive
+
+    lock_file = tmp_path / f"{NIGHTLY_LOCK}.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; handle = open(sys.argv[1], 'w'); fcntl.flock(handle, fcntl.LOCK_EX);"
+            " print('held', flush=True); time.sleep(60)",
+            str(lock_file),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ArrearsError, match=f"another run holds '{NIGHTLY_LOCK}'; gave up after 2s"):
+            with file_exclusive(tmp_path, NIGHTLY_LOCK, wait_seconds=2):
+                pytest.fail("entered while another process held the lock")
+    finally:
+        holder.kill()
+        holder.wait()
+    entered = False
+    with file_exclusive(tmp_path, NIGHTLY_LOCK, wait_seconds=2):  # the killed holder's lock went with it
+        entered = True
+    assert entered

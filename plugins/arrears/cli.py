@@ -117,9 +117,16 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
-    from arrears.ingest import print_quarantine
+    from arrears.ingest.quarantine import print_quarantine, quarantined_rows
+    from arrears.spark.session import engine
 
-    print_quarantine(args.date, limit=args.limit)
+    if engine() == "spark":  # Spark's audit.quarantine, written by its landing (docs/decisions/034)
+        from arrears.spark.landing import quarantined_rows_on_spark
+
+        rows, total = quarantined_rows_on_spark(args.date, args.limit)
+    else:
+        rows, total = quarantined_rows(args.date, args.limit)
+    print_quarantine(args.date, rows, total)
     return 0
 
 

@@ -7,20 +7,31 @@ import datetime as dt
 RAW_ROW_WIDTH = 120
 
 
-def quarantined_rows(business_date: dt.date, limit: int) -> list[tuple[str, str, int, str, str, str]]:
-    """(entity, file, line, reason, detail, raw row) of a date's quarantine, in file order."""
+# The listing and its total, in SQL both engines run (arrears.spark.landing reads Spark's audit.quarantine).
+QUARANTINE_LISTING = """select entity, file, line_no, reason, coalesce(detail, ''), coalesce(raw_row, '')
+    from audit.quarantine
+    where business_date = {day}
+    order by entity, file, line_no
+    limit {limit}"""
+QUARANTINE_TOTAL = "select count(*) from audit.quarantine where business_date = {day}"
+QuarantineRow = tuple[str, str, int, str, str, str]
+
+
+def as_listing(rows: list[tuple[object, ...]]) -> list[QuarantineRow]:
+    """Rows of QUARANTINE_LISTING as (entity, file, line, reason, detail, raw row)."""
+    return [(str(a), str(b), int(str(c)), str(d), str(e), str(f)) for a, b, c, d, e, f in rows]
+
+
+def quarantined_rows(business_date: dt.date, limit: int) -> tuple[list[QuarantineRow], int]:
+    """(entity, file, line, reason, detail, raw row) of a date's quarantine, in file order, and how many there are."""
     from arrears.warehouse import connect
 
     with connect(autocommit=True) as conn:
         rows = conn.execute(
-            """select entity, file, line_no, reason, coalesce(detail, ''), coalesce(raw_row, '')
-            from audit.quarantine
-            where business_date = %s
-            order by entity, file, line_no
-            limit %s""",
-            (business_date, limit),
+            QUARANTINE_LISTING.format(day="%(day)s", limit="%(limit)s"), {"day": business_date, "limit": limit}
         ).fetchall()
-    return [(str(a), str(b), int(c), str(d), str(e), str(f)) for a, b, c, d, e, f in rows]
+        total = conn.execute(QUARANTINE_TOTAL.format(day="%(day)s"), {"day": business_date}).fetchone()
+    return as_listing(rows), int(total[0]) if total else 0
 
 
 def _shorten(text: str, width: int) -> str:
@@ -28,16 +39,8 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def print_quarantine(business_date: dt.date, limit: int) -> None:
-    """Print up to `limit` quarantined rows of a date: entity, file, line, reason, detail, raw row (truncated)."""
-    from arrears.warehouse import connect
-
-    rows = quarantined_rows(business_date, limit)
-    with connect(autocommit=True) as conn:
-        total_row = conn.execute(
-            "select count(*) from audit.quarantine where business_date = %s", (business_date,)
-        ).fetchone()
-    total = int(total_row[0]) if total_row else 0
+def print_quarantine(business_date: dt.date, rows: list[QuarantineRow], total: int) -> None:
+    """Print a date's quarantined rows (of `total`): entity, file, line, reason, detail, raw row (truncated)."""
     if not rows:
         print(f"{business_date}: no quarantined rows")
         return

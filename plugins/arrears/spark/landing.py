@@ -7,12 +7,14 @@ read by Spark's CSV reader with an explicit all-string schema in the file's head
 ISO-8859-1, one character per byte, so the UTF-8 check sees the delivered bytes), validated by
 Column expressions (arrears.spark.landing_rules) and split: good rows, typed, overwrite the date's
 partition of the raw parquet table; quarantined rows, with their reason and detail, overwrite the
-date's partition of `audit.quarantine`. Rerunning a date replaces both.
+date's partition of `audit.quarantine`, and the delivery's counts its partition of `audit.batches`.
+Rerunning a date replaces them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ from arrears.contract import Entity, load_contract
 from arrears.errors import DeliveryRejected
 from arrears.ingest.batch import EntityCount, IngestResult, quarantine_limit
 from arrears.ingest.manifest import Manifest, ManifestFile, file_header, validate
+from arrears.ingest.quarantine import QUARANTINE_LISTING, QUARANTINE_TOTAL, QuarantineRow, as_listing
 from arrears.settings import paths, source_timezone
 from arrears.spark.landing_rules import column_failures, quoted, typed
 from arrears.spark.schema import init_spark_schema
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 CORRUPT = "_corrupt_record"
 QUARANTINE_TABLE = "audit.quarantine"
+BATCHES_TABLE = "audit.batches"
 
 
 @dataclass(frozen=True)
@@ -302,9 +306,17 @@ def land_delivery(business_date: dt.date, landing_root: Path | None = None) -> I
     Raises DeliveryRejected (nothing written) or, after writing, QuarantineThresholdExceeded, as
     `arrears.ingest.ingest_delivery` does on PostgreSQL.
     """
-    from arrears.spark.session import spark_session
+    from arrears.spark.session import spark_dir
+    from arrears.warehouse.locks import NIGHTLY_LOCK, file_exclusive
 
     manifest = validate(business_date, Path(landing_root) if landing_root is not None else paths().landing)
+    with file_exclusive(spark_dir(), NIGHTLY_LOCK):  # one run at a time per home, as the nightly lock on PostgreSQL
+        return _land(manifest, business_date)
+
+
+def _land(manifest: Manifest, business_date: dt.date) -> IngestResult:
+    from arrears.spark.session import spark_session
+
     spark = spark_session()
     init_spark_schema(spark)
     loaded_at = dt.datetime.now(dt.UTC)
@@ -321,5 +333,27 @@ def land_delivery(business_date: dt.date, landing_root: Path | None = None) -> I
         checked[name].count if name in checked else EntityCount(name, None, 0, 0) for name in load_contract().entities
     )
     result = IngestResult(business_date, counts, quarantine_limit())
+    _overwrite_partition(spark, BATCHES_TABLE, "business_date", business_date, _batch_row(spark, manifest, result))
     result.raise_if_exceeded()
     return result
+
+
+def _batch_row(spark: SparkSession, manifest: Manifest, result: IngestResult) -> DataFrame:
+    """The delivery's audit.batches row, as arrears.ingest.batch records it on PostgreSQL."""
+    from pyspark.sql import functions as F
+
+    status = "quarantine_limit_exceeded" if result.exceeded else "loaded"
+    row = (status, json.dumps(manifest.document), result.loaded, result.quarantined, dt.datetime.now(dt.UTC))
+    schema = "status string, manifest string, rows_loaded bigint, rows_quarantined bigint, loaded_at timestamp"
+    return spark.createDataFrame([row], schema).withColumn("business_date", F.lit(result.business_date))
+
+
+def quarantined_rows_on_spark(business_date: dt.date, limit: int) -> tuple[list[QuarantineRow], int]:
+    """`arrears quarantine` on Spark: the date's rows of Spark's audit.quarantine, as on PostgreSQL."""
+    from arrears.spark.session import spark_session
+
+    spark = spark_session()
+    day = f"date '{business_date.isoformat()}'"
+    rows = [tuple(row) for row in spark.sql(QUARANTINE_LISTING.format(day=day, limit=int(limit))).collect()]
+    total = spark.sql(QUARANTINE_TOTAL.format(day=day)).collect()[0][0]
+    return as_listing(rows), int(total or 0)

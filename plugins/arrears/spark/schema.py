@@ -37,8 +37,11 @@ AUDIT_DDL = [
     # Partitioned by model: record_night_built overwrites one model's partition (no DELETE on parquet).
     """create table if not exists audit.carried_forward_nights (business_date date, model string)
        using parquet partitioned by (model)""",
-    # audit.quarantine's columns (arrears.warehouse.schema), the date last: arrears.spark.landing overwrites
-    # a delivery's partition.
+    # audit.batches and audit.quarantine: the columns of arrears.warehouse.schema's tables (`jsonb` as text), the
+    # date last: arrears.spark.landing overwrites a delivery's partition of each.
+    """create table if not exists audit.batches (status string, manifest string, rows_loaded bigint,
+       rows_quarantined bigint, loaded_at timestamp, business_date date)
+       using parquet partitioned by (business_date)""",
     """create table if not exists audit.quarantine (entity string, file string, line_no int, raw_row string,
        reason string, detail string, loaded_at timestamp, business_date date)
        using parquet partitioned by (business_date)""",

@@ -234,9 +234,19 @@ def build(
 def _build_on_spark(
     business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool, data_tests: bool
 ) -> BuildResult:
-    """`build` on Spark (docs/decisions/029): the Spark schemas instead of PostgreSQL's, and no lock,
-    grants or row security (Spark has none of them here; a cluster's are Ranger's: docs/security.md).
+    """`build` on Spark (docs/decisions/029): the Spark schemas instead of PostgreSQL's, the nightly lock as a
+    file lock of the home, and no grants or row security (a cluster's are Ranger's: docs/security.md).
     A full refresh replays the nights from the first delivered date, as on PostgreSQL."""
+    from arrears.spark.session import spark_dir
+    from arrears.warehouse.locks import NIGHTLY_LOCK, file_exclusive
+
+    with file_exclusive(spark_dir(), NIGHTLY_LOCK):
+        return _build_dates_on_spark(business_date, full_refresh, select, unit_tests, data_tests)
+
+
+def _build_dates_on_spark(
+    business_date: date, full_refresh: bool, select: list[str] | None, unit_tests: bool, data_tests: bool
+) -> BuildResult:
     from arrears.spark.schema import init_spark_schema
     from arrears.spark.session import spark_session
 

@@ -1,10 +1,13 @@
-"""Cross-process mutual exclusion through PostgreSQL advisory locks (they vanish with a killed process)."""
+"""Cross-process mutual exclusion: PostgreSQL advisory locks, or a file lock for the Spark engine (both vanish
+with a killed process)."""
 
 from __future__ import annotations
 
+import fcntl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from arrears.errors import ArrearsError
 
@@ -30,18 +33,54 @@ def exclusive(name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
         yield
         return
     with connect(autocommit=True) as conn:
-        deadline = time.monotonic() + wait_seconds
-        announced = False
-        while not conn.execute("select pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0]:  # type: ignore[index]
-            if time.monotonic() >= deadline:
-                raise ArrearsError(f"another run holds {name!r}; gave up after {wait_seconds:.0f}s")
-            if not announced:
-                print(f"waiting for another run holding {name!r} ...", flush=True)
-                announced = True
-            time.sleep(1.0)
+
+        def acquired() -> bool:
+            row = conn.execute("select pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
+            return bool(row and row[0])
+
+        _wait_for(name, wait_seconds, acquired)
         _held.add(name)
         try:
             yield
         finally:
             _held.discard(name)
             conn.execute("select pg_advisory_unlock(hashtext(%s))", (name,))
+
+
+@contextmanager
+def file_exclusive(folder: Path, name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
+    """`exclusive` for a warehouse without PostgreSQL (Spark): an flock on <folder>/<name>.lock, released when
+    the block ends or the process dies. It excludes the processes of one machine (or of a shared folder)."""
+    if name in _held:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.lock").open("w") as handle:
+
+        def acquired() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        _wait_for(name, wait_seconds, acquired)
+        _held.add(name)
+        try:
+            yield
+        finally:
+            _held.discard(name)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_for(name: str, wait_seconds: float, try_lock: Callable[[], bool]) -> None:
+    """Try the lock every second until it is taken; a one-line error after `wait_seconds`."""
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while not try_lock():
+        if time.monotonic() >= deadline:
+            raise ArrearsError(f"another run holds {name!r}; gave up after {wait_seconds:.0f}s")
+        if not announced:
+            print(f"waiting for another run holding {name!r} ...", flush=True)
+            announced = True
+        time.sleep(1.0)
