@@ -5,7 +5,7 @@
     drop_rows_unknown_at_rebuilt_night; record_night_built stamps the night the table is as of.
     The table is as of the night it was last built for, L (audit.carried_forward_nights, written by
     record_night_built in the model's transaction; on a warehouse from before that record,
-    max(as_of_date)). Building night D, the mode is:
+    max(as_of_date), none when the table predates its as_of_date column). Building night D, the mode is:
     - 'next_night' (L = D-1): carry forward, recomputing the rows whose state can change on D;
     - 'rebuilt_night' (L >= D: a rerun of D, a backfill of an older date, a rerun after a kill): carry
       forward too, and also recompute every row computed on a night from D on (as_of_date >= D). The
@@ -20,7 +20,8 @@
             ~ " when built.night >= " ~ business_date() ~ " then 'rebuilt_night' else 'recompute' end"
             ~ " from (select coalesce((select business_date from audit.carried_forward_nights"
             ~ " where model = '" ~ this.schema ~ "." ~ this.identifier ~ "'),"
-            ~ " (select max(as_of_date) from " ~ this ~ ")) as night) as built"
+            ~ " (select max(" ~ existing_column_or_null(this, 'carried', 'as_of_date', 'date') ~ ")"
+            ~ " from " ~ this ~ " as carried)) as night) as built"
         ) -%}
         {{- return(found.columns[0].values()[0]) -}}
     {%- endif -%}

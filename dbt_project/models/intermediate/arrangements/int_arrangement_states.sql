@@ -10,13 +10,95 @@
 -- settle_by (a source that predates them) keeps the delivered status (mapped to the derived names).
 -- Everything is read from the stored payments and installments of the arrangements' loans as known at
 -- D, never from the day-by-day snapshot: a rebuilt or backfilled date, or a first build, judges the same.
+-- Carried forward (decision 041, the pattern of decisions 012 and 016): a night judges the performing
+-- arrangements and those something delivered on D (or a schedule version taking effect on D) concerns;
+-- an arrangement in a final state (kept, completed, broken, cancelled) keeps its row otherwise, because
+-- the passing of days alone cannot change it. A rerun or backfill of D also judges every arrangement
+-- judged on a night from D on; without a state to carry (first build, skipped nights) it judges all.
 {{ config(
-    materialized='table',
-    post_hook='{{ analyze_relation(this) }}',
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='arrangement_id',
+    on_schema_change='append_new_columns',
+    pre_hook='{{ reset_unless_carried_forward() }}',
+    post_hook=[
+        "{{ delete_rows_where('arrangement_id not in (select known.arrangement_id from '"
+        " ~ ref('stg_arrangements') ~ ' as known where known.agreed_on <= ' ~ business_date() ~ ')') }}",
+        '{{ record_night_built() }}',
+        '{{ analyze_relation(this) }}',
+    ],
     indexes=[{'columns': ['arrangement_id'], 'unique': true}, {'columns': ['loan_id']}],
 ) }}
 
-with arrangements as (
+{#- Taken here, where parsing renders them: the carried branch renders only on an incremental run. -#}
+{%- set stored_payments = ref('stored_payments') %}
+{%- set stored_installments = ref('stored_installments') %}
+{%- set stored_actions = ref('stored_collection_actions') %}
+{%- set loan_deliveries = ref('stg_loan_deliveries') %}
+{%- set mode = carry_forward_mode(is_incremental()) %}
+
+with
+{%- if mode != 'recompute' %}
+    -- What can change an arrangement judged on an earlier night (docs/scaling.md): being performing
+    -- (its settle_by or its installments' break days come with the days), a version of it delivered on
+    -- D, money of its loan changing on D (a payment or reversal delivered on D, or valued on D), a loan
+    -- version or an installment version of its loan delivered on D, an installment version delivered
+    -- earlier taking effect on D (judge_again_on), or a right-party contact up to agreed_on delivered on
+    -- D (the negotiating team). Nothing else moves a final state: a break or a closure dated after a
+    -- plan was completed or broken does not change which came first.
+    loans_changed_on_business_date as (
+        {{ loans_with_money_changing_on_business_date(stored_payments) }}
+        union
+        select loan_versions.loan_id from {{ loan_deliveries }} as loan_versions
+        where loan_versions.delivered_on = {{ business_date() }}
+        union
+        select installment_versions.loan_id from {{ stored_installments }} as installment_versions
+        where installment_versions.delivered_on = {{ business_date() }}
+    ),
+
+    arrangements_to_judge as (
+        select arrangement_id from {{ this }}
+        where derived_status = 'performing' or judge_again_on <= {{ business_date() }}
+        union
+        select arrangement_id from {{ ref('stg_arrangements') }}
+        where
+            agreed_on <= {{ business_date() }}
+            and (
+                delivered_on = {{ business_date() }}
+                or arrangement_id not in (select carried.arrangement_id from {{ this }} as carried)
+            )
+        union
+        select arrangement_id from {{ this }}
+        where loan_id in (select loans_changed_on_business_date.loan_id from loans_changed_on_business_date)
+        union
+        select carried.arrangement_id
+        from {{ this }} as carried
+        inner join {{ stored_actions }} as actions
+            on
+                carried.loan_id = actions.loan_id
+                and carried.agreed_on >= actions.action_local_date
+        where
+            actions.delivered_on = {{ business_date() }}
+            and actions.is_right_party_contact
+        {%- if mode == 'rebuilt_night' %}
+            union
+            -- A rerun or a backfill: the arrangements judged on a night from D on, judged as of D.
+            select arrangement_id from {{ this }}
+            where as_of_date >= {{ business_date() }}
+        {%- endif %}
+    ),
+
+    arrangements_in_scope as (
+        select * from {{ ref('stg_arrangements') }}
+        where arrangement_id in (select arrangements_to_judge.arrangement_id from arrangements_to_judge)
+    ),
+{%- else %}
+    arrangements_in_scope as (
+        select * from {{ ref('stg_arrangements') }}
+    ),
+{%- endif %}
+
+arrangements as (
     select
         arrangement_id,
         loan_id,
@@ -36,7 +118,7 @@ with arrangements as (
                 and loans.status = 'closed'
                 and loans.closed_on <= {{ business_date() }}
         ) as loan_closed_on
-    from {{ ref('stg_arrangements') }} as arrangements_known
+    from arrangements_in_scope as arrangements_known
     where agreed_on <= {{ business_date() }}
 ),
 
@@ -48,12 +130,12 @@ settlements as (
 
 -- Payments known at D on the arrangements' loans.
 payments_known as (
-    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='arrangements') }}
+    {{ payments_known_at_business_date(stored_payments, loans_of='arrangements') }}
 ),
 
 -- The settlements' loans' payments (read by the loan_id index: a few per settlement to join below).
 settlement_payments_known as (
-    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='settlements') }}
+    {{ payments_known_at_business_date(stored_payments, loans_of='settlements') }}
 ),
 
 -- Net payments per day in each settlement's window (a reversal cancels its payment, §3), joined to
@@ -116,9 +198,28 @@ schedule_installment_versions as (
         installments.fee_due + installments.interest_due as charges_due,
         installments.fee_due + installments.interest_due + installments.principal_due as total_due
     from arrangements
-    inner join {{ ref('stored_installments') }} as installments
+    inner join {{ stored_installments }} as installments
         on arrangements.loan_id = installments.loan_id
     where installments.delivered_on <= {{ business_date() }}
+),
+
+-- The first day after D on which an installment version already known starts (a version starts on its
+-- earliest effective_from, §2): the schedule in force may change then without any delivery, so the
+-- arrangement is judged again that night even if its state is final.
+schedule_versions_to_come as (
+    select
+        arrangement_id,
+        min(version_from) as next_version_from
+    from (
+        select
+            arrangement_id,
+            schedule_version,
+            min(effective_from) as version_from
+        from schedule_installment_versions
+        group by arrangement_id, schedule_version
+    ) as version_starts
+    where version_from > {{ business_date() }}
+    group by arrangement_id
 ),
 
 schedule_installments_in_force as (
@@ -351,7 +452,7 @@ negotiating_contacts as (
         actions.action_at,
         actions.action_id
     from arrangements
-    inner join {{ ref('stored_collection_actions') }} as actions
+    inner join {{ stored_actions }} as actions
         on
             arrangements.loan_id = actions.loan_id
             and arrangements.agreed_on >= actions.action_local_date
@@ -379,6 +480,7 @@ judged as (
         negotiating_team.team_id as negotiating_team_id,
         settlement_payments.paid_in_window,
         loan_debt_when_kept.debt_left,
+        schedule_versions_to_come.next_version_from,
         case
             when arrangements.delivered_status = 'cancelled' then 'cancelled'
             when
@@ -418,6 +520,8 @@ judged as (
         on arrangements.arrangement_id = plan_milestones.arrangement_id
     left join negotiating_team
         on arrangements.arrangement_id = negotiating_team.arrangement_id
+    left join schedule_versions_to_come
+        on arrangements.arrangement_id = schedule_versions_to_come.arrangement_id
 ),
 
 final as (
@@ -451,7 +555,10 @@ final as (
             and derived_status = 'performing'
             and settle_by >= {{ business_date() }},
             false
-        ) as is_settlement_pending
+        ) as is_settlement_pending,
+        -- The night this row was judged; a later night judges it again on judge_again_on at the latest.
+        {{ business_date() }} as as_of_date,
+        next_version_from as judge_again_on
     from judged
 )
 
