@@ -1,6 +1,7 @@
 {#- Incremental pattern "carry the state forward": models that keep one state "as of" a night (column
     as_of_date: the night each row was last computed) and carry it forward (int_promises_to_pay,
-    int_contact_point_recent_calls; decisions 012, 016). Probe: carry_forward_mode (and
+    int_contact_point_recent_calls, int_arrangement_states; decisions 012, 016, 041); fct_agency_placements
+    reads the mode only, to know that night D-1 was built (decision 041). Probe: carry_forward_mode (and
     carry_forward_possible). Reset: reset_unless_carried_forward; after a rebuilt night
     drop_rows_unknown_at_rebuilt_night; record_night_built stamps the night the table is as of.
     The table is as of the night it was last built for, L (audit.carried_forward_nights, written by

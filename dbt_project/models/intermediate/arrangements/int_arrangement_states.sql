@@ -10,11 +10,11 @@
 -- settle_by (a source that predates them) keeps the delivered status (mapped to the derived names).
 -- Everything is read from the stored payments and installments of the arrangements' loans as known at
 -- D, never from the day-by-day snapshot: a rebuilt or backfilled date, or a first build, judges the same.
--- Carried forward (decision 041, the pattern of decisions 012 and 016): a night judges the performing
--- arrangements and those something delivered on D (or a schedule version taking effect on D) concerns;
--- an arrangement in a final state (kept, completed, broken, cancelled) keeps its row otherwise, because
--- the passing of days alone cannot change it. A rerun or backfill of D also judges every arrangement
--- judged on a night from D on; without a state to carry (first build, skipped nights) it judges all.
+-- Carried forward (decision 041, the pattern of decisions 012 and 016): a night judges the arrangements
+-- something delivered on D concerns and those whose judge_again_on (the first day the passing of days
+-- alone can change the row) is reached; every other one keeps its row. A rerun or backfill of D also
+-- judges every arrangement judged on a night from D on; without a state to carry (first build, skipped
+-- nights) it judges all.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -39,13 +39,12 @@
 
 with
 {%- if mode != 'recompute' %}
-    -- What can change an arrangement judged on an earlier night (docs/scaling.md): being performing
-    -- (its settle_by or its installments' break days come with the days), a version of it delivered on
-    -- D, money of its loan changing on D (a payment or reversal delivered on D, or valued on D), a loan
-    -- version or an installment version of its loan delivered on D, an installment version delivered
-    -- earlier taking effect on D (judge_again_on), or a right-party contact up to agreed_on delivered on
-    -- D (the negotiating team). Nothing else moves a final state: a break or a closure dated after a
-    -- plan was completed or broken does not change which came first.
+    -- What can change an arrangement judged on an earlier night (decision 041): a date it named reached
+    -- (judge_again_on: settle_by passed, a break day, a closure or a schedule version dated after that
+    -- night), a version of it delivered on D, money of its loan changing on D (a payment or reversal
+    -- delivered on D, or valued on D), a loan version or an installment version of its loan delivered on
+    -- D, or a right-party contact up to agreed_on delivered on D (the negotiating team). Nothing else: a
+    -- break or a closure dated after a plan was completed or broken does not change which came first.
     loans_changed_on_business_date as (
         {{ loans_with_money_changing_on_business_date(stored_payments) }}
         union
@@ -58,7 +57,7 @@ with
 
     arrangements_to_judge as (
         select arrangement_id from {{ this }}
-        where derived_status = 'performing' or judge_again_on <= {{ business_date() }}
+        where judge_again_on <= {{ business_date() }}
         union
         select arrangement_id from {{ ref('stg_arrangements') }}
         where
@@ -98,7 +97,7 @@ with
     ),
 {%- endif %}
 
-arrangements as (
+arrangements_with_closure as (
     select
         arrangement_id,
         loan_id,
@@ -108,18 +107,28 @@ arrangements as (
         new_schedule_version,
         settlement_amount,
         settle_by,
-        -- The day the loan closed, if by D: a look-up by loan_id (the loans as known at D are a view
-        -- over every delivery of every loan, which a join would read whole).
+        -- The day the loan closes as known at D (a closure may be delivered before its date): a look-up
+        -- by loan_id (the loans as known at D are a view over every delivery of every loan, which a join
+        -- would read whole).
         (
             select max(loans.closed_on)
             from {{ ref('stg_loans') }} as loans
             where
                 loans.loan_id = arrangements_known.loan_id
                 and loans.status = 'closed'
-                and loans.closed_on <= {{ business_date() }}
-        ) as loan_closed_on
+        ) as loan_closes_on
     from arrangements_in_scope as arrangements_known
     where agreed_on <= {{ business_date() }}
+),
+
+arrangements as (
+    select
+        arrangements_with_closure.*,
+        case
+            when arrangements_with_closure.loan_closes_on <= {{ business_date() }}
+                then arrangements_with_closure.loan_closes_on
+        end as loan_closed_on
+    from arrangements_with_closure
 ),
 
 -- Settlements: the net paid in the window agreed_on .. settle_by, and the day it reached the amount.
@@ -387,6 +396,13 @@ plan_milestones as (
                     then {{ breaks_plan_on }}
             end
         ) as broken_on,
+        -- The first day after D an installment unpaid at D reaches arrangement_break_dpd days (one paid
+        -- by D was paid before any such day): the plan may break then without any delivery.
+        min(
+            case
+                when {{ breaks_plan_on }} > {{ business_date() }} and paid.paid_on is null then {{ breaks_plan_on }}
+            end
+        ) as next_break_on,
         -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
         -- the day the last installment overdue at agreed_on is paid.
         case
@@ -480,7 +496,20 @@ judged as (
         negotiating_team.team_id as negotiating_team_id,
         settlement_payments.paid_in_window,
         loan_debt_when_kept.debt_left,
-        schedule_versions_to_come.next_version_from,
+        -- The first day after D on which the passing of days alone can change this row: a settlement's
+        -- settle_by passed (broken, no longer pending), an installment's break day, the loan's closure
+        -- delivered before its date, an installment version starting (the schedule in force changes).
+        least(
+            case
+                when arrangements.kind = 'settlement' and arrangements.settle_by >= {{ business_date() }}
+                    then {{ add_days('arrangements.settle_by', 1) }}
+            end,
+            plan_milestones.next_break_on,
+            case
+                when arrangements.loan_closes_on > {{ business_date() }} then arrangements.loan_closes_on
+            end,
+            schedule_versions_to_come.next_version_from
+        ) as next_change_on,
         case
             when arrangements.delivered_status = 'cancelled' then 'cancelled'
             when
@@ -558,7 +587,7 @@ final as (
         ) as is_settlement_pending,
         -- The night this row was judged; a later night judges it again on judge_again_on at the latest.
         {{ business_date() }} as as_of_date,
-        next_version_from as judge_again_on
+        next_change_on as judge_again_on
     from judged
 )
 
