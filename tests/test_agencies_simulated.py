@@ -259,3 +259,24 @@ def test_the_run_report_shows_the_scorecard_with_its_chart(book: Book) -> None:
     assert shown == {(agency, month.isoformat()): float(rate) for (agency, month), rate in book.liquidation.items()}
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert 'data-chart="agency-liquidation"' in page
+
+
+def test_complaints_judged_from_the_days_delta_recall_as_judging_every_complaint(book: Book) -> None:
+    """Last in the module (it builds the last night again): once night D-1 was built, misconduct by complaint is
+    judged only for what became known on D (decision 041); judging every complaint known, as the model does
+    without a record of the night before, recalls the same placements."""
+    from arrears.transform import build
+
+    with psycopg.connect(book.url, autocommit=True) as conn:
+        build(NIGHTS[2])  # after the fixture's rerun of the second night: the last night again, from the delta
+        from_the_delta = _rows(conn, PLACEMENTS)
+        conn.execute("delete from audit.carried_forward_nights where model = 'marts.fct_agency_placements'")
+        build(NIGHTS[2], select=["fct_agency_placements"])  # rewound to D-1, every complaint known judged
+        from_every_complaint = _rows(conn, PLACEMENTS)
+        complaints = conn.execute(
+            "select count(*) from staging.stg_restrictions where kind = 'complaint' and delivered_on <= %s",
+            (NIGHTS[2],),
+        ).fetchone()
+    assert complaints is not None and complaints[0] > 0, "the book has no complaint to judge"
+    assert from_the_delta == book.placements
+    assert from_every_complaint == from_the_delta

@@ -167,3 +167,49 @@ def test_legal_cases_enter_each_status_on_the_simulated_day(simulated: tuple[str
     for _, status in truth:
         entered_per_status[status] = entered_per_status.get(status, 0) + 1
     assert dict(pipeline) == entered_per_status
+
+
+@pytest.mark.slow  # last in the module: it rebuilds earlier nights of the arrangements' models
+def test_arrangements_carried_night_by_night_equal_arrangements_judged_at_once(simulated: tuple[str, Path]) -> None:
+    """int_arrangement_states judges only the performing arrangements and those a delivery concerns, and carries
+    the final ones (decision 041): after a rebuild of an earlier night and the nights after it, every column equals
+    a first build that judges every arrangement at the last night, and the simulator's truth."""
+    from arrears.transform import build
+
+    url, truth_folder = simulated
+    columns = (
+        "arrangement_id, loan_id, kind, agreed_on, negotiating_team_id, delivered_status, derived_status, "
+        "status_disagrees, new_schedule_version, settlement_amount, settle_by, settlement_paid, kept_on, broken_on, "
+        "waived_amount, is_settlement_pending, judge_again_on"
+    )
+    select = ["+fct_arrangements"]
+    # The table is as of LAST: the first night below judges again, as of it, every arrangement judged from it
+    # on (a backfill, decision 016); the later nights carry forward.
+    for night in [LAST - dt.timedelta(days=days) for days in range(6, -1, -1)]:
+        build(night, select=select)
+    with psycopg.connect(url) as conn:
+        carried = conn.execute(f"select {columns} from intermediate.int_arrangement_states order by 1").fetchall()
+        as_of = dict(
+            conn.execute(
+                "select as_of_date = %s, count(*) from intermediate.int_arrangement_states group by 1", (LAST,)
+            ).fetchall()
+        )
+        published = conn.execute(
+            "select arrangement_id, kind, derived_status, coalesce(kept_on, broken_on) from marts.fct_arrangements"
+        ).fetchall()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop table intermediate.int_arrangement_states cascade")
+        conn.execute("delete from audit.carried_forward_nights where model = 'intermediate.int_arrangement_states'")
+    build(LAST, select=select)
+    with psycopg.connect(url) as conn:
+        judged_at_once = conn.execute(
+            f"select {columns} from intermediate.int_arrangement_states order by 1"
+        ).fetchall()
+    # Both paths ran: final arrangements carried from an earlier night, open ones judged on the last.
+    assert as_of.get(False, 0) > 0 and as_of.get(True, 0) > 0, as_of
+    assert carried == judged_at_once
+    truth = {
+        row["arrangement_id"]: (row["kind"], row["status"], row["status_on"] or None)
+        for row in _truth(truth_folder, "arrangements.csv")
+    }
+    assert {aid: (kind, status, on.isoformat() if on else None) for aid, kind, status, on in published} == truth

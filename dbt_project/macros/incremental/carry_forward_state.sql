@@ -1,11 +1,12 @@
 {#- Incremental pattern "carry the state forward": models that keep one state "as of" a night (column
     as_of_date: the night each row was last computed) and carry it forward (int_promises_to_pay,
-    int_contact_point_recent_calls; decisions 012, 016). Probe: carry_forward_mode (and
+    int_contact_point_recent_calls, int_arrangement_states; decisions 012, 016, 041); fct_agency_placements
+    reads the mode only, to know that night D-1 was built (decision 041). Probe: carry_forward_mode (and
     carry_forward_possible). Reset: reset_unless_carried_forward; after a rebuilt night
     drop_rows_unknown_at_rebuilt_night; record_night_built stamps the night the table is as of.
     The table is as of the night it was last built for, L (audit.carried_forward_nights, written by
     record_night_built in the model's transaction; on a warehouse from before that record,
-    max(as_of_date)). Building night D, the mode is:
+    max(as_of_date), none when the table predates its as_of_date column). Building night D, the mode is:
     - 'next_night' (L = D-1): carry forward, recomputing the rows whose state can change on D;
     - 'rebuilt_night' (L >= D: a rerun of D, a backfill of an older date, a rerun after a kill): carry
       forward too, and also recompute every row computed on a night from D on (as_of_date >= D). The
@@ -20,7 +21,8 @@
             ~ " when built.night >= " ~ business_date() ~ " then 'rebuilt_night' else 'recompute' end"
             ~ " from (select coalesce((select business_date from audit.carried_forward_nights"
             ~ " where model = '" ~ this.schema ~ "." ~ this.identifier ~ "'),"
-            ~ " (select max(as_of_date) from " ~ this ~ ")) as night) as built"
+            ~ " (select max(" ~ existing_column_or_null(this, 'carried', 'as_of_date', 'date') ~ ")"
+            ~ " from " ~ this ~ " as carried)) as night) as built"
         ) -%}
         {{- return(found.columns[0].values()[0]) -}}
     {%- endif -%}

@@ -13,7 +13,8 @@ final as (
         new_schedule_version,
         settlement_amount,
         settle_by,
-        updated_at
+        updated_at,
+        _business_date as delivered_on
     from arrangements_known
 )
 

@@ -14,7 +14,8 @@ final as (
         case when kind = 'do_not_contact' then contact_point_id end as contact_point_id,
         effective_from,
         effective_to,
-        updated_at
+        updated_at,
+        _business_date as delivered_on
     from restrictions_known
 )
 

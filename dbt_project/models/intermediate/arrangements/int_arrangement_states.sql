@@ -10,13 +10,94 @@
 -- settle_by (a source that predates them) keeps the delivered status (mapped to the derived names).
 -- Everything is read from the stored payments and installments of the arrangements' loans as known at
 -- D, never from the day-by-day snapshot: a rebuilt or backfilled date, or a first build, judges the same.
+-- Carried forward (decision 041, the pattern of decisions 012 and 016): a night judges the arrangements
+-- something delivered on D concerns and those whose judge_again_on (the first day the passing of days
+-- alone can change the row) is reached; every other one keeps its row. A rerun or backfill of D also
+-- judges every arrangement judged on a night from D on; without a state to carry (first build, skipped
+-- nights) it judges all.
 {{ config(
-    materialized='table',
-    post_hook='{{ analyze_relation(this) }}',
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='arrangement_id',
+    on_schema_change='append_new_columns',
+    pre_hook='{{ reset_unless_carried_forward() }}',
+    post_hook=[
+        "{{ delete_rows_where('arrangement_id not in (select known.arrangement_id from '"
+        " ~ ref('stg_arrangements') ~ ' as known where known.agreed_on <= ' ~ business_date() ~ ')') }}",
+        '{{ record_night_built() }}',
+        '{{ analyze_relation(this) }}',
+    ],
     indexes=[{'columns': ['arrangement_id'], 'unique': true}, {'columns': ['loan_id']}],
 ) }}
 
-with arrangements as (
+{#- Taken here, where parsing renders them: the carried branch renders only on an incremental run. -#}
+{%- set stored_payments = ref('stored_payments') %}
+{%- set stored_installments = ref('stored_installments') %}
+{%- set stored_actions = ref('stored_collection_actions') %}
+{%- set loan_deliveries = ref('stg_loan_deliveries') %}
+{%- set mode = carry_forward_mode(is_incremental()) %}
+
+with
+{%- if mode != 'recompute' %}
+    -- What can change an arrangement judged on an earlier night (decision 041): a date it named reached
+    -- (judge_again_on: settle_by passed, a break day, a closure or a schedule version dated after that
+    -- night), a version of it delivered on D, money of its loan changing on D (a payment or reversal
+    -- delivered on D, or valued on D), a loan version or an installment version of its loan delivered on
+    -- D, or a right-party contact up to agreed_on delivered on D (the negotiating team). Nothing else: a
+    -- break or a closure dated after a plan was completed or broken does not change which came first.
+    loans_changed_on_business_date as (
+        {{ loans_with_money_changing_on_business_date(stored_payments) }}
+        union
+        select loan_versions.loan_id from {{ loan_deliveries }} as loan_versions
+        where loan_versions.delivered_on = {{ business_date() }}
+        union
+        select installment_versions.loan_id from {{ stored_installments }} as installment_versions
+        where installment_versions.delivered_on = {{ business_date() }}
+    ),
+
+    arrangements_to_judge as (
+        select arrangement_id from {{ this }}
+        where judge_again_on <= {{ business_date() }}
+        union
+        select arrangement_id from {{ ref('stg_arrangements') }}
+        where
+            agreed_on <= {{ business_date() }}
+            and (
+                delivered_on = {{ business_date() }}
+                or arrangement_id not in (select carried.arrangement_id from {{ this }} as carried)
+            )
+        union
+        select arrangement_id from {{ this }}
+        where loan_id in (select loans_changed_on_business_date.loan_id from loans_changed_on_business_date)
+        union
+        select carried.arrangement_id
+        from {{ this }} as carried
+        inner join {{ stored_actions }} as actions
+            on
+                carried.loan_id = actions.loan_id
+                and carried.agreed_on >= actions.action_local_date
+        where
+            actions.delivered_on = {{ business_date() }}
+            and actions.is_right_party_contact
+        {%- if mode == 'rebuilt_night' %}
+            union
+            -- A rerun or a backfill: the arrangements judged on a night from D on, judged as of D.
+            select arrangement_id from {{ this }}
+            where as_of_date >= {{ business_date() }}
+        {%- endif %}
+    ),
+
+    arrangements_in_scope as (
+        select * from {{ ref('stg_arrangements') }}
+        where arrangement_id in (select arrangements_to_judge.arrangement_id from arrangements_to_judge)
+    ),
+{%- else %}
+    arrangements_in_scope as (
+        select * from {{ ref('stg_arrangements') }}
+    ),
+{%- endif %}
+
+arrangements_with_closure as (
     select
         arrangement_id,
         loan_id,
@@ -26,18 +107,28 @@ with arrangements as (
         new_schedule_version,
         settlement_amount,
         settle_by,
-        -- The day the loan closed, if by D: a look-up by loan_id (the loans as known at D are a view
-        -- over every delivery of every loan, which a join would read whole).
+        -- The day the loan closes as known at D (a closure may be delivered before its date): a look-up
+        -- by loan_id (the loans as known at D are a view over every delivery of every loan, which a join
+        -- would read whole).
         (
             select max(loans.closed_on)
             from {{ ref('stg_loans') }} as loans
             where
                 loans.loan_id = arrangements_known.loan_id
                 and loans.status = 'closed'
-                and loans.closed_on <= {{ business_date() }}
-        ) as loan_closed_on
-    from {{ ref('stg_arrangements') }} as arrangements_known
+        ) as loan_closes_on
+    from arrangements_in_scope as arrangements_known
     where agreed_on <= {{ business_date() }}
+),
+
+arrangements as (
+    select
+        arrangements_with_closure.*,
+        case
+            when arrangements_with_closure.loan_closes_on <= {{ business_date() }}
+                then arrangements_with_closure.loan_closes_on
+        end as loan_closed_on
+    from arrangements_with_closure
 ),
 
 -- Settlements: the net paid in the window agreed_on .. settle_by, and the day it reached the amount.
@@ -48,12 +139,12 @@ settlements as (
 
 -- Payments known at D on the arrangements' loans.
 payments_known as (
-    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='arrangements') }}
+    {{ payments_known_at_business_date(stored_payments, loans_of='arrangements') }}
 ),
 
 -- The settlements' loans' payments (read by the loan_id index: a few per settlement to join below).
 settlement_payments_known as (
-    {{ payments_known_at_business_date(ref('stored_payments'), loans_of='settlements') }}
+    {{ payments_known_at_business_date(stored_payments, loans_of='settlements') }}
 ),
 
 -- Net payments per day in each settlement's window (a reversal cancels its payment, §3), joined to
@@ -116,9 +207,28 @@ schedule_installment_versions as (
         installments.fee_due + installments.interest_due as charges_due,
         installments.fee_due + installments.interest_due + installments.principal_due as total_due
     from arrangements
-    inner join {{ ref('stored_installments') }} as installments
+    inner join {{ stored_installments }} as installments
         on arrangements.loan_id = installments.loan_id
     where installments.delivered_on <= {{ business_date() }}
+),
+
+-- The first day after D on which an installment version already known starts (a version starts on its
+-- earliest effective_from, §2): the schedule in force may change then without any delivery, so the
+-- arrangement is judged again that night even if its state is final.
+schedule_versions_to_come as (
+    select
+        arrangement_id,
+        min(version_from) as next_version_from
+    from (
+        select
+            arrangement_id,
+            schedule_version,
+            min(effective_from) as version_from
+        from schedule_installment_versions
+        group by arrangement_id, schedule_version
+    ) as version_starts
+    where version_from > {{ business_date() }}
+    group by arrangement_id
 ),
 
 schedule_installments_in_force as (
@@ -286,6 +396,13 @@ plan_milestones as (
                     then {{ breaks_plan_on }}
             end
         ) as broken_on,
+        -- The first day after D an installment unpaid at D reaches arrangement_break_dpd days (one paid
+        -- by D was paid before any such day): the plan may break then without any delivery.
+        min(
+            case
+                when {{ breaks_plan_on }} > {{ business_date() }} and paid.paid_on is null then {{ breaks_plan_on }}
+            end
+        ) as next_break_on,
         -- A plan without its own schedule is there to clear the arrears it was agreed on: completed
         -- the day the last installment overdue at agreed_on is paid.
         case
@@ -351,7 +468,7 @@ negotiating_contacts as (
         actions.action_at,
         actions.action_id
     from arrangements
-    inner join {{ ref('stored_collection_actions') }} as actions
+    inner join {{ stored_actions }} as actions
         on
             arrangements.loan_id = actions.loan_id
             and arrangements.agreed_on >= actions.action_local_date
@@ -379,6 +496,20 @@ judged as (
         negotiating_team.team_id as negotiating_team_id,
         settlement_payments.paid_in_window,
         loan_debt_when_kept.debt_left,
+        -- The first day after D on which the passing of days alone can change this row: a settlement's
+        -- settle_by passed (broken, no longer pending), an installment's break day, the loan's closure
+        -- delivered before its date, an installment version starting (the schedule in force changes).
+        least(
+            case
+                when arrangements.kind = 'settlement' and arrangements.settle_by >= {{ business_date() }}
+                    then {{ add_days('arrangements.settle_by', 1) }}
+            end,
+            plan_milestones.next_break_on,
+            case
+                when arrangements.loan_closes_on > {{ business_date() }} then arrangements.loan_closes_on
+            end,
+            schedule_versions_to_come.next_version_from
+        ) as next_change_on,
         case
             when arrangements.delivered_status = 'cancelled' then 'cancelled'
             when
@@ -418,6 +549,8 @@ judged as (
         on arrangements.arrangement_id = plan_milestones.arrangement_id
     left join negotiating_team
         on arrangements.arrangement_id = negotiating_team.arrangement_id
+    left join schedule_versions_to_come
+        on arrangements.arrangement_id = schedule_versions_to_come.arrangement_id
 ),
 
 final as (
@@ -451,7 +584,10 @@ final as (
             and derived_status = 'performing'
             and settle_by >= {{ business_date() }},
             false
-        ) as is_settlement_pending
+        ) as is_settlement_pending,
+        -- The night this row was judged; a later night judges it again on judge_again_on at the latest.
+        {{ business_date() }} as as_of_date,
+        next_change_on as judge_again_on
     from judged
 )
 

@@ -3,15 +3,16 @@
 -- capacity, drawn from (loan id, placement number) weighted by share, never the agency of its
 -- previous placement; it stays placed until recalled (misconduct, agency_inactive, resolved,
 -- rerouted, expired: the first that holds, in that order). Carried forward: each night reads the
--- open placements and tonight's queue only, so its cost does not grow with history; the pre-hook
--- first rewinds the table to night D-1, so a rerun or backfill of D reproduces D (decision 024).
+-- open placements and tonight's queue only, and judges misconduct by complaint only for what became
+-- known on D (decision 041), so its cost does not grow with history; the pre-hook first rewinds the
+-- table to night D-1, so a rerun or backfill of D reproduces D (decision 024).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='placement_id',
     on_schema_change='fail',
     pre_hook='{{ rewind_placements_to_night_before() }}',
-    post_hook='{{ analyze_relation(this) }}',
+    post_hook=['{{ record_night_built() }}', '{{ analyze_relation(this) }}'],
     indexes=[
         {'columns': ['placement_id'], 'unique': true},
         {'columns': ['loan_id', 'placement_number']},
@@ -22,6 +23,11 @@
 ) }}
 
 {%- set incremental = is_incremental() %}
+{#- After the rewind the open placements are as night D-1 left them; when that night was built (the table's
+    record says D-1, or a later night: a rerun or backfill), each of them passed its judgement, so only
+    what became known on D can recall it for misconduct (decision 041). Else (no record yet) every
+    complaint known is judged. -#}
+{%- set judge_complaints_known_tonight_only = carry_forward_mode(incremental) != 'recompute' %}
 
 with agencies as (
     select
@@ -83,38 +89,76 @@ violations_by_agency_today as (
 complaints_known as (
     select
         borrower_id,
-        effective_from as complained_on
+        effective_from as complained_on,
+        -- Known since tonight: delivered on D, or dated D (delivered earlier, known from its date on).
+        coalesce(delivered_on = {{ business_date() }} or effective_from = {{ business_date() }}, false)
+            as is_known_since_tonight
     from {{ ref('stg_restrictions') }}
     where
         kind = 'complaint'
         and effective_from <= {{ business_date() }}
 ),
 
-complaints_against_placements as (
-    select distinct open_placements.placement_id
+{#- The days C-6 .. C of a complaint dated C as a list, not a range: seven equality lookups of the
+    (action_local_date, borrower_id) index per complaint, instead of reading a whole week of every
+    borrower's actions for each one (docs/scaling.md). -#}
+{%- set complaint_week = [] %}
+{%- for days_before in range(6, -1, -1) %}
+    {%- do complaint_week.append(add_days('complaints.complained_on', -days_before)) %}
+{%- endfor %}
+
+-- A complaint after the placement's day, on the placement's borrower. When night D-1 was built, only the
+-- pairs that can be new tonight: a complaint known since tonight, or a placement made on D-1 (its first
+-- judgement); the pairs an agency action delivered tonight completes are found from those actions below.
+complaint_pairs as (
+    select
+        open_placements.placement_id,
+        open_placements.borrower_id,
+        open_placements.agency_id,
+        complaints_known.complained_on
     from open_placements
     inner join complaints_known
         on
             open_placements.borrower_id = complaints_known.borrower_id
             and open_placements.placed_on <= complaints_known.complained_on
-    where exists (
-        select 1
-        from {{ ref('stored_collection_actions') }} as actions
+    {%- if judge_complaints_known_tonight_only %}
         where
-            actions.borrower_id = open_placements.borrower_id
-            and actions.team_id = 'agency:' || open_placements.agency_id
+            complaints_known.is_known_since_tonight
+            or open_placements.placed_on = {{ add_days(business_date(), -1) }}
+    {%- endif %}
+),
+
+complaints_against_placements as (
+    select distinct complaints.placement_id
+    from complaint_pairs as complaints
+    where
+        exists (
+            select 1
+            from {{ ref('stored_collection_actions') }} as actions
+            where
+                actions.borrower_id = complaints.borrower_id
+                and actions.team_id = 'agency:' || complaints.agency_id
+                and actions.direction is distinct from 'inbound'
+                and actions.delivered_on <= {{ business_date() }}
+                and actions.action_local_date in ({{ complaint_week | join(', ') }})
+        )
+    {%- if judge_complaints_known_tonight_only %}
+        union
+        select open_placements.placement_id
+        from {{ ref('stored_collection_actions') }} as actions
+        inner join open_placements
+            on
+                actions.borrower_id = open_placements.borrower_id
+                and actions.team_id = 'agency:' || open_placements.agency_id
+        inner join complaints_known as complaints
+            on
+                open_placements.borrower_id = complaints.borrower_id
+                and open_placements.placed_on <= complaints.complained_on
+        where
+            actions.delivered_on = {{ business_date() }}
             and actions.direction is distinct from 'inbound'
-            and actions.delivered_on <= {{ business_date() }}
-            -- Days C-6 .. C as a list, not a range: seven equality lookups of the
-            -- (action_local_date, borrower_id) index per complaint, instead of reading a
-            -- whole week of every borrower's actions for each one (docs/scaling.md).
-            and actions.action_local_date in (
-                {%- for days_before in range(6, 0, -1) %}
-                    {{ add_days('complaints_known.complained_on', -days_before) }},
-                {%- endfor %}
-                complaints_known.complained_on
-            )
-    )
+            and actions.action_local_date in ({{ complaint_week | join(', ') }})
+    {%- endif %}
 ),
 
 recall_reasons as (
