@@ -78,7 +78,7 @@ def test_the_next_night_is_built_without_parsing_the_project_again(
     dpd = conn.execute("select business_date, dpd from marts.fct_loan_delinquency_daily order by 1").fetchall()
     assert dpd == [(date(2026, 3, 10), 37), (date(2026, 3, 11), 38)]
     compiled = arrears_home / "dbt" / "target" / "run" / "arrears" / "models"
-    where_clauses = [p.read_text() for p in compiled.rglob("not_null_int_loan_delinquency_daily_borrower_id.sql")]
+    where_clauses = [p.read_text() for p in compiled.rglob("accepted_values_int_loan_delin_*.sql")]
     assert where_clauses and "cast('2026-03-11' as date)" in where_clauses[0]
 
 
@@ -160,7 +160,10 @@ def test_docs_generate_documents_every_published_column(conn: psycopg.Connection
 
 
 @pytest.mark.slow
-def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Connection) -> None:
+def test_a_null_in_a_not_null_column_of_an_incremental_model_fails_the_build_with_one_line(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    """The snapshot's borrower_id is NOT NULL in its table (decision 040): PostgreSQL refuses the row, no data test."""
     raw = RawDeliveries()
     raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1), borrower_id=None)  # the snapshot needs a borrower
     raw.insert(conn)
@@ -169,8 +172,54 @@ def test_a_failing_test_fails_the_build_with_one_line_naming_it(conn: psycopg.Co
 
     assert finished.returncode != 0
     last_line = finished.stderr.strip().splitlines()[-1]
-    assert "not_null_int_loan_delinquency_daily_borrower_id" in last_line
+    assert "int_loan_delinquency_daily" in last_line
     assert "Traceback" not in finished.stderr
+    log = (arrears_home / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert 'null value in column "borrower_id"' in log and "violates not-null constraint" in log
+
+
+@pytest.mark.slow
+def test_a_null_in_a_not_null_column_of_a_table_model_fails_its_model(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    """A published table's key is NOT NULL in its DDL (decision 040): an arrangement without an id arriving from
+    the layer below fails fct_arrangements itself, though no data test checks the column on PostgreSQL."""
+    from arrears.transform import BuildFailed, build
+
+    build(date(2026, 3, 10), select=["+fct_arrangements"])
+    conn.execute("insert into intermediate.int_arrangement_states (arrangement_id, loan_id) values (null, 'L1')")
+    conn.commit()
+
+    with pytest.raises(BuildFailed) as failed:
+        build(date(2026, 3, 10), select=["fct_arrangements"])
+
+    assert [(n.name, n.status) for n in failed.value.result.failed_nodes] == [("fct_arrangements", "error")]
+    log = (arrears_home / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert 'null value in column "arrangement_id"' in log and "violates not-null constraint" in log
+
+
+@pytest.mark.slow
+def test_an_incremental_table_built_before_its_not_null_constraint_gains_it_on_its_next_night(
+    conn: psycopg.Connection,
+) -> None:
+    """dbt writes a contract's DDL only when it creates the table: the build's on-run-start sets the NOT NULL an
+    upgraded warehouse's incremental table lacks (adopt_not_null_constraints), once, then nothing."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    raw.loan(date(2026, 3, 1), "L1", date(2026, 1, 1))
+    raw.insert(conn)
+    build(date(2026, 3, 10), select=["+fct_loan_delinquency_daily"])
+    conn.execute("alter table intermediate.int_loan_delinquency_daily alter column borrower_id drop not null")
+    conn.commit()
+
+    build(date(2026, 3, 11), select=["+fct_loan_delinquency_daily"])
+
+    nullable = conn.execute(
+        "select is_nullable from information_schema.columns"
+        " where table_name = 'int_loan_delinquency_daily' and column_name = 'borrower_id'"
+    ).fetchone()
+    assert nullable == ("NO",)
 
 
 @pytest.mark.slow

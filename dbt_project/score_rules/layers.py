@@ -75,3 +75,30 @@ def published_mart_has_an_owner(model: Model) -> RuleViolation | None:
     if layer_of(model) == "marts" and not model.meta.get("owner"):
         return RuleViolation(message="published mart without meta.owner.")
     return None
+
+
+def _unique_indexed_columns(model: Model) -> set[str]:
+    """The columns a single-column unique index of the model's `indexes` config holds unique (PostgreSQL)."""
+    indexes = model.config.get("indexes") or []
+    return {index["columns"][0] for index in indexes if index.get("unique") and len(index["columns"]) == 1}
+
+
+@rule(severity=Severity.CRITICAL)
+def no_data_test_re_proves_the_table_ddl(model: Model) -> RuleViolation | None:
+    """On PostgreSQL a contracted table's column is declared NOT NULL, and a unique index refuses a duplicate: the
+    data test that proves it again is `not_null_unless_enforced` / `unique_unless_indexed` (decision 040)."""
+    if model.config.get("materialized") not in ("table", "incremental"):
+        return None
+    contracted = bool((model.config.get("contract") or {}).get("enforced"))
+    re_proved = []
+    for column in model.columns:
+        for test in column.tests:
+            # A not_null test with its own condition (`where ... and x > 0`) proves more than the column's DDL can.
+            where = str(test._raw_values.get("config", {}).get("where") or "")
+            if test.type == "not_null" and contracted and " and " not in where:
+                re_proved.append(f"{column.name} (not_null: declare constraints: [{{type: not_null}}] instead)")
+            if test.type == "unique" and column.name in _unique_indexed_columns(model):
+                re_proved.append(f"{column.name} (unique: its unique index holds it; use unique_unless_indexed)")
+    if re_proved:
+        return RuleViolation(message=f"a data test re-proves the table's DDL: {', '.join(re_proved)}.")
+    return None
