@@ -7,8 +7,9 @@ once, then runs each night through the functions the DAGs' tasks call, in their 
 delivery, the dbt build, the quality gate, every recipient's export, its SFTP delivery to a local server
 (the real asyncssh server of the delivery tests), and the run report. Prints one line per night with the
 seconds of each stage, the whole night, the process's peak memory (RSS, this process: ingest, dbt, GX and the
-exporters run in it; the PostgreSQL server is not counted) and the machine's load. `--write` adds the table
-to benchmarks/results.md. Not a test: figures only.
+exporters run in it; the PostgreSQL server is not counted) and the machine's load, and keeps each night's dbt
+run_results as $ARREARS_HOME/dbt/run_results_<D>.json. `--write` adds the table to benchmarks/results.md.
+Not a test: figures only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime as dt
 import fcntl
 import os
 import resource
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -145,6 +147,9 @@ def main() -> None:
             notes = "; ".join(problems) or "every export delivered"
             rows.append(f"| {number} | {night} | **{total:.1f}** | {stages} | {_peak_mib():,.0f} | {load} | {notes} |")
             print(rows[-1], flush=True)
+            built = home / "dbt" / "target" / "run_results.json"
+            if built.exists():  # each night's dbt node times, for the per-model breakdown
+                shutil.copyfile(built, home / "dbt" / f"run_results_{night.isoformat()}.json")
     header = [
         f"| night | date | whole night s | {' s | '.join(STAGES)} s | peak RSS MiB | load | notes |",
         "|---:|---|---:|" + "---:|" * len(STAGES) + "---:|---|---|",
