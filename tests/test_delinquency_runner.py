@@ -223,6 +223,36 @@ def test_an_incremental_table_built_before_its_not_null_constraint_gains_it_on_i
 
 
 @pytest.mark.slow
+def test_an_upgraded_table_whose_history_holds_nulls_checks_new_rows_and_still_builds(
+    conn: psycopg.Connection,
+) -> None:
+    """Older nights of agg_compliance_violations_daily have no `actions` (docs/work-queue.md): the upgrade cannot set
+    NOT NULL on that history, so the column gets a NOT VALID check (new rows checked) and the night builds."""
+    from arrears.transform import build
+
+    build(date(2026, 3, 10), select=["+agg_compliance_violations_daily"])
+    conn.execute("alter table marts.agg_compliance_violations_daily alter column actions drop not null")
+    conn.execute(
+        "insert into marts.agg_compliance_violations_daily (business_date, team_id, rule, violations, actions)"
+        " values ('2026-01-01', 'early', 'outside_contact_window', 1, null)"
+    )
+    conn.commit()
+
+    build(date(2026, 3, 11), select=["+agg_compliance_violations_daily"])
+
+    assert conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint where conname = 'not_null_actions'"
+        " and conrelid = 'marts.agg_compliance_violations_daily'::regclass"
+    ).fetchone() == ("CHECK ((actions IS NOT NULL)) NOT VALID",)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(
+            "insert into marts.agg_compliance_violations_daily (business_date, team_id, rule, violations, actions)"
+            " values ('2026-03-12', 'early', 'outside_contact_window', 1, null)"
+        )
+    conn.rollback()
+
+
+@pytest.mark.slow
 def test_compile_manifest_writes_a_stable_manifest(warehouse_url: str, arrears_home: Path) -> None:
     from arrears.transform import compile_manifest, manifest_path
 
