@@ -19,22 +19,23 @@ from arrears.settings import source_timezone
 RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "dispute_raised", "paid_claimed")
 
 # A team matches itself and its `<team>:<name>` sub-teams. Written as `=` / prefix `like` (not
-# split_part) so the planner can estimate it from the column statistics: a misestimate of 1M rows
-# as 5,000 turned every join into a million index lookups. NOT MATERIALIZED: the queue is read
-# twice (rows and the borrowers it needs) and a second scan is cheaper than a spilled tuplestore.
-# `{routed}` keeps the rows routed to this recipient (arrears.routing: array overlaps, which the
-# planner estimates from the array statistics).
+# split_part) so the planner can estimate it from the column statistics. The export itself selects by
+# the row's recipient alone (arrears.routing.recipient_rows_sql: the build routed each row to one recipient
+# of its team, so the team predicate would only multiply two correlated selectivities into a far too low
+# estimate); these team rows are the default for a caller that names no routing. NOT MATERIALIZED: the
+# queue is read twice (rows and the borrowers it needs) and a second scan is cheaper than a spilled
+# tuplestore.
+TEAM_ROWS = "(team_id = any(%(teams)s) or team_id like any(%(team_prefixes)s))"
 _QUEUE = """queue as not materialized (
     select *
     from marts.fct_work_queue
-    where business_date = %(day)s and (team_id = any(%(teams)s) or team_id like any(%(team_prefixes)s))
-        and {routed}
+    where business_date = %(day)s and {routed}
 )"""
 
 
-def queue_cte(routed: str) -> str:
+def queue_cte(routed: str = TEAM_ROWS) -> str:
     """The `queue` CTE: the recipient's rows of D (`routed` is its routing predicate, from arrears.routing)."""
-    return _QUEUE.format(routed=routed.replace("%", "%%"))
+    return _QUEUE.format(routed=routed if routed == TEAM_ROWS else routed.replace("%", "%%"))
 
 
 def latest_known(table: str, key: str, columns: str, queue_key: str | None = None) -> str:
@@ -127,7 +128,14 @@ _SOURCES: dict[str, tuple[str, str]] = {
 # Session settings for the export transaction (`set local`, so they end with it). A 1M-row queue
 # sorts ~170 MB of rows and hashes ~90 MB of borrowers: with the server's 64 MB work_mem both
 # spilled to disk. Parallel workers each rebuilt the whole borrower hash (3x the work on 2 cores).
-EXPORT_SETTINGS = ("set local work_mem = '256MB'", "set local max_parallel_workers_per_gather = 0")
+# No nested loops: every join here is an equi-join of the queue with a set (a per-entity latest version), so a
+# hash join is always right, and a queue estimated far too low (an upgraded warehouse's older nights have no
+# recipient) made nested loops re-run each set once per row: a 1 M night's legal file ran for minutes.
+EXPORT_SETTINGS = (
+    "set local work_mem = '256MB'",
+    "set local max_parallel_workers_per_gather = 0",
+    "set local enable_nestloop = off",
+)
 
 # The files' order: team in byte order ("C", not the database locale: the same file whatever the
 # server's collation), then priority, then loan. Sorted key by key, nearly every comparison ties on the
@@ -176,7 +184,7 @@ def _in_language(column: ExportColumn, language: str) -> ExportColumn:
     return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=labelled_sql(column.spec.sql, labels)))
 
 
-def export_query(recipient: Recipient, routed: str = "true") -> ExportQuery:
+def export_query(recipient: Recipient, routed: str = TEAM_ROWS) -> ExportQuery:
     """The SELECT that yields the recipient's rows, in a stable order, with every policy applied.
 
     `routed` is the recipient's routing predicate over the queue row (arrears.routing.recipient_rows_sql).
@@ -206,7 +214,7 @@ def export_query(recipient: Recipient, routed: str = "true") -> ExportQuery:
     return ExportQuery(sql=sql, sources=sources)
 
 
-def control_totals_sql(routed: str = "true") -> str:
+def control_totals_sql(routed: str = TEAM_ROWS) -> str:
     """Rows and overdue amount per team of the recipient's rows (the manifest's control totals)."""
     return (
         "with "
