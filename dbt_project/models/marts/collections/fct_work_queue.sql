@@ -5,7 +5,10 @@
 -- left with no channel is held. The dialer gets the contact window and daily caps with each row,
 -- and each worked row names the one recipient whose file carries it.
 {{ config(
-    post_hook='{{ analyze_relation(this, statistics_target=10) }}',
+    post_hook=[
+        "{{ combined_statistics(this, ['business_date', 'recipient']) }}",
+        '{{ analyze_relation(this, statistics_target=10) }}',
+    ],
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
