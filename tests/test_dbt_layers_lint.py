@@ -15,6 +15,16 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _lint(project: Path) -> subprocess.CompletedProcess[str]:
+    """scripts/lint_dbt_layers.py on a copy of the project."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "lint_dbt_layers.py"), "--project-dir", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_lint_fails_on_an_intermediate_model_reading_a_mart(tmp_path: Path) -> None:
     project = tmp_path / "dbt_project"
@@ -25,12 +35,7 @@ def test_lint_fails_on_an_intermediate_model_reading_a_mart(tmp_path: Path) -> N
         "version: 2\nmodels:\n  - name: int_reads_a_mart\n    description: A deliberate backward ref.\n"
         "    columns:\n      - name: loan_id\n        description: The loan.\n"
     )
-    linted = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "lint_dbt_layers.py"), "--project-dir", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    linted = _lint(project)
     output = linted.stdout + linted.stderr
     assert linted.returncode != 0, output
     assert "int_reads_a_mart" in output
@@ -45,12 +50,7 @@ def test_lint_fails_on_a_not_null_test_a_contracted_table_already_guarantees(tmp
     shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "__pycache__"))
     yml = project / "models" / "marts" / "arrangements" / "fct_arrangements.yml"
     yml.write_text(yml.read_text().replace("not_null_unless_enforced", "not_null", 1))
-    linted = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "lint_dbt_layers.py"), "--project-dir", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    linted = _lint(project)
     output = linted.stdout + linted.stderr
     assert linted.returncode != 0, output
     assert "no_data_test_re_proves_the_table_ddl" in output

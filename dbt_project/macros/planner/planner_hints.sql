@@ -127,8 +127,8 @@
 {#- Post-hook statement, before the model's ANALYZE: multi-column statistics (most common combinations) on
     `columns`, sampled with `target` whatever the table's own sample. fct_work_queue selects a recipient's rows
     of one night (business_date, recipient): in a warehouse whose older nights predate the recipient column,
-    the columns' separate statistics put a night's legal rows at 1 instead of ~5,000, and the export planned
-    on that ran for minutes (docs/exports.md). -#}
+    the columns' separate statistics estimate a recipient's night far too low, and the export's joins are
+    planned on that (benchmarks/results.md, session 6). -#}
 {% macro combined_statistics(relation, columns, target=100) -%}
     {{ return(adapter.dispatch('combined_statistics', 'arrears')(relation, columns, target)) }}
 {%- endmacro %}

@@ -129,8 +129,8 @@ _SOURCES: dict[str, tuple[str, str]] = {
 # sorts ~170 MB of rows and hashes ~90 MB of borrowers: with the server's 64 MB work_mem both
 # spilled to disk. Parallel workers each rebuilt the whole borrower hash (3x the work on 2 cores).
 # No nested loops: every join here is an equi-join of the queue with a set (a per-entity latest version), so a
-# hash join is always right, and a queue estimated far too low (an upgraded warehouse's older nights have no
-# recipient) made nested loops re-run each set once per row: a 1 M night's legal file ran for minutes.
+# hash join is always right, while a queue estimated far too low would make nested loops re-run each set once
+# per row (benchmarks/results.md, session 6).
 EXPORT_SETTINGS = (
     "set local work_mem = '256MB'",
     "set local max_parallel_workers_per_gather = 0",

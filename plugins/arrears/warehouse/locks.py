@@ -38,13 +38,11 @@ def exclusive(name: str, wait_seconds: float = 3600.0) -> Iterator[None]:
             row = conn.execute("select pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
             return bool(row and row[0])
 
-        _wait_for(name, wait_seconds, acquired)
-        _held.add(name)
-        try:
-            yield
-        finally:
-            _held.discard(name)
-            conn.execute("select pg_advisory_unlock(hashtext(%s))", (name,))
+        with _holding(name, wait_seconds, acquired):
+            try:
+                yield
+            finally:
+                conn.execute("select pg_advisory_unlock(hashtext(%s))", (name,))
 
 
 @contextmanager
@@ -64,13 +62,22 @@ def file_exclusive(folder: Path, name: str, wait_seconds: float = 3600.0) -> Ite
                 return False
             return True
 
-        _wait_for(name, wait_seconds, acquired)
-        _held.add(name)
-        try:
-            yield
-        finally:
-            _held.discard(name)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        with _holding(name, wait_seconds, acquired):
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _holding(name: str, wait_seconds: float, try_lock: Callable[[], bool]) -> Iterator[None]:
+    """Take the lock (`_wait_for`) and mark it held by this process for the block."""
+    _wait_for(name, wait_seconds, try_lock)
+    _held.add(name)
+    try:
+        yield
+    finally:
+        _held.discard(name)
 
 
 def _wait_for(name: str, wait_seconds: float, try_lock: Callable[[], bool]) -> None:
