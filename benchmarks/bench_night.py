@@ -4,10 +4,13 @@
 
 In a throw-away $ARREARS_HOME (or `--home`, resumed after its last checked night): simulates `--days` deliveries
 once, then runs each night through the functions the DAGs' tasks call, in their order — ingest of the night's
-delivery, the dbt build, the quality gate, every recipient's export, its SFTP delivery to a local server
-(the real asyncssh server of the delivery tests), and the run report. Prints one line per night with the
-seconds of each stage, the whole night, the process's peak memory (RSS, this process: ingest, dbt, GX and the
-exporters run in it; the PostgreSQL server is not counted) and the machine's load, and keeps each night's dbt
+delivery, the dbt build, the quality gate, every recipient's publication (its export, then its SFTP delivery
+to a local server: the real asyncssh server of the delivery tests), and the run report. The recipients are
+published as the export DAG's mapped `publish` tasks are: one process per recipient, `--publish-workers` at a
+time (default 2, this machine's cores; 1 gives the older one-after-the-other figures). Prints one line per
+night with the seconds of each stage, the whole night, the peak memory (RSS of this process, where ingest, dbt
+and GX run, or of the largest publish process; the PostgreSQL server is not counted) and the machine's load,
+and keeps each night's dbt
 run_results as $ARREARS_HOME/dbt/run_results_<D>.json. `--write` adds the table to benchmarks/results.md.
 Not a test: figures only.
 """
@@ -17,22 +20,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
+import multiprocessing
 import os
 import resource
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 START = dt.date(2026, 1, 1)
-STAGES = ("ingest", "build", "check", "export", "deliver", "report")
+STAGES = ("ingest", "build", "check", "publish", "report")
 RESULTS = Path(__file__).with_name("results.md")
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def _publish(night: str, recipient: str) -> list[str]:
+    """One recipient's export and delivery, in its own process, as the export DAG's mapped task runs it."""
+    from arrears.orchestration import steps
+
+    return steps.publish(night, recipient)
 
 
 def _last_checked_night() -> dt.date | None:
@@ -43,13 +56,13 @@ def _last_checked_night() -> dt.date | None:
     return row[0] if row else None
 
 
-def run_night(night: dt.date, landing: Path, *, history_only: bool = False) -> tuple[dict[str, float], list[str]]:
+def run_night(
+    night: dt.date, landing: Path, *, history_only: bool = False, publish_workers: int = 2
+) -> tuple[dict[str, float], list[str]]:
     """One night through every stage; (seconds per stage, problems seen). `history_only` stops after the
     gate: the night is stored and checked (so later nights have their history) but nothing is exported."""
     from arrears.checks import run_checks
-    from arrears.deliver import deliver_recipient
-    from arrears.errors import ArrearsError
-    from arrears.export import export_recipient, recipient_names
+    from arrears.export import recipient_names
     from arrears.ingest import ingest_delivery
     from arrears.report import write_report
     from arrears.transform import build
@@ -72,16 +85,25 @@ def run_night(night: dt.date, landing: Path, *, history_only: bool = False) -> t
     if history_only:
         problems.append("history only: not exported")
         return seconds, problems
-    for recipient in recipient_names():
-        try:
-            timed("export", lambda recipient=recipient: export_recipient(night, recipient))
-            delivered = timed("deliver", lambda recipient=recipient: deliver_recipient(night, recipient))
-            if delivered.note:
-                problems.append(f"{recipient}: {delivered.note}")
-        except ArrearsError as err:
-            problems.append(f"{recipient}: {str(err).splitlines()[0][:200]}")
+    timed("publish", lambda: problems.extend(_publish_all(night, recipient_names(), publish_workers)))
     timed("report", lambda: write_report(night))
     return seconds, problems
+
+
+def _publish_all(night: dt.date, recipients: list[str], workers: int) -> list[str]:
+    """Every recipient published, `workers` processes at a time (spawned: a fresh interpreter, like a task's)."""
+    problems = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {recipient: pool.submit(_publish, night.isoformat(), recipient) for recipient in recipients}
+        for recipient, future in futures.items():
+            try:
+                lines = future.result()
+            except Exception as err:  # noqa: BLE001 - a blocked recipient is a finding of the run, not a crash
+                problems.append(f"{recipient}: {str(err).splitlines()[0][:200]}")
+                continue
+            problems.extend(f"{recipient}: {line}" for line in lines if "skipped (" in line or "failed:" in line)
+    return problems
 
 
 def main() -> None:
@@ -95,6 +117,9 @@ def main() -> None:
         "--full-nights",
         help="comma-separated night numbers run through every stage (default: all); the others stop after the "
         "gate, to build a long history in less time",
+    )
+    parser.add_argument(
+        "--publish-workers", type=int, default=2, help="recipients published at once, as the DAG's mapped tasks (2)"
     )
     parser.add_argument("--write", action="store_true", help="add the table to benchmarks/results.md")
     args = parser.parse_args()
@@ -140,7 +165,9 @@ def main() -> None:
             night = START + dt.timedelta(days=number - 1)
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
-            seconds, problems = run_night(night, landing, history_only=number not in full_nights)
+            seconds, problems = run_night(
+                night, landing, history_only=number not in full_nights, publish_workers=args.publish_workers
+            )
             total = time.perf_counter() - started
             load = f"{load_before:.1f}–{os.getloadavg()[0]:.1f}"
             stages = " | ".join(f"{seconds.get(stage, 0.0):.1f}" for stage in STAGES)

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from arrears.report import write_report
-from tests.support.marts import mart_ddl
+from tests.support.marts import STAGE_COUNTS_VIEW, mart_ddl
 
 DAY = dt.date(2024, 3, 15)
 OTHER_DAY = dt.date(2024, 3, 14)
@@ -40,6 +40,7 @@ REPORT_MARTS = (
 def create_marts(conn: psycopg.Connection) -> None:
     for model in REPORT_MARTS:
         conn.execute(mart_ddl(model))
+    conn.execute(STAGE_COUNTS_VIEW)  # the build's per-night stage counts, over the stand-in snapshot
 
 
 def insert(conn: psycopg.Connection, relation: str, columns: str, rows: list[tuple[Any, ...]]) -> None:

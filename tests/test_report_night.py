@@ -18,7 +18,7 @@ import pytest
 from arrears.export.config import load_recipients
 from arrears.report import write_report
 from tests.support.cli import run_cli
-from tests.support.marts import mart_ddl
+from tests.support.marts import STAGE_COUNTS_VIEW, mart_ddl
 
 DAY = dt.date(2024, 3, 15)
 CHECKED_AT = dt.datetime(2024, 3, 16, 2, 0, tzinfo=dt.UTC)  # 10:00 in Asia/Shanghai
@@ -163,6 +163,7 @@ TREND_MARTS = (
 def load_trends(conn: psycopg.Connection, nights: list[dt.date]) -> None:
     for model in TREND_MARTS:
         conn.execute(mart_ddl(model))
+    conn.execute(STAGE_COUNTS_VIEW)  # the build's per-night stage counts, over the stand-in snapshot
     with conn.cursor() as cursor:
         # Night n (0-based): 10 loans, n + 1 of them early and 1 mid; the rest current.
         cursor.executemany(

@@ -78,11 +78,21 @@ group by business_date, team_id
 """
 
 
+# The report's delinquency-rate trend reads the snapshot's loans per night and stage, kept by the build; here
+# a view counts the stand-in snapshot the same way.
+STAGE_COUNTS_VIEW = """
+create or replace view marts.agg_delinquency_stages_daily as
+select business_date, stage, count(*)::integer as loans
+from marts.fct_loan_delinquency_daily group by business_date, stage
+"""
+
+
 def create_marts(conn: psycopg.Connection) -> None:
-    """Create the stand-in published marts, empty, and the per-night row counts over them."""
+    """Create the stand-in published marts, empty, and the per-night counts over them."""
     for model in STAND_IN_MARTS:
         conn.execute(mart_ddl(model))
     conn.execute(ROW_COUNTS_VIEW)
+    conn.execute(STAGE_COUNTS_VIEW)
 
 
 def bucket_for(dpd: int) -> str:

@@ -1,6 +1,7 @@
 """Trends over the last nights up to D (report.yml `trend_nights`, 90): one point per business date.
 
-- delinquency rate by stage: loans of the stage / all loans of the night (marts.fct_loan_delinquency_daily);
+- delinquency rate by stage: loans of the stage / all loans of the night (marts.agg_delinquency_stages_daily,
+  the snapshot's loans counted per night and stage by the build);
 - amount collected: sum of collected_amount (marts.agg_collection_performance_daily);
 - promise kept rate: promises_kept / promises_due of the promises whose window ended that night (same mart);
 - compliance violations: sum of violations (marts.agg_compliance_violations_daily);
@@ -35,10 +36,9 @@ def _delinquency_by_stage(
 ) -> dict[str, list[dict[str, Any]]]:
     rows = conn.execute(
         """
-        select business_date, stage, count(*)
-        from marts.fct_loan_delinquency_daily
+        select business_date, stage, loans
+        from marts.agg_delinquency_stages_daily
         where business_date between %s and %s
-        group by business_date, stage
         """,
         (first, day),
     ).fetchall()
@@ -65,7 +65,7 @@ def trends(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Figu
     first = day - dt.timedelta(days=config.trend_nights - 1)
     recent = (day - dt.timedelta(days=config.trend_recent_nights - 1)).isoformat()
     series: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    if relation_exists(conn, "marts.fct_loan_delinquency_daily"):
+    if relation_exists(conn, "marts.agg_delinquency_stages_daily"):
         series["delinquency_rate"] = _delinquency_by_stage(conn, first, day, config)
     if relation_exists(conn, "marts.agg_collection_performance_daily"):
         rows = _per_night(
@@ -101,7 +101,7 @@ def trends(conn: psycopg.Connection, day: dt.date, config: ReportConfig) -> Figu
     if not nights:
         raise Unavailable(
             f"no mart has a night between {first.isoformat()} and {day.isoformat()} "
-            "(fct_loan_delinquency_daily, agg_collection_performance_daily, agg_compliance_violations_daily)"
+            "(agg_delinquency_stages_daily, agg_collection_performance_daily, agg_compliance_violations_daily)"
         )
     figures: list[dict[str, Any]] = []
     for figure, lines in series.items():
