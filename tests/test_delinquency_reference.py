@@ -133,6 +133,47 @@ def test_money_delivered_before_its_value_date_changes_the_carried_snapshot_on_t
 
 
 @pytest.mark.slow
+def test_yesterdays_loan_versions_are_recomputed_again_only_for_a_closure_without_its_date(
+    conn: psycopg.Connection,
+) -> None:
+    """D-1's snapshot holds every loan version delivered on D-1; only a closure without its date changes the
+    loan again on D (it closes on its delivery day and leaves the day after, §4). So the first delivery is
+    computed on night 1 and carried on night 2."""
+    from arrears.transform import build
+
+    raw = RawDeliveries()
+    far_due = START + timedelta(days=20)
+    for loan_id in ("CLOSES", "AMENDED", "QUIET"):
+        raw.loan(START, loan_id, date(2026, 1, 1))
+        raw.installment(START, loan_id, 1, far_due, "100.00", effective_from=date(2026, 1, 1))
+    change_day = START + timedelta(days=2)
+    raw.loan(change_day, "CLOSES", date(2026, 1, 1), status="closed")
+    raw.loan(change_day, "AMENDED", date(2026, 1, 1), principal="1300.00")
+    raw.insert(conn)
+
+    in_snapshot: dict[date, set[str]] = {}
+    recomputed: dict[date, set[str]] = {}
+    for offset in range(4):
+        day = START + timedelta(days=offset)
+        build(day, select=["+fct_loan_delinquency_daily"])
+        in_snapshot[day] = {
+            r[0]
+            for r in conn.execute(
+                "select loan_id from marts.fct_loan_delinquency_daily where business_date = %s", (day,)
+            )
+        }
+        recomputed[day] = {r[0] for r in conn.execute("select loan_id from intermediate.int_loans_to_recompute")}
+
+    assert recomputed[START] == {"CLOSES", "AMENDED", "QUIET"}
+    assert recomputed[START + timedelta(days=1)] == set()
+    assert recomputed[change_day] == {"CLOSES", "AMENDED"}
+    # The closure counts from its delivery day: in that day's snapshot, gone the next, recomputed for it.
+    assert "CLOSES" in in_snapshot[change_day]
+    assert recomputed[change_day + timedelta(days=1)] == {"CLOSES"}
+    assert in_snapshot[change_day + timedelta(days=1)] == {"AMENDED", "QUIET"}
+
+
+@pytest.mark.slow
 def test_an_installment_falling_due_recomputes_its_loan_only_when_it_leaves_a_remainder(
     conn: psycopg.Connection,
 ) -> None:

@@ -3,6 +3,7 @@
 with final as (
     select
         loan_id,
+        status,
         disbursed_on,
         closed_on,
         written_off_on,

@@ -1,8 +1,8 @@
 -- The loans whose delinquency snapshot must be recomputed for D: every other loan's row is yesterday's
 -- carried forward (int_loan_delinquency_daily), so a night costs what changed, not the whole book.
 -- A loan's §3-4 state can change from D-1 to D only through (docs/decisions/010):
---   a delivery on D (a loan version, a schedule row, a payment or reversal) or a loan version
---   delivered on D-1 (a closure without its date closes on its delivery day and leaves the day after);
+--   a delivery on D (a loan version, a schedule row, a payment or reversal) or a closure without its
+--   date delivered on D-1 (it closes on its delivery day and leaves the snapshot the day after);
 --   a date reached: disbursed on D, closed on D-1 or D, written off on D, a schedule version in force
 --   from D, money valued on D, or an installment due on D-1 with any remainder (overdue from D) or due
 --   on D unpaid (leaves the pre-due window).
@@ -20,10 +20,18 @@
 {%- set previous_night = previous_night_rows('int_loan_delinquency_daily') %}
 
 {% if previous_night is not none %}
+    -- Of D-1's loan versions only a closure without its date changes the loan again on D (it leaves the
+    -- snapshot): D-1's snapshot already holds every other version delivered then. So the first delivery
+    -- (every loan) is recomputed on night 1 only, not again on night 2.
     with loans_changed as (
         select loan_id from {{ loan_deliveries }}
         where
-            delivered_on >= {{ add_days(business_date(), -1) }}
+            delivered_on = {{ business_date() }}
+            or (
+                delivered_on = {{ add_days(business_date(), -1) }}
+                and status = 'closed'
+                and closed_on is null
+            )
             or disbursed_on = {{ business_date() }}
             or closed_on between {{ add_days(business_date(), -1) }} and {{ business_date() }}
             or written_off_on = {{ business_date() }}
