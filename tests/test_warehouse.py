@@ -118,3 +118,35 @@ def test_the_spark_homes_nightly_lock_waits_for_another_process_then_fails_in_on
     with file_exclusive(tmp_path, NIGHTLY_LOCK, wait_seconds=2):  # the killed holder's lock went with it
         entered = True
     assert entered
+
+
+def test_a_query_whose_client_was_killed_stops_on_the_server(warehouse_url: str) -> None:
+    """A killed export or build must not leave its query running: the server checks that the client is still
+    there (client_connection_check_interval) instead of finding out only when it next sends a row."""
+    import subprocess
+    import sys
+    import time
+
+    tag = "arrears-killed-client"
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import psycopg, sys\n"
+            f"with psycopg.connect(sys.argv[1], application_name='{tag}') as c: c.execute('select pg_sleep(600)')",
+            warehouse_url,
+        ]
+    )
+    running = "select count(*) from pg_stat_activity where application_name = %s and state = 'active'"
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while conn.execute(running, (tag,)).fetchone() != (1,):
+            assert time.monotonic() < deadline, "the client's query never started"
+            time.sleep(0.2)
+        client.kill()
+        client.wait()
+        # Far less than the 600 s the query would otherwise run; the check runs every few seconds.
+        deadline = time.monotonic() + 60
+        while conn.execute(running, (tag,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the killed client's query is still running on the server"
+            time.sleep(0.5)
