@@ -354,3 +354,42 @@ def test_every_export_is_byte_identical_on_both_engines(book: dict[str, Any], mo
     assert any(rows[name] and "masked" in policies[name] for name in manifests), rows
     assert any(len(manifest["files"]) == 2 and manifest["files"][1]["rows"] for manifest in manifests.values())
     assert any(name.endswith(".xlsx") for name in postgres) and rows["legal"], rows
+    hashed, masked = _policies_applied(book["url"], day, manifests, postgres)
+    assert hashed and masked, (hashed, masked)
+
+
+# What a hashed column hashes (columns.yml): the queue row's loan or borrower.
+_HASHED_FROM = {"reference": "loan_id", "borrower_key": "borrower_id"}
+
+
+def _policies_applied(url: str, day: dt.date, manifests: dict[str, Any], files: dict[str, bytes]) -> tuple[int, int]:
+    """The policies hold in the files, so the engines agree on applying them: a hashed cell is HMAC-SHA256
+    (RFC 2104, Python's hmac) of a queue row's id under the key, a masked cell hides characters. Returns how many
+    hashed and masked cells were checked."""
+    import hashlib
+    import hmac
+    import io
+
+    with psycopg.connect(url) as conn:
+        queue = conn.execute(
+            "select loan_id, borrower_id from marts.fct_work_queue where business_date = %s", (day,)
+        ).fetchall()
+    key = b"spark-export-test-key"
+    digests = {
+        column: {hmac.new(key, row[position].encode(), hashlib.sha256).hexdigest() for row in queue}
+        for position, column in enumerate(("loan_id", "borrower_id"))
+    }
+    hashed = masked = 0
+    for name, content in files.items():
+        if not name.endswith(".csv") or name.endswith("_numbers.csv"):
+            continue
+        body = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]
+        for position, column in enumerate(manifests[name.split("/")[0]]["columns"]):
+            cells = [row[position] for row in body if row[position]]
+            if column["policy"] == "hashed":
+                assert set(cells) <= digests[_HASHED_FROM[column["name"]]], (name, column["name"], cells[:3])
+                hashed += len(cells)
+            elif column["policy"] == "masked":
+                assert all("*" in cell for cell in cells), (name, column["name"], cells[:3])
+                masked += len(cells)
+    return hashed, masked
