@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from arrears.errors import ArrearsError
-from tests.support.cli import REPO_ROOT
+from tests.support.cli import REPO_ROOT, run_cli
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 
@@ -68,3 +68,14 @@ def test_the_incremental_hooks_that_delete_have_a_spark_body() -> None:
     assert deleting <= spark_bodies, f"no spark__ body: {sorted(deleting - spark_bodies)}"
     models = "\n".join(path.read_text(encoding="utf-8") for path in (DBT_PROJECT / "models").rglob("*.sql"))
     assert not re.search(r"\bdelete from\b", models), "a model deletes directly: use delete_rows_where"
+
+
+def test_an_export_of_a_spark_home_never_built_is_one_line(server_url: str, tmp_path: Path) -> None:
+    """`arrears export` under ARREARS_ENGINE=spark on a home whose Spark warehouse was never built: one line,
+    before Spark starts (the home's spark folder has no metastore)."""
+    env = {"ARREARS_ENGINE": "spark", "ARREARS_HOME": str(tmp_path), "ARREARS_WAREHOUSE_URL": server_url}
+    result = run_cli("export", "--date", "2026-11-02", env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("arrears: error: the Spark warehouse of this home")
+    assert "no night was built on Spark" in result.stderr

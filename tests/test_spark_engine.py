@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -297,3 +299,97 @@ def test_the_marts_hold_rows_of_every_night(book: dict[str, Any]) -> None:
     assert dates == set(NIGHTS)
     episodes = book["spark"].sql("select count(*) from marts.fct_delinquency_episodes").collect()[0][0]
     assert episodes > 0
+
+
+# --- the exports: every shipped recipient, the same bytes from either warehouse (decision 042) ------------------
+
+
+def _export_every_recipient(day: dt.date, engine: str, patch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every shipped recipient's folder of `day` exported from `engine`: file path (under exports/) -> bytes."""
+    from arrears.export import ExportWritten, export_each
+    from arrears.settings import paths
+
+    patch.setenv("ARREARS_ENGINE", engine)
+    results = export_each(day)
+    failed = [result.summary() for result in results if not isinstance(result, ExportWritten)]
+    assert not failed, f"{engine}: {failed}"
+    root = paths().exports
+    files = {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+    for path in root.iterdir():  # the next engine writes the same names
+        shutil.rmtree(path)
+    return files
+
+
+def test_every_export_is_byte_identical_on_both_engines(book: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`arrears export` of the last built night, from PostgreSQL and from Spark: every recipient's rows file (CSV or
+    xlsx), numbers file and manifest hold the same bytes. Nothing is left out of the comparison: the manifest
+    carries no clock time (its files' SHA-256, control totals and the gate's run id are the same on both), and
+    an xlsx's document date is the business date."""
+    from arrears.export.config import load_recipients
+    from arrears.export.manifest import MANIFEST_NAME
+    from tests.support.exports import clear_gate
+
+    day = NIGHTS[-1]
+    monkeypatch.setenv("ARREARS_HASH_KEY", "spark-export-test-key")
+    with psycopg.connect(book["url"]) as conn:
+        clear_gate(conn, day)  # the gate's verdicts (audit.dq_results, PostgreSQL on both engines)
+    postgres = _export_every_recipient(day, "postgres", monkeypatch)
+    spark = _export_every_recipient(day, "spark", monkeypatch)
+
+    assert sorted(spark) == sorted(postgres)
+    different = [name for name in postgres if spark[name] != postgres[name]]
+    assert not different, (
+        f"differ: {different}; first: PG {postgres[different[0]][:600]!r} / Spark {spark[different[0]][:600]!r}"
+    )
+
+    # Not vacuous: every shipped recipient has its folder, and the files that carry the policies have rows.
+    recipients = load_recipients()
+    manifests = {
+        name.split("/")[0]: json.loads(content) for name, content in postgres.items() if name.endswith(MANIFEST_NAME)
+    }
+    assert set(manifests) == set(recipients)
+    rows = {name: sum(item["rows"] for item in manifest["files"][:1]) for name, manifest in manifests.items()}
+    policies = {name: {column["policy"] for column in manifest["columns"]} for name, manifest in manifests.items()}
+    assert any(rows[name] and "hashed" in policies[name] for name in manifests), rows
+    assert any(rows[name] and "masked" in policies[name] for name in manifests), rows
+    assert any(len(manifest["files"]) == 2 and manifest["files"][1]["rows"] for manifest in manifests.values())
+    assert any(name.endswith(".xlsx") for name in postgres) and rows["legal"], rows
+    hashed, masked = _policies_applied(book["url"], day, manifests, postgres)
+    assert hashed and masked, (hashed, masked)
+
+
+# What a hashed column hashes (columns.yml): the queue row's loan or borrower.
+_HASHED_FROM = {"reference": "loan_id", "borrower_key": "borrower_id"}
+
+
+def _policies_applied(url: str, day: dt.date, manifests: dict[str, Any], files: dict[str, bytes]) -> tuple[int, int]:
+    """The policies hold in the files, so the engines agree on applying them: a hashed cell is HMAC-SHA256
+    (RFC 2104, Python's hmac) of a queue row's id under the key, a masked cell hides characters. Returns how many
+    hashed and masked cells were checked."""
+    import hashlib
+    import hmac
+    import io
+
+    with psycopg.connect(url) as conn:
+        queue = conn.execute(
+            "select loan_id, borrower_id from marts.fct_work_queue where business_date = %s", (day,)
+        ).fetchall()
+    key = b"spark-export-test-key"
+    digests = {
+        column: {hmac.new(key, row[position].encode(), hashlib.sha256).hexdigest() for row in queue}
+        for position, column in enumerate(("loan_id", "borrower_id"))
+    }
+    hashed = masked = 0
+    for name, content in files.items():
+        if not name.endswith(".csv") or name.endswith("_numbers.csv"):
+            continue
+        body = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]
+        for position, column in enumerate(manifests[name.split("/")[0]]["columns"]):
+            cells = [row[position] for row in body if row[position]]
+            if column["policy"] == "hashed":
+                assert set(cells) <= digests[_HASHED_FROM[column["name"]]], (name, column["name"], cells[:3])
+                hashed += len(cells)
+            elif column["policy"] == "masked":
+                assert all("*" in cell for cell in cells), (name, column["name"], cells[:3])
+                masked += len(cells)
+    return hashed, masked

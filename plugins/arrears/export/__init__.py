@@ -2,7 +2,8 @@
 
 `arrears export --date D` writes $ARREARS_HOME/exports/<recipient>/<D>/<recipient>_<D>.csv (or
 .parquet, .xlsx) and `_manifest.json` last, only for recipients whose suites passed the latest check
-run. Each recipient is exported on its own: one that fails (its gate, its folder, the disk) is
+run. The rows come from PostgreSQL, or under ARREARS_ENGINE=spark from the home's Spark warehouse, in the
+same bytes (decision 042). Each recipient is exported on its own: one that fails (its gate, its folder, the disk) is
 reported and the others are still written.
 """
 
@@ -12,7 +13,9 @@ import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -24,12 +27,14 @@ from arrears.export.config import Recipient, load_recipients, recipient, routing
 from arrears.export.files import remove_partials
 from arrears.export.manifest import MANIFEST_NAME, manifest_document, write_manifest
 from arrears.export.numbers import number_headers, numbers_file_name, numbers_query
-from arrears.export.privacy import hash_pads_for, is_text
+from arrears.export.on_spark import require_built_on_spark, write_files_on_spark
+from arrears.export.privacy import hash_pads_for
 from arrears.export.query import control_totals_sql, export_query, query_parameters
 from arrears.export.writers import FileWritten, write_csv, write_parquet, write_xlsx
-from arrears.export.xlsx import XlsxColumn
+from arrears.export.xlsx import xlsx_sheet
 from arrears.routing import recipient_rows_sql
 from arrears.settings import paths
+from arrears.spark.session import engine
 from arrears.warehouse import connect
 
 __all__ = [
@@ -120,42 +125,32 @@ def _record(conn_rows: list[tuple[str, dt.date, str, int, str, str]]) -> None:
 
 
 def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritten:
-    """Write one recipient's files for a date; QualityGateFailed when a suite it depends on has not passed."""
+    """Write one recipient's files for a date; QualityGateFailed when a suite it depends on has not passed.
+
+    The rows are read from the engine's warehouse (ARREARS_ENGINE: PostgreSQL, or the home's Spark
+    warehouse, decision 042); the gate and the exports ledger are PostgreSQL's audit schema on both.
+    """
     recipients = load_recipients()
     target = recipient(recipient_name)
     routed = recipient_rows_sql(routing_of(recipients), target.name)  # this recipient's rows of its teams
     pads = hash_pads_for(target)  # a missing key fails before anything is read or written
+    on_spark = engine() == "spark"
+    if on_spark:
+        require_built_on_spark()
     dq_run_id = require_passed(business_date, target.suites, for_whom=f"export {target.name}")
     folder = export_folder(target.name, business_date)
     folder.mkdir(parents=True, exist_ok=True)
     remove_partials(folder)
-    query = export_query(target, routed)
     params = query_parameters(target, business_date)
     if pads is not None:
         params |= {"hmac_inner": pads.inner, "hmac_outer": pads.outer}
     headers = [column.header(target.header_language) for column in target.columns]
     final = folder / _data_file_name(target, business_date)
-    with connect() as conn, contextlib.ExitStack() as stack:
-        # One snapshot for the files and their control totals, so the manifest describes exactly the files.
-        begin_export(conn)
-        numbers_job = None
-        if target.numbers_file:  # written at the same time, on a second connection (export/beside.py)
-            numbers = folder / numbers_file_name(target, business_date)
-            beside = csv_beside(conn, numbers_query(routed), params, number_headers(target.header_language), numbers)
-            numbers_job = stack.enter_context(beside)
-        if target.format == "xlsx":
-            pairs = zip(headers, target.columns, strict=True)
-            columns = [XlsxColumn(header, is_text(column)) for header, column in pairs]
-            created = dt.datetime.combine(business_date, dt.time(), tzinfo=dt.UTC)  # not the clock: same bytes
-            title = f"{target.name} {business_date.isoformat()}"
-            written = write_xlsx(conn, query.sql, params, columns, final, title, created)
-        else:
-            write = write_csv if target.format == "csv" else write_parquet
-            written = write(conn, query.sql, params, headers, final)
-        files = [written]
-        totals = conn.execute(control_totals_sql(routed), query_parameters(target, business_date)).fetchall()
-        if numbers_job is not None:
-            files.append(publish(numbers_job))
+    if on_spark:
+        read = write_files_on_spark(target, business_date, routed, params, headers, final)
+        files, totals = read.files, read.control_totals
+    else:
+        files, totals = _write_files_from_postgres(target, business_date, routed, params, headers, final)
     document = manifest_document(target, business_date, files, totals, dq_run_id)
     write_manifest(folder, document)
     # Files of an earlier configuration (another format) are no longer listed: remove them after the manifest.
@@ -167,6 +162,32 @@ def export_recipient(business_date: dt.date, recipient_name: str) -> ExportWritt
     return ExportWritten(target.name, business_date, folder, files, dq_run_id)
 
 
+def _write_files_from_postgres(
+    target: Recipient, business_date: dt.date, routed: str, params: dict[str, Any], headers: list[str], final: Path
+) -> tuple[list[FileWritten], list[tuple[str, int, Decimal]]]:
+    """The recipient's files and their control totals, read from PostgreSQL in one snapshot."""
+    query = export_query(target, routed)
+    with connect() as conn, contextlib.ExitStack() as stack:
+        # One snapshot for the files and their control totals, so the manifest describes exactly the files.
+        begin_export(conn)
+        numbers_job = None
+        if target.numbers_file:  # written at the same time, on a second connection (export/beside.py)
+            numbers = final.with_name(numbers_file_name(target, business_date))
+            beside = csv_beside(conn, numbers_query(routed), params, number_headers(target.header_language), numbers)
+            numbers_job = stack.enter_context(beside)
+        if target.format == "xlsx":
+            sheet = xlsx_sheet(target, business_date)  # created at the business date, not the clock: same bytes
+            written = write_xlsx(conn, query.sql, params, sheet.columns, final, sheet.title, sheet.created)
+        else:
+            write = write_csv if target.format == "csv" else write_parquet
+            written = write(conn, query.sql, params, headers, final)
+        files = [written]
+        totals = conn.execute(control_totals_sql(routed), query_parameters(target, business_date)).fetchall()
+        if numbers_job is not None:
+            files.append(publish(numbers_job))
+    return files, totals
+
+
 # What a recipient's export may fail on without stopping the others: a refusal (gate, configuration,
 # missing key), the file system (permissions, a full disk, a file where its folder should be), the warehouse.
 _RECIPIENT_FAULTS = (ArrearsError, OSError, psycopg.Error)
@@ -174,6 +195,8 @@ _RECIPIENT_FAULTS = (ArrearsError, OSError, psycopg.Error)
 
 def export_each(business_date: dt.date) -> list[ExportWritten | ExportFailed]:
     """Export every recipient, each on its own: a failure is returned as ExportFailed and the next is tried."""
+    if engine() == "spark":
+        require_built_on_spark()  # one line for a home whose Spark warehouse was never built
     require_publishable(business_date, "export")  # one line for the night, not one per recipient
     results: list[ExportWritten | ExportFailed] = []
     for name in recipient_names():

@@ -19,7 +19,7 @@ import yaml
 
 from arrears.export.config import COLUMNS_FILE, LANGUAGES, Recipient, RecipientConfigError
 from arrears.export.privacy import neutralise_sql
-from arrears.export.query import TEAM_ORDER_CTE, order_key_sql, queue_cte
+from arrears.export.query import POSTGRES, order_key_sql, queue_cte, team_order_cte
 
 NUMBERS_SUFFIX = "_numbers"
 
@@ -33,10 +33,14 @@ class NumberColumn:
     labels: dict[str, str]
     dialable: bool = False
 
-    def cell_sql(self) -> str:
-        """The cell: a dialable number as digits is left as is, any other text is neutralised."""
+    def cell_sql(self, engine: str = POSTGRES) -> str:
+        """The cell: a dialable number as digits is left as is, any other text is neutralised.
+
+        Spark's regular expressions are Java's: `\\z` is the end of the text (`$` also matches before a
+        final line break), and its string literals take backslash escapes, so the `+` is a class."""
         if self.dialable:
-            return f"case when {self.sql} ~ '^\\+?[0-9]+$' then {self.sql} else {neutralise_sql(self.sql)} end"
+            digits = f"{self.sql} ~ '^\\+?[0-9]+$'" if engine == POSTGRES else f"{self.sql} rlike '^[+]?[0-9]+\\\\z'"
+            return f"case when {digits} then {self.sql} else {neutralise_sql(self.sql)} end"
         return neutralise_sql(f"({self.sql})")
 
 
@@ -63,22 +67,34 @@ def number_headers(language: str) -> list[str]:
     return [column.labels[language] for column in number_columns()]
 
 
-def numbers_query(routed: str) -> str:
+def numbers_query(routed: str, engine: str = POSTGRES) -> str:
     """The numbers of the recipient's rows (same queue CTE and row order as its rows file).
 
     Each offered number is joined to its versions delivered up to D and the latest kept (§1: latest
     updated_at, then later delivery, then later line), instead of first de-duplicating every number of
-    the queue's borrowers: one queue scan and one sort fewer (benchmarks/results.md).
+    the queue's borrowers: one queue scan and one sort fewer (benchmarks/results.md). On Spark (decision 042)
+    the same query, with the NULLs of each ORDER BY placed where PostgreSQL places them and without
+    `collate "C"` (Spark compares strings by their UTF-8 bytes already).
     """
-    cells = ",\n    ".join(column.cell_sql() for column in number_columns())
-    return f"""with {queue_cte(routed)},
-{TEAM_ORDER_CTE},
+    cells = ",\n    ".join(column.cell_sql(engine) for column in number_columns())
+    if engine == POSTGRES:
+        newest, then = (
+            "v.updated_at desc",
+            'n.loan_id collate "C", n.locate_only, n.kind collate "C", n.contact_point_id collate "C"',
+        )
+    else:
+        newest, then = (
+            "v.updated_at desc nulls first",
+            "n.loan_id, n.locate_only nulls last, n.kind nulls last, n.contact_point_id nulls last",
+        )
+    return f"""with {queue_cte(routed, engine)},
+{team_order_cte(engine)},
 numbers_known as (
     select
         q.team_id, q.priority_rank, n.loan_id, n.contact_point_id, n.kind, n.locate_only, v.relationship, v.phone,
         row_number() over (
             partition by n.loan_id, n.contact_point_id
-            order by v.updated_at desc, v._business_date desc, v._line desc
+            order by {newest}, v._business_date desc, v._line desc
         ) as recency
     from queue as q
     inner join marts.fct_work_queue_contacts as n on n.business_date = q.business_date and n.loan_id = q.loan_id
@@ -88,6 +104,5 @@ select
     {cells}
 from numbers_known as n
 where n.recency = 1
-order by {order_key_sql("n.team_id", "n.priority_rank")}, n.loan_id collate "C", n.locate_only,
-    n.kind collate "C", n.contact_point_id collate "C"
+order by {order_key_sql("n.team_id", "n.priority_rank", engine)}, {then}
 """

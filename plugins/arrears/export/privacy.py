@@ -1,8 +1,9 @@
 """The per-column privacy policies and formula neutralisation, as SQL so 1M rows never pass through Python.
 
 Every policy is an SQL expression wrapped around the column's own expression. The keyed hash is
-HMAC-SHA256 (RFC 2104) built from PostgreSQL's built-in sha256(), so no extension is needed; the
-key comes from $ARREARS_HASH_KEY or $ARREARS_HOME/hash-key, never from the repository.
+HMAC-SHA256 (RFC 2104) built from PostgreSQL's built-in sha256() (on Spark from sha2: export/spark_sql.py),
+so no extension is needed; the key comes from $ARREARS_HASH_KEY or $ARREARS_HOME/hash-key, never from the
+repository.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from arrears.errors import ArrearsError
 from arrears.export.config import ExportColumn, Recipient
+from arrears.export.spark_sql import keyed_hash_on_spark
 from arrears.settings import paths
 
 HASH_KEY_ENV = "ARREARS_HASH_KEY"
@@ -95,11 +97,15 @@ def needs_neutralising(column: ExportColumn) -> bool:
     return is_text(column) and column.policy != "hashed"
 
 
-def policy_sql(column: ExportColumn) -> str:
-    """The column's SQL with its privacy policy applied (neutralisation is applied on top, once)."""
+def policy_sql(column: ExportColumn, engine: str = "postgres") -> str:
+    """The column's SQL with its privacy policy applied (neutralisation is applied on top, once).
+
+    The masks are SQL both engines run; the keyed hash is spelled for each (Spark has no bytea)."""
     expression = f"({column.spec.sql})"
     if column.policy == "masked" and column.spec.mask is not None:
         expression = "(" + _MASKS[column.spec.mask].format(x=expression) + ")"
+    elif column.policy == "hashed" and engine != "postgres":
+        expression = keyed_hash_on_spark(expression)
     elif column.policy == "hashed":
         # %(hmac_inner)s / %(hmac_outer)s are bound by the exporter; ::text first so numbers hash too.
         expression = (

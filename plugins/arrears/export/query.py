@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from arrears.export.config import ExportColumn, Recipient
 from arrears.export.labels import label_parameters, labelled_sql, reason_labels
 from arrears.export.privacy import needs_neutralising, neutralise_sql, policy_sql
+from arrears.export.spark_sql import (
+    SPARK_SOURCE_BODIES,
+    SPARK_TEAM_ORDER_CTE,
+    order_key_on_spark,
+    spec_on_spark,
+)
 from arrears.settings import source_timezone
+
+POSTGRES, SPARK = "postgres", "spark"  # the engines the SQL is written for (arrears.spark.session.engine)
 
 RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "dispute_raised", "paid_claimed")
 
@@ -26,20 +34,25 @@ RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "disp
 # queue is read twice (rows and the borrowers it needs) and a second scan is cheaper than a spilled
 # tuplestore.
 TEAM_ROWS = "(team_id = any(%(teams)s) or team_id like any(%(team_prefixes)s))"
-_QUEUE = """queue as not materialized (
+_QUEUE = """queue as {hint}(
     select *
     from marts.fct_work_queue
     where business_date = %(day)s and {routed}
 )"""
 
 
-def queue_cte(routed: str = TEAM_ROWS) -> str:
-    """The `queue` CTE: the recipient's rows of D (`routed` is its routing predicate, from arrears.routing)."""
-    return _QUEUE.format(routed=routed if routed == TEAM_ROWS else routed.replace("%", "%%"))
+def queue_cte(routed: str = TEAM_ROWS, engine: str = POSTGRES) -> str:
+    """The `queue` CTE: the recipient's rows of D (`routed` is its routing predicate, from arrears.routing).
+
+    Spark has no CTE materialisation hints (it plans the two reads itself)."""
+    hint = "not materialized " if engine == POSTGRES else ""
+    return _QUEUE.format(hint=hint, routed=routed if routed == TEAM_ROWS else routed.replace("%", "%%"))
 
 
 def latest_known(table: str, key: str, columns: str, queue_key: str | None = None) -> str:
-    """Upsert rows as known at D, for the queue's loans or borrowers only (queue_key, default the key)."""
+    """Upsert rows as known at D, for the queue's loans or borrowers only (queue_key, default the key).
+
+    Spark's spelling (no DISTINCT ON) is arrears.export.spark_sql.latest_known_on_spark."""
     queue_key = queue_key or key
     return f"""select distinct on ({key}) {columns}
         from {table}
@@ -147,12 +160,19 @@ TEAM_ORDER_CTE = """team_order as materialized (
 )"""
 
 
-def order_key_sql(team: str, rank: str) -> str:
+def team_order_cte(engine: str = POSTGRES) -> str:
+    """The `team_order` CTE in the engine's spelling."""
+    return TEAM_ORDER_CTE if engine == POSTGRES else SPARK_TEAM_ORDER_CTE
+
+
+def order_key_sql(team: str, rank: str, engine: str = POSTGRES) -> str:
     """(team in byte order, rank, NULL rank last) as one bigint: the team's position x 2^32 + the rank.
 
     Exact for any integer rank: each team's block spans position x 2^32 +- 2^31, and a NULL rank
     (2^31) sorts after every rank of its team.
     """
+    if engine != POSTGRES:
+        return order_key_on_spark(team, rank)
     return (
         f"(array_position((select team_order.teams from team_order), {team})::bigint * 4294967296"
         f" + coalesce({rank}, 2147483648))"
@@ -160,6 +180,7 @@ def order_key_sql(team: str, rank: str) -> str:
 
 
 ORDER_BY = 'p.sort_key, p.sort_loan collate "C"'
+ORDER_BY_ON_SPARK = "p.sort_key, p.sort_loan"  # Spark compares strings by their UTF-8 bytes, as "C" does
 
 
 @dataclass(frozen=True)
@@ -174,49 +195,66 @@ def _aliases_used(sql: str) -> set[str]:
     return set(re.findall(r"\b([a-z]+)\.", sql))
 
 
-def _in_language(column: ExportColumn, language: str) -> ExportColumn:
-    """A coded column carries its labels when the file's language has some (reason_labels.yml); else the codes."""
+def _in_language(column: ExportColumn, language: str, engine: str) -> ExportColumn:
+    """A coded column carries its labels when the file's language has some (reason_labels.yml); else the codes.
+
+    On Spark, the spec's functions that Spark names differently are renamed (spark_sql.spec_on_spark)."""
+    sql = column.spec.sql if engine == POSTGRES else spec_on_spark(column.spec.sql)
     labels = reason_labels(language)
-    if not column.spec.coded or labels is None:
+    if column.spec.coded and labels is not None:
+        sql = labelled_sql(sql, labels)
+    if sql == column.spec.sql:
         return column
-    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=labelled_sql(column.spec.sql, labels)))
+    return dataclasses.replace(column, spec=dataclasses.replace(column.spec, sql=sql))
 
 
-def export_query(recipient: Recipient, routed: str = TEAM_ROWS) -> ExportQuery:
+def source_body(alias: str, engine: str = POSTGRES) -> str:
+    """The body of a row source's CTE in the engine's spelling (the join clause is the same on both)."""
+    if engine == POSTGRES:
+        return _SOURCES[alias][0]
+    return SPARK_SOURCE_BODIES.get(alias, _SOURCES[alias][0])
+
+
+def export_query(recipient: Recipient, routed: str = TEAM_ROWS, engine: str = POSTGRES) -> ExportQuery:
     """The SELECT that yields the recipient's rows, in a stable order, with every policy applied.
 
-    `routed` is the recipient's routing predicate over the queue row (arrears.routing.recipient_rows_sql).
+    `routed` is the recipient's routing predicate over the queue row (arrears.routing.recipient_rows_sql);
+    `engine` the warehouse it runs on (postgres or spark: decision 042).
     """
-    columns = [_in_language(column, recipient.header_language) for column in recipient.columns]
+    columns = [_in_language(column, recipient.header_language, engine) for column in recipient.columns]
     # Policies are computed once per row in an inner select; the outer select only neutralises
     # (referencing the inner value, so a mask or hash is not evaluated three times). `offset 0`
     # keeps PostgreSQL from pulling the inner select up into the outer one, which would paste each
     # policy expression back into the neutralising CASE (a keyed hash was computed twice a row).
-    expressions = [policy_sql(column) for column in columns]
+    # Spark does not pull the inner select up into a repeated expression (its projections are only
+    # collapsed when nothing costly is duplicated), and has no `offset 0`.
+    expressions = [policy_sql(column, engine) for column in columns]
     used = set().union(*(_aliases_used(column.spec.sql) for column in columns))
     sources = tuple(alias for alias in _SOURCES if alias in used)
-    ctes = [queue_cte(routed), TEAM_ORDER_CTE] + [f"{alias} as (\n{_SOURCES[alias][0]}\n)" for alias in sources]
+    ctes = [queue_cte(routed, engine), team_order_cte(engine)]
+    ctes += [f"{alias} as (\n{source_body(alias, engine)}\n)" for alias in sources]
     joins = "\n".join(_SOURCES[alias][1] for alias in sources)
-    inner = ",\n    ".join(f'{sql} as "c{position}"' for position, sql in enumerate(expressions))
+    inner = ",\n    ".join(f"{sql} as c{position}" for position, sql in enumerate(expressions))
     outer = ", ".join(
-        neutralise_sql(f'p."c{position}"') if needs_neutralising(column) else f'p."c{position}"'
+        neutralise_sql(f"p.c{position}") if needs_neutralising(column) else f"p.c{position}"
         for position, column in enumerate(columns)
     )
-    sort_key = order_key_sql("q.team_id", "q.priority_rank")
+    sort_key = order_key_sql("q.team_id", "q.priority_rank", engine)
+    offset, order_by = ("offset 0\n", ORDER_BY) if engine == POSTGRES else ("", ORDER_BY_ON_SPARK)
     sql = (
         "with "
         + ",\n".join(ctes)
         + f"\nselect {outer}\nfrom (\nselect\n    {inner},\n    {sort_key} as sort_key,"
-        + f" q.loan_id as sort_loan\nfrom queue as q\n{joins}\noffset 0\n) as p\norder by {ORDER_BY}"
+        + f" q.loan_id as sort_loan\nfrom queue as q\n{joins}\n{offset}) as p\norder by {order_by}"
     )
     return ExportQuery(sql=sql, sources=sources)
 
 
-def control_totals_sql(routed: str = TEAM_ROWS) -> str:
+def control_totals_sql(routed: str = TEAM_ROWS, engine: str = POSTGRES) -> str:
     """Rows and overdue amount per team of the recipient's rows (the manifest's control totals)."""
     return (
         "with "
-        + queue_cte(routed)
+        + queue_cte(routed, engine)
         + """
 select coalesce(team_id, '(held)'), count(*), coalesce(sum(overdue_amount), 0)
 from queue

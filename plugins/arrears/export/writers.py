@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,12 +64,17 @@ def write_parquet(
     conn: psycopg.Connection, sql: str, params: dict[str, Any], headers: list[str], final: Path
 ) -> FileWritten:
     """Write the rows as one Parquet file (columns named by the headers), for recipients that load it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    return write_parquet_rows(rows, headers, final)
+
+
+def write_parquet_rows(rows: list[tuple[Any, ...]], headers: list[str], final: Path) -> FileWritten:
+    """The Parquet file of rows given as tuples (types inferred from the values, whichever engine read them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
     table = pa.table({header: pa.array(list(values)) for header, values in zip(headers, columns, strict=True)})
     buffer = pa.BufferOutputStream()
@@ -91,7 +97,14 @@ def write_xlsx(
     with conn.cursor(name="xlsx_rows") as cursor:
         cursor.itersize = FETCH_ROWS
         cursor.execute(sql, params)
-        data, rows = xlsx_bytes(cursor, columns, title, created)
+        return write_xlsx_rows(cursor, columns, final, title, created)
+
+
+def write_xlsx_rows(
+    rows: Iterable[tuple[Any, ...]], columns: list[XlsxColumn], final: Path, title: str, created: dt.datetime
+) -> FileWritten:
+    """The workbook of rows given as tuples, whichever engine read them."""
+    data, count = xlsx_bytes(rows, columns, title, created)
     with atomic_writer(final) as writer:
         writer.write(data)
-    return FileWritten(path=final, rows=rows, sha256=writer.sha256)
+    return FileWritten(path=final, rows=count, sha256=writer.sha256)

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arrears.errors import ArrearsError
+from arrears.export.config import Recipient
+from arrears.export.privacy import is_text
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
@@ -130,3 +132,19 @@ def xlsx_bytes(rows: Any, columns: list[XlsxColumn], title: str, created: dt.dat
     writer.finish(count)
     workbook.close()
     return buffer.getvalue(), count
+
+
+@dataclass(frozen=True)
+class XlsxSheet:
+    """How a recipient's rows are laid out as a sheet: its columns, its title and the document's date."""
+
+    columns: list[XlsxColumn]
+    title: str
+    created: dt.datetime
+
+
+def xlsx_sheet(target: Recipient, business_date: dt.date) -> XlsxSheet:
+    """The recipient's sheet of a date; created at the business date, not the clock, so the bytes repeat."""
+    columns = [XlsxColumn(column.header(target.header_language), is_text(column)) for column in target.columns]
+    created = dt.datetime.combine(business_date, dt.time(), tzinfo=dt.UTC)
+    return XlsxSheet(columns, f"{target.name} {business_date.isoformat()}", created)
