@@ -25,11 +25,12 @@ def _exposures() -> dict[str, dict]:
 
 
 def _relations(depends_on: list[str]) -> set[str]:
-    """`ref('m')` -> marts.m; `source('s', 't')` -> s.t (the names the exporting SQL uses)."""
+    """`ref('m')` -> marts.m (stored.m for a stored_ model); `source('s', 't')` -> s.t (the names the SQL uses)."""
     found = set()
     for item in depends_on:
         if ref := re.fullmatch(r"ref\('(\w+)'\)", item):
-            found.add(f"marts.{ref.group(1)}")
+            schema = "stored" if ref.group(1).startswith("stored_") else "marts"
+            found.add(f"{schema}.{ref.group(1)}")
         elif source := re.fullmatch(r"source\('(\w+)', '(\w+)'\)", item):
             found.add(f"{source.group(1)}.{source.group(2)}")
         else:
@@ -48,7 +49,7 @@ def test_every_recipient_has_an_exposure_reading_what_its_file_reads() -> None:
     assert {exposure(name) for name in recipients} == {name for name in exposures if name.startswith("export_")}
     for name, recipient in recipients.items():
         sql = export_query(recipient).sql + (numbers_query("true") if recipient.numbers_file else "")
-        read = set(re.findall(r"\b((?:marts|pii|raw)\.\w+)", sql))
+        read = set(re.findall(r"\b((?:marts|stored|pii|raw)\.\w+)", sql))
         assert _relations(exposures[exposure(name)]["depends_on"]) == read, name
 
 

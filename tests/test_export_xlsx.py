@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.support.exports import clear_gate, read_csv, use_recipients
-from tests.support.marts import add_borrower, add_loan, create_marts
+from tests.support.marts import add_borrower, add_loan, add_raw, create_marts
 from tests.support.routing_spec import reroute
 
 D = dt.date(2024, 3, 5)
@@ -71,6 +71,52 @@ def test_legal_xlsx_keeps_id_phone_and_dates_as_text_with_a_frozen_chinese_heade
     ]
     recorded = conn.execute("select file, rows, sha256 from audit.exports where recipient = 'legal'").fetchall()
     assert recorded == [(path.name, 1, manifest["files"][0]["sha256"])]
+
+
+def test_legal_file_counts_payments_and_contacts_as_first_delivered_up_to_the_date(
+    conn: psycopg.Connection, arrears_home: Path
+) -> None:
+    """Business rules §1-3: an event counts from its first delivery on or before D; a payment counts from its value
+    date and a reversal cancels it entirely; a contact counts on its borrower-local date (UTC+8 here)."""
+    import openpyxl
+
+    from arrears.export import export_recipient
+
+    _legal_loan(conn)
+    loan, before = "L0000000001", D - dt.timedelta(days=3)
+
+    def payment(day: dt.date, line: int, payment_id: str, value_date: dt.date, **extra: object) -> None:
+        add_raw(conn, "raw.payments", day, line, payment_id=payment_id, loan_id=loan, value_date=value_date,
+                received_at=dt.datetime(2024, 3, 1, tzinfo=dt.UTC), amount=Decimal("100.00"), channel="alipay",
+                **extra)  # fmt: skip
+
+    payment(before, 1, "P1", before)  # counts
+    payment(before, 2, "P2", before - dt.timedelta(days=1))  # reversed on D: cancelled, its money back
+    payment(D, 1, "R2", D, reversal_of="P2")
+    payment(D, 2, "P3", D + dt.timedelta(days=1))  # valued after D: not yet
+    payment(D + dt.timedelta(days=1), 1, "P4", before)  # delivered after D: not known at D
+    payment(D, 3, "P1", D)  # P1 redelivered with another value date: the first delivery wins
+
+    def action(day: dt.date, line: int, action_id: str, at: dt.datetime, direction: str, outcome: str) -> None:
+        values = {"borrower_id": "B0000000001", "action_at": at, "channel": "call", "direction": direction}
+        add_raw(conn, "raw.collection_actions", day, line, action_id=action_id, loan_id=loan, outcome=outcome, **values)
+
+    # 2024-03-04 17:00 UTC is 2024-03-05 01:00 in Shanghai: D's contact. 2024-03-05 16:30 UTC is already D + 1.
+    action(before, 1, "A1", dt.datetime(2024, 3, 2, 2, tzinfo=dt.UTC), "outbound", "no_answer")
+    action(D, 1, "A2", dt.datetime(2024, 3, 4, 17, tzinfo=dt.UTC), "outbound", "promise_to_pay")
+    action(D, 2, "A3", dt.datetime(2024, 3, 3, 9, tzinfo=dt.UTC), "inbound", "right_party_contact")
+    action(D, 3, "A4", dt.datetime(2024, 3, 5, 16, 30, tzinfo=dt.UTC), "outbound", "right_party_contact")
+
+    path = export_recipient(D, "legal").files[0].path
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    row = {cell.value: value.value for cell, value in zip(sheet[1], sheet[2], strict=True)}
+    assert row["还款笔数"] == 1  # P1 (P2 reversed, P3 not yet valued, P4 not yet delivered)
+    assert row["已还总额"] == 100  # P1 + P2 - R2
+    assert row["最近还款日"] == before.isoformat()
+    assert row["催收次数"] == 2  # A1, A2 outbound by D (A4 is D + 1 in Shanghai; A3 inbound)
+    assert row["本人联系次数"] == 2  # A2 and A3
+    assert row["最近联系日"] == D.isoformat()
 
 
 def test_xlsx_reexport_is_byte_identical(conn: psycopg.Connection, arrears_home: Path) -> None:

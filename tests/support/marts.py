@@ -7,6 +7,7 @@ types come from its dbt contract (`mart_ddl`), so the stand-ins cannot drift fro
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -87,12 +88,39 @@ from marts.fct_loan_delinquency_daily group by business_date, stage
 """
 
 
+def _right_party_outcomes() -> str:
+    """The outcomes the action_outcomes seed counts as a right-party contact, as an SQL list."""
+    with (REPO_ROOT / "dbt_project" / "seeds" / "action_outcomes.csv").open(encoding="utf-8") as seed:
+        rows = list(csv.DictReader(seed))
+    return ", ".join(f"'{row['outcome']}'" for row in rows if row["is_right_party_contact"] == "true")
+
+
+# The exports read payments and actions as first delivered from the build's stored tables (§1: an event is kept
+# from its first delivery); here views over the landing rows a test writes give the columns the exports read.
+def stored_views() -> list[str]:
+    return [
+        "create schema if not exists stored",
+        """create or replace view stored.stored_payments as
+        select distinct on (payment_id) payment_id, loan_id, value_date, amount, reversal_of,
+            reversal_of is not null as is_reversal, _business_date as delivered_on
+        from raw.payments order by payment_id, _business_date, _line""",
+        f"""create or replace view stored.stored_collection_actions as
+        select distinct on (action_id) action_id, loan_id, direction,
+            (action_at at time zone 'Asia/Shanghai')::date as action_local_date,
+            coalesce(outcome in ({_right_party_outcomes()}), false) as is_right_party_contact,
+            _business_date as delivered_on
+        from raw.collection_actions order by action_id, _business_date, _line""",
+    ]
+
+
 def create_marts(conn: psycopg.Connection) -> None:
-    """Create the stand-in published marts, empty, and the per-night counts over them."""
+    """Create the stand-in published marts, empty, the per-night counts over them and the stored events."""
     for model in STAND_IN_MARTS:
         conn.execute(mart_ddl(model))
     conn.execute(ROW_COUNTS_VIEW)
     conn.execute(STAGE_COUNTS_VIEW)
+    for statement in stored_views():
+        conn.execute(statement)
 
 
 def bucket_for(dpd: int) -> str:

@@ -20,11 +20,8 @@ from arrears.export.spark_sql import (
     order_key_on_spark,
     spec_on_spark,
 )
-from arrears.settings import source_timezone
 
 POSTGRES, SPARK = "postgres", "spark"  # the engines the SQL is written for (arrears.spark.session.engine)
-
-RPC_OUTCOMES = ("right_party_contact", "promise_to_pay", "refused_to_pay", "dispute_raised", "paid_claimed")
 
 # A team matches itself and its `<team>:<name>` sub-teams. Written as `=` / prefix `like` (not
 # split_part) so the planner can estimate it from the column statistics. The export itself selects by
@@ -94,38 +91,34 @@ _SOURCES: dict[str, tuple[str, str]] = {
         group by loan_id""",
         "left join sch on sch.loan_id = q.loan_id",
     ),
+    # Payments and actions as first delivered (§1), read from the build's stored tables by their loan_id index:
+    # raw's partitions are indexed by their key only, so reading raw meant every payment and action ever
+    # delivered for each recipient. The same SQL on both engines.
     "pay": (
-        """select loan_id,
-            count(*) filter (where reversal_of is null and not reversed) as payments,
-            sum(case when reversal_of is null then amount else -amount end) as paid_total,
-            max(value_date) filter (where reversal_of is null and not reversed) as last_payment_on
-        from (
-            select p.*, exists (
-                select 1 from raw.payments as r
-                where r.reversal_of = p.payment_id and r._business_date <= %(day)s and r.value_date <= %(day)s
-            ) as reversed
-            from (
-                select distinct on (payment_id) *
-                from raw.payments
-                where _business_date <= %(day)s and value_date <= %(day)s and loan_id in (select loan_id from queue)
-                order by payment_id, _business_date, _line
-            ) as p
-        ) as known
-        group by loan_id""",
+        """select known.loan_id,
+            count(case when not known.is_reversal and reversals.reversal_of is null then 1 end) as payments,
+            sum(case when known.is_reversal then -known.amount else known.amount end) as paid_total,
+            max(case when not known.is_reversal and reversals.reversal_of is null then known.value_date end)
+                as last_payment_on
+        from stored.stored_payments as known
+        left join (
+            select distinct reversal_of
+            from stored.stored_payments
+            where reversal_of is not null and delivered_on <= %(day)s and value_date <= %(day)s
+        ) as reversals on reversals.reversal_of = known.payment_id
+        where known.delivered_on <= %(day)s and known.value_date <= %(day)s
+            and known.loan_id in (select loan_id from queue)
+        group by known.loan_id""",
         "left join pay on pay.loan_id = q.loan_id",
     ),
+    # Borrower-local dates and right-party outcomes as the marts count them (stored_collection_actions).
     "act": (
         """select loan_id,
-            count(*) filter (where direction = 'outbound') as attempts,
-            count(*) filter (where outcome = any(%(rpc_outcomes)s)) as rpc,
-            max((action_at at time zone %(tz)s)::date) as last_contact_on
-        from (
-            select distinct on (action_id) *
-            from raw.collection_actions
-            where _business_date <= %(day)s and loan_id in (select loan_id from queue)
-            order by action_id, _business_date, _line
-        ) as known
-        where (action_at at time zone %(tz)s)::date <= %(day)s
+            count(case when direction = 'outbound' then 1 end) as attempts,
+            count(case when is_right_party_contact then 1 end) as rpc,
+            max(action_local_date) as last_contact_on
+        from stored.stored_collection_actions
+        where delivered_on <= %(day)s and action_local_date <= %(day)s and loan_id in (select loan_id from queue)
         group by loan_id""",
         "left join act on act.loan_id = q.loan_id",
     ),
@@ -269,8 +262,6 @@ def query_parameters(recipient: Recipient, day: object) -> dict[str, object]:
         "day": day,
         "teams": list(recipient.teams),
         "team_prefixes": [_like_escape(team) + ":%" for team in recipient.teams],
-        "rpc_outcomes": list(RPC_OUTCOMES),
-        "tz": source_timezone(),
     } | label_parameters(reason_labels(recipient.header_language))
 
 

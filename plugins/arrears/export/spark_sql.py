@@ -3,9 +3,8 @@
 The column specs (columns.yml), the masks, the formula neutralisation, the reason labels, the joins and
 the control totals are one SQL text both engines run. What differs is written here, beside nothing else:
 - the point-in-time sources: PostgreSQL's `DISTINCT ON` is Spark's `QUALIFY row_number() ... = 1`; the next
-  instalment's amount (`(array_agg(... order by ...) filter (...))[1]`) is `min_by` over the same order; a
-  payment's reversal is a left join instead of a correlated EXISTS in the select list; `= any(array)` is
-  `array_contains`; `at time zone` is `from_utc_timestamp` (the session's time zone is UTC);
+  instalment's amount (`(array_agg(... order by ...) filter (...))[1]`) is `min_by` over the same order
+  (payments and actions are read from the stored tables with one SQL text for both engines);
 - the keyed hash: HMAC-SHA256 from `sha2`/`unhex` over binary instead of bytea and `sha256()`;
 - the file order: the team's position from `sort_array(collect_set(...))` (Spark sorts strings by their
   UTF-8 bytes, PostgreSQL's `collate "C"`), NULLs placed where PostgreSQL places them (ASC: last);
@@ -37,18 +36,9 @@ def latest_known_on_spark(table: str, key: str, columns: str, queue_key: str | N
         ) = 1"""
 
 
-def _first_delivery(table: str, key: str, where: str = "") -> str:
-    """An event as first delivered, for the queue's loans (PostgreSQL: distinct on (key) ... order by delivery)."""
-    return f"""select *
-            from {table}
-            where _business_date <= %(day)s {where}and loan_id in (select loan_id from queue)
-            qualify row_number() over (partition by {key} order by _business_date, _line) = 1"""
-
-
 _INSTALLMENTS_KNOWN = latest_known_on_spark(
     "raw.installments", "loan_id, schedule_version, installment_no", "*", "loan_id"
 )
-_LOCAL_DATE = "to_date(from_utc_timestamp(action_at, %(tz)s))"
 
 SPARK_SOURCE_BODIES: dict[str, str] = {
     "b": latest_known_on_spark(
@@ -68,27 +58,6 @@ SPARK_SOURCE_BODIES: dict[str, str] = {
             from ({_INSTALLMENTS_KNOWN}) as known
         ) as versions
         where schedule_version = version_in_force
-        group by loan_id""",
-    "pay": f"""select loan_id,
-            count(*) filter (where reversal_of is null and not reversed) as payments,
-            sum(case when reversal_of is null then amount else -amount end) as paid_total,
-            max(value_date) filter (where reversal_of is null and not reversed) as last_payment_on
-        from (
-            select p.*, r.reversed_payment is not null as reversed
-            from ({_first_delivery("raw.payments", "payment_id", "and value_date <= %(day)s ")}) as p
-            left join (
-                select distinct reversal_of as reversed_payment
-                from raw.payments
-                where reversal_of is not null and _business_date <= %(day)s and value_date <= %(day)s
-            ) as r on r.reversed_payment = p.payment_id
-        ) as known
-        group by loan_id""",
-    "act": f"""select loan_id,
-            count(*) filter (where direction = 'outbound') as attempts,
-            count(*) filter (where array_contains(%(rpc_outcomes)s, outcome)) as rpc,
-            max({_LOCAL_DATE}) as last_contact_on
-        from ({_first_delivery("raw.collection_actions", "action_id")}) as known
-        where {_LOCAL_DATE} <= %(day)s
         group by loan_id""",
     "lc": f"""select loan_id, case_id, court
         from ({latest_known_on_spark("raw.legal_cases", "case_id", "*", "loan_id")}) as known
