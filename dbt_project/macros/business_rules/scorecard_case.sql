@@ -166,10 +166,14 @@
     build, the day before the first scored night (it counts every matured one); else the latest scored night
     counted by an earlier night (matured_on < D), read when the model runs so the planner sees the date (a
     parameter would hide how few rows it selects); when nothing was ever counted, the day before the first
-    scored night, or when nothing is scored, the last matured night (nothing to count). -#}
+    scored night, or when nothing is scored, the last matured night (nothing to count). The first scored
+    night is searched from the earliest activation on (the features' index by date then stops at once; the
+    unscored nights before it hold a row per loan each). -#}
 {% macro score_outcomes_counted_until() -%}
-    {%- set scores = ref('int_loan_scores_daily') -%}
-    {%- set first_scored_sql = '(select min(first_scored.business_date) from ' ~ scores ~ ' as first_scored)' -%}
+    {%- set features = ref('int_score_features_daily') -%}
+    {%- set first_scored_sql = '(select min(first_scored.business_date) from ' ~ features ~ ' as first_scored'
+        ~ ' where first_scored.scorecard_version is not null and first_scored.business_date >= '
+        ~ '(select min(activations.effective_from) from ' ~ ref('stg_scorecard_activations') ~ ' as activations))' -%}
     {%- set first_scored = add_days(first_scored_sql, -1) -%}
     {%- if not is_incremental() or not execute -%}
         {{- return(first_scored) -}}
@@ -183,4 +187,72 @@
         {{- return(add_days(business_date(), '-' ~ var('score_horizon_days'))) -}}
     {%- endif -%}
     {{- return("cast('" ~ until ~ "' as date)") -}}
+{%- endmacro %}
+
+
+{#- A SELECT over `source` (a relation or CTE holding the score's features) giving its `columns` and the
+    score by `bins` (active_scorecard_bins): scorecard_version, score_points, score_logit and
+    score_probability, all NULL when `bins` is empty (no version active). Each feature is cast once (the
+    CASEs compare the cast value); points and the log-odds in integer units of 10^-scale are summed as
+    exact integers, then the log-odds goes back to an exact decimal with `scale` decimals (decision 031). -#}
+{% macro scorecard_scores_select(bins, source, columns) -%}
+    {%- set scored = bins | length > 0 -%}
+    {%- set scale = scorecard_logit_scale(bins) -%}
+    {%- set numeric_features = var('score_numeric_features') -%}
+    {%- set categorical_features = var('score_categorical_features') -%}
+    {%- set features = numeric_features + categorical_features -%}
+    {%- set unit = '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' -%}
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        cast({{ "'" ~ bins[0]['version'] ~ "'" if scored else 'null' }} as {{ dbt.type_string() }})
+            as scorecard_version,
+        cast(points as integer) as score_points,
+        cast(logit as numeric(18, 8)) as score_logit,
+        cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
+    from (
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            points,
+            cast(logit_units as numeric) * {{ unit }} as logit
+        from (
+            select
+                {%- for column in columns %}
+                {{ column }},
+                {%- endfor %}
+                {%- if scored %}
+                cast({{ bins[0]['base_points'] }} as integer)
+                {%- for feature in features %}
+                    + {{ scorecard_feature_case(
+                        bins, feature, 'points', feature in categorical_features, 'score_input_' ~ feature, scale
+                    ) }}
+                {%- endfor %} as points,
+                cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} as {{ dbt.type_bigint() }})
+                {%- for feature in features %}
+                    + {{ scorecard_feature_case(
+                        bins, feature, 'units', feature in categorical_features, 'score_input_' ~ feature, scale
+                    ) }}
+                {%- endfor %} as logit_units
+                {%- else %}
+                cast(null as integer) as points,
+                cast(null as {{ dbt.type_bigint() }}) as logit_units
+                {%- endif %}
+            from (
+                select
+                    {%- for column in columns %}
+                    {{ column }},
+                    {%- endfor %}
+                    {%- for feature in numeric_features %}
+                    cast({{ feature }} as {{ dbt.type_float() }}) as score_input_{{ feature }},
+                    {%- endfor %}
+                    {%- for feature in categorical_features %}
+                    cast({{ feature }} as {{ dbt.type_string() }}) as score_input_{{ feature }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                from {{ source }}
+            ) as score_inputs
+        ) as score_sums
+    ) as score_logits
 {%- endmacro %}
