@@ -26,8 +26,8 @@
 {%- endmacro %}
 
 {#- One feature's share of the score as a CASE over its bins: `measure` is 'units' (the log-odds share as an
-    integer count of 10^-scale, so the sum is exact integer arithmetic; scorecard_logit_scale) or 'points'.
-    `value` is the feature already cast once (float or text). Numeric bins are [lower, upper) (NULL bound =
+    integer count of 10^-scale, so the sum is exact integer arithmetic; scorecard_logit_scale), 'points', or
+    'packed' (both in one bigint, scorecard_scores_select). `value` is the feature already cast once (float or text). Numeric bins are [lower, upper) (NULL bound =
     unbounded), a category matches its bin, an empty value takes the missing bin; no bin (an unknown
     category, a value in a gap) adds 0. Numeric bins in ascending order without overlaps, as training writes
     them, compile to a chain of `value < upper` tests (one comparison per bin passed); any other layout to
@@ -116,11 +116,16 @@
     {{- return(true) -}}
 {%- endmacro %}
 
-{#- A bin's share as a SQL literal: its points as an integer, or its log-odds share in integer units of
-    10^-scale (a bigint: the exact decimal moved by `scale` places). -#}
+{#- A bin's share as a SQL literal: its points as an integer, its log-odds share in integer units of
+    10^-scale (a bigint: the exact decimal moved by `scale` places), or both packed in one bigint (points x
+    2^40 + units, scorecard_scores_select). -#}
 {% macro scorecard_share(bin, measure, scale) -%}
     {%- if measure == 'points' -%}
         {{- return('cast(' ~ bin['points'] ~ ' as integer)') -}}
+    {%- endif -%}
+    {%- if measure == 'packed' -%}
+        {%- set packed = (bin['points'] | int) * 1099511627776 + (scorecard_decimal_units(bin['logit'], scale) | int) -%}
+        {{- return('cast(' ~ packed ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
     {%- endif -%}
     {{- return('cast(' ~ scorecard_decimal_units(bin['logit'], scale) ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
 {%- endmacro %}
@@ -192,9 +197,13 @@
 
 {#- A SELECT over `source` (a relation or CTE holding the score's features) giving its `columns` and the
     score by `bins` (active_scorecard_bins): scorecard_version, score_points, score_logit and
-    score_probability, all NULL when `bins` is empty (no version active). Each feature is cast once (the
-    CASEs compare the cast value); points and the log-odds in integer units of 10^-scale are summed as
-    exact integers, then the log-odds goes back to an exact decimal with `scale` decimals (decision 031). -#}
+    score_probability, all NULL when `bins` is empty (no version active). Each feature is cast once, in a
+    step computed once per row (subquery_computed_once: the CASEs compare the cast value, not a copy of the
+    expression that computed it). One CASE per feature gives both of its bin's shares packed in one bigint
+    (scorecard_packed_shares): the points times 2^40 plus the log-odds in integer units of 10^-scale; the
+    packed sum is exact integer arithmetic and unpacks into the points and the log-odds, which goes back to an
+    exact decimal with `scale` decimals (decision 031). A scorecard whose shares could overflow the packing
+    sums two CASEs per feature instead (same values). -#}
 {% macro scorecard_scores_select(bins, source, columns) -%}
     {%- set scored = bins | length > 0 -%}
     {%- set scale = scorecard_logit_scale(bins) -%}
@@ -202,6 +211,10 @@
     {%- set categorical_features = var('score_categorical_features') -%}
     {%- set features = numeric_features + categorical_features -%}
     {%- set unit = '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' -%}
+    {%- set packed = scored and scorecard_shares_pack(bins, features, scale) -%}
+    {#- 2^40 and 2^39: the points' place in a packed share, and the bound of the log-odds units' sum -#}
+    {%- set points_place = 1099511627776 -%}
+    {%- set units_bound = 549755813888 -%}
     select
         {%- for column in columns %}
         {{ column }},
@@ -216,43 +229,93 @@
             {%- for column in columns %}
             {{ column }},
             {%- endfor %}
+            {%- if packed %}
+            cast({{ bins[0]['base_points'] }} as integer)
+            + cast((shares - logit_units) / {{ points_place }} as integer) as points,
+            cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} + logit_units as numeric) * {{ unit }}
+                as logit
+            {%- else %}
             points,
             cast(logit_units as numeric) * {{ unit }} as logit
+            {%- endif %}
         from (
             select
                 {%- for column in columns %}
                 {{ column }},
                 {%- endfor %}
-                {%- if scored %}
-                cast({{ bins[0]['base_points'] }} as integer)
-                {%- for feature in features %}
-                    + {{ scorecard_feature_case(
-                        bins, feature, 'points', feature in categorical_features, 'score_input_' ~ feature, scale
-                    ) }}
-                {%- endfor %} as points,
-                cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} as {{ dbt.type_bigint() }})
-                {%- for feature in features %}
-                    + {{ scorecard_feature_case(
-                        bins, feature, 'units', feature in categorical_features, 'score_input_' ~ feature, scale
-                    ) }}
-                {%- endfor %} as logit_units
+                {%- if packed %}
+                shares,
+                -- the low 40 bits, as a signed count: the log-odds units' sum
+                ((shares + {{ units_bound }}) % {{ points_place }} + {{ points_place }}) % {{ points_place }}
+                - {{ units_bound }} as logit_units
                 {%- else %}
-                cast(null as integer) as points,
-                cast(null as {{ dbt.type_bigint() }}) as logit_units
+                points,
+                logit_units
                 {%- endif %}
             from (
                 select
                     {%- for column in columns %}
                     {{ column }},
                     {%- endfor %}
-                    {%- for feature in numeric_features %}
-                    cast({{ feature }} as {{ dbt.type_float() }}) as score_input_{{ feature }},
-                    {%- endfor %}
-                    {%- for feature in categorical_features %}
-                    cast({{ feature }} as {{ dbt.type_string() }}) as score_input_{{ feature }}{{ ',' if not loop.last }}
-                    {%- endfor %}
-                from {{ source }}
-            ) as score_inputs
-        ) as score_sums
+                    {%- if packed %}
+                    cast(0 as {{ dbt.type_bigint() }})
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'packed', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as shares
+                    {%- elif scored %}
+                    cast({{ bins[0]['base_points'] }} as integer)
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'points', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as points,
+                    cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} as {{ dbt.type_bigint() }})
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'units', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as logit_units
+                    {%- else %}
+                    cast(null as integer) as points,
+                    cast(null as {{ dbt.type_bigint() }}) as logit_units
+                    {%- endif %}
+                from (
+                    select
+                        {%- for column in columns %}
+                        {{ column }},
+                        {%- endfor %}
+                        {%- for feature in numeric_features %}
+                        cast({{ feature }} as {{ dbt.type_float() }}) as score_input_{{ feature }},
+                        {%- endfor %}
+                        {%- for feature in categorical_features %}
+                        cast({{ feature }} as {{ dbt.type_string() }}) as score_input_{{ feature }}{{ ',' if not loop.last }}
+                        {%- endfor %}
+                    from {{ source }}
+                    {{ subquery_computed_once() }}
+                ) as score_inputs
+            ) as score_sums
+            {{ subquery_computed_once() }}
+        ) as score_parts
     ) as score_logits
+{%- endmacro %}
+
+{#- True when every sum of one share per feature fits the packing of scorecard_scores_select: the points'
+    sum within +-2^14 and the log-odds units' sum within +-2^38 (a margin under 2^15 and 2^39), so the packed
+    bigint sum (points x 2^40 + units) stays under 2^63 and unpacks exactly. -#}
+{% macro scorecard_shares_pack(bins, features, scale) -%}
+    {%- set most_points = [0] -%}
+    {%- set most_units = [0] -%}
+    {%- for feature in features -%}
+        {%- set points = [0] -%}
+        {%- set units = [0] -%}
+        {%- for bin in bins if bin['feature'] == feature -%}
+            {%- do points.append((bin['points'] | int) | abs) -%}
+            {%- do units.append((scorecard_decimal_units(bin['logit'], scale) | int) | abs) -%}
+        {%- endfor -%}
+        {%- do most_points.append(points | max) -%}
+        {%- do most_units.append(units | max) -%}
+    {%- endfor -%}
+    {{- return((most_points | sum) < 16384 and (most_units | sum) < 274877906944) -}}
 {%- endmacro %}

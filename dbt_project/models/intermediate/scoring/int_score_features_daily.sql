@@ -242,6 +242,8 @@ final as (
         is_lost_contact,
         is_label_event
     from features
+    -- each row's features computed once: the score's CASEs below read them many times
+    {{ subquery_computed_once() }}
 ),
 
 -- The score of every row by the version active at D (no version: NULL score columns).
