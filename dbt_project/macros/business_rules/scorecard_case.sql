@@ -200,7 +200,7 @@
     score_probability, all NULL when `bins` is empty (no version active). Each feature is cast once, in a
     step computed once per row (subquery_computed_once: the CASEs compare the cast value, not a copy of the
     expression that computed it). One CASE per feature gives both of its bin's shares packed in one bigint
-    (scorecard_packed_shares): the points times 2^40 plus the log-odds in integer units of 10^-scale; the
+    (checked by scorecard_shares_pack): the points times 2^40 plus the log-odds in integer units of 10^-scale; the
     packed sum is exact integer arithmetic and unpacks into the points and the log-odds, which goes back to an
     exact decimal with `scale` decimals (decision 031). A scorecard whose shares could overflow the packing
     sums two CASEs per feature instead (same values). -#}
