@@ -150,7 +150,10 @@ def _warehouse_scores(night: str) -> list[tuple]:
     from arrears.transform import dbt_invoke
 
     features = f"(select * from intermediate.int_score_features_daily where business_date = '{SCORED_NIGHT}') as night"
-    inline = f"{{{{ scorecard_scores_select(active_scorecard_bins(), \"{features}\", ['loan_id']) }}}}"
+    inline = (
+        "-- depends_on: {{ ref('stg_scorecard_bins') }}\n"
+        f"{{{{ scorecard_scores_select(active_scorecard_bins(), \"{features}\", ['loan_id']) }}}}"
+    )
     compiled = dbt_invoke(["compile", "--vars", night, "--inline", inline])
     assert compiled.success
     query = compiled.result.results[0].node.compiled_code

@@ -124,7 +124,8 @@
         {{- return('cast(' ~ bin['points'] ~ ' as integer)') -}}
     {%- endif -%}
     {%- if measure == 'packed' -%}
-        {%- set packed = (bin['points'] | int) * 1099511627776 + (scorecard_decimal_units(bin['logit'], scale) | int) -%}
+        {%- set units = scorecard_decimal_units(bin['logit'], scale) | int -%}
+        {%- set packed = (bin['points'] | int) * 1099511627776 + units -%}
         {{- return('cast(' ~ packed ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
     {%- endif -%}
     {{- return('cast(' ~ scorecard_decimal_units(bin['logit'], scale) ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
