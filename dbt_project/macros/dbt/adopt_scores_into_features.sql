@@ -9,7 +9,8 @@
     {{ return(adapter.dispatch('adopt_scores_into_features')()) }}
 {%- endmacro %}
 
-{#- Spark homes were never built with the scores' own table (decision 029 came with a fresh build). -#}
+{#- Any engine but PostgreSQL: nothing. A Spark home built before decision 043 gets the view in place of its
+    scores table: its past nights' scores are rebuilt only by a full refresh (docs/decisions/043). -#}
 {% macro default__adopt_scores_into_features() -%}
     select 1
 {%- endmacro %}
