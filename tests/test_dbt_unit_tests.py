@@ -29,7 +29,7 @@ def test_every_dbt_unit_test_runs_and_passes(conn: psycopg.Connection) -> None:
     defined = _defined_unit_tests()
     # A unit test that mocks an incremental model's own rows (`input: this`) reads that relation's columns,
     # so the model must exist before its unit test runs: build it (and what it reads) once first.
-    build(date(2026, 3, 10), select=["+fct_agency_placements", "+int_score_features_daily", "+int_arrangement_states"])
+    build(date(2026, 3, 10), select=["+fct_agency_placements", "+int_score_label_events", "+int_arrangement_states"])
     result = build(date(2026, 3, 10), unit_tests=True)
 
     ran = {n.name: n.status for n in result.nodes if n.resource_type == "unit_test"}

@@ -26,8 +26,8 @@
 {%- endmacro %}
 
 {#- One feature's share of the score as a CASE over its bins: `measure` is 'units' (the log-odds share as an
-    integer count of 10^-scale, so the sum is exact integer arithmetic; scorecard_logit_scale) or 'points'.
-    `value` is the feature already cast once (float or text). Numeric bins are [lower, upper) (NULL bound =
+    integer count of 10^-scale, so the sum is exact integer arithmetic; scorecard_logit_scale), 'points', or
+    'packed' (both in one bigint, scorecard_scores_select). `value` is the feature already cast once (float or text). Numeric bins are [lower, upper) (NULL bound =
     unbounded), a category matches its bin, an empty value takes the missing bin; no bin (an unknown
     category, a value in a gap) adds 0. Numeric bins in ascending order without overlaps, as training writes
     them, compile to a chain of `value < upper` tests (one comparison per bin passed); any other layout to
@@ -116,11 +116,17 @@
     {{- return(true) -}}
 {%- endmacro %}
 
-{#- A bin's share as a SQL literal: its points as an integer, or its log-odds share in integer units of
-    10^-scale (a bigint: the exact decimal moved by `scale` places). -#}
+{#- A bin's share as a SQL literal: its points as an integer, its log-odds share in integer units of
+    10^-scale (a bigint: the exact decimal moved by `scale` places), or both packed in one bigint (points x
+    2^40 + units, scorecard_scores_select). -#}
 {% macro scorecard_share(bin, measure, scale) -%}
     {%- if measure == 'points' -%}
         {{- return('cast(' ~ bin['points'] ~ ' as integer)') -}}
+    {%- endif -%}
+    {%- if measure == 'packed' -%}
+        {%- set units = scorecard_decimal_units(bin['logit'], scale) | int -%}
+        {%- set packed = (bin['points'] | int) * 1099511627776 + units -%}
+        {{- return('cast(' ~ packed ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
     {%- endif -%}
     {{- return('cast(' ~ scorecard_decimal_units(bin['logit'], scale) ~ ' as ' ~ dbt.type_bigint() ~ ')') -}}
 {%- endmacro %}
@@ -166,10 +172,14 @@
     build, the day before the first scored night (it counts every matured one); else the latest scored night
     counted by an earlier night (matured_on < D), read when the model runs so the planner sees the date (a
     parameter would hide how few rows it selects); when nothing was ever counted, the day before the first
-    scored night, or when nothing is scored, the last matured night (nothing to count). -#}
+    scored night, or when nothing is scored, the last matured night (nothing to count). The first scored
+    night is searched from the earliest activation on (the features' index by date then stops at once; the
+    unscored nights before it hold a row per loan each). -#}
 {% macro score_outcomes_counted_until() -%}
-    {%- set scores = ref('int_loan_scores_daily') -%}
-    {%- set first_scored_sql = '(select min(first_scored.business_date) from ' ~ scores ~ ' as first_scored)' -%}
+    {%- set features = ref('int_score_features_daily') -%}
+    {%- set first_scored_sql = '(select min(first_scored.business_date) from ' ~ features ~ ' as first_scored'
+        ~ ' where first_scored.scorecard_version is not null and first_scored.business_date >= '
+        ~ '(select min(activations.effective_from) from ' ~ ref('stg_scorecard_activations') ~ ' as activations))' -%}
     {%- set first_scored = add_days(first_scored_sql, -1) -%}
     {%- if not is_incremental() or not execute -%}
         {{- return(first_scored) -}}
@@ -183,4 +193,130 @@
         {{- return(add_days(business_date(), '-' ~ var('score_horizon_days'))) -}}
     {%- endif -%}
     {{- return("cast('" ~ until ~ "' as date)") -}}
+{%- endmacro %}
+
+
+{#- A SELECT over `source` (a relation or CTE holding the score's features) giving its `columns` and the
+    score by `bins` (active_scorecard_bins): scorecard_version, score_points, score_logit and
+    score_probability, all NULL when `bins` is empty (no version active). Each feature is cast once, in a
+    step computed once per row (subquery_computed_once: the CASEs compare the cast value, not a copy of the
+    expression that computed it). One CASE per feature gives both of its bin's shares packed in one bigint
+    (checked by scorecard_shares_pack): the points times 2^40 plus the log-odds in integer units of 10^-scale; the
+    packed sum is exact integer arithmetic and unpacks into the points and the log-odds, which goes back to an
+    exact decimal with `scale` decimals (decision 031). A scorecard whose shares could overflow the packing
+    sums two CASEs per feature instead (same values). -#}
+{% macro scorecard_scores_select(bins, source, columns) -%}
+    {%- set scored = bins | length > 0 -%}
+    {%- set scale = scorecard_logit_scale(bins) -%}
+    {%- set numeric_features = var('score_numeric_features') -%}
+    {%- set categorical_features = var('score_categorical_features') -%}
+    {%- set features = numeric_features + categorical_features -%}
+    {%- set unit = '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' -%}
+    {%- set packed = scored and scorecard_shares_pack(bins, features, scale) -%}
+    {#- 2^40 and 2^39: the points' place in a packed share, and the bound of the log-odds units' sum -#}
+    {%- set points_place = 1099511627776 -%}
+    {%- set units_bound = 549755813888 -%}
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        cast({{ "'" ~ bins[0]['version'] ~ "'" if scored else 'null' }} as {{ dbt.type_string() }})
+            as scorecard_version,
+        cast(points as integer) as score_points,
+        cast(logit as numeric(18, 8)) as score_logit,
+        cast(1 / (1 + exp(-logit)) as numeric(10, 8)) as score_probability
+    from (
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            {%- if packed %}
+            cast({{ bins[0]['base_points'] }} as integer)
+            + cast((shares - logit_units) / {{ points_place }} as integer) as points,
+            cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} + logit_units as numeric) * {{ unit }}
+                as logit
+            {%- else %}
+            points,
+            cast(logit_units as numeric) * {{ unit }} as logit
+            {%- endif %}
+        from (
+            select
+                {%- for column in columns %}
+                {{ column }},
+                {%- endfor %}
+                {%- if packed %}
+                shares,
+                -- the low 40 bits, as a signed count: the log-odds units' sum
+                ((shares + {{ units_bound }}) % {{ points_place }} + {{ points_place }}) % {{ points_place }}
+                - {{ units_bound }} as logit_units
+                {%- else %}
+                points,
+                logit_units
+                {%- endif %}
+            from (
+                select
+                    {%- for column in columns %}
+                    {{ column }},
+                    {%- endfor %}
+                    {%- if packed %}
+                    cast(0 as {{ dbt.type_bigint() }})
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'packed', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as shares
+                    {%- elif scored %}
+                    cast({{ bins[0]['base_points'] }} as integer)
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'points', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as points,
+                    cast({{ scorecard_decimal_units(bins[0]['intercept'], scale) }} as {{ dbt.type_bigint() }})
+                    {%- for feature in features %}
+                        + {{ scorecard_feature_case(
+                            bins, feature, 'units', feature in categorical_features, 'score_input_' ~ feature, scale
+                        ) }}
+                    {%- endfor %} as logit_units
+                    {%- else %}
+                    cast(null as integer) as points,
+                    cast(null as {{ dbt.type_bigint() }}) as logit_units
+                    {%- endif %}
+                from (
+                    select
+                        {%- for column in columns %}
+                        {{ column }},
+                        {%- endfor %}
+                        {%- for feature in numeric_features %}
+                        cast({{ feature }} as {{ dbt.type_float() }}) as score_input_{{ feature }},
+                        {%- endfor %}
+                        {%- for feature in categorical_features %}
+                        cast({{ feature }} as {{ dbt.type_string() }}) as score_input_{{ feature }}{{ ',' if not loop.last }}
+                        {%- endfor %}
+                    from {{ source }}
+                    {{ subquery_computed_once() }}
+                ) as score_inputs
+            ) as score_sums
+            {{ subquery_computed_once() }}
+        ) as score_parts
+    ) as score_logits
+{%- endmacro %}
+
+{#- True when every sum of one share per feature fits the packing of scorecard_scores_select: the points'
+    sum within +-2^14 and the log-odds units' sum within +-2^38 (a margin under 2^15 and 2^39), so the packed
+    bigint sum (points x 2^40 + units) stays under 2^63 and unpacks exactly. -#}
+{% macro scorecard_shares_pack(bins, features, scale) -%}
+    {%- set most_points = [0] -%}
+    {%- set most_units = [0] -%}
+    {%- for feature in features -%}
+        {%- set points = [0] -%}
+        {%- set units = [0] -%}
+        {%- for bin in bins if bin['feature'] == feature -%}
+            {%- do points.append((bin['points'] | int) | abs) -%}
+            {%- do units.append((scorecard_decimal_units(bin['logit'], scale) | int) | abs) -%}
+        {%- endfor -%}
+        {%- do most_points.append(points | max) -%}
+        {%- do most_units.append(units | max) -%}
+    {%- endfor -%}
+    {{- return((most_points | sum) < 16384 and (most_units | sum) < 274877906944) -}}
 {%- endmacro %}

@@ -141,3 +141,19 @@
 
 {% macro default__combined_statistics(relation, columns, target) -%}
 {%- endmacro %}
+
+
+{#- Planner hint at the end of a subquery whose output columns the query above reads several times: compute
+    each row once and hand the values up, instead of copying the subquery's expressions into every place
+    they are read (PostgreSQL pulls a simple subquery up into its parent; an `offset 0` keeps it as a
+    step of its own, streamed, not materialised). Elsewhere: no hint. -#}
+{% macro subquery_computed_once() -%}
+    {{ return(adapter.dispatch('subquery_computed_once', 'arrears')()) }}
+{%- endmacro %}
+
+{% macro postgres__subquery_computed_once() -%}
+    offset 0
+{%- endmacro %}
+
+{% macro default__subquery_computed_once() -%}
+{%- endmacro %}

@@ -1,9 +1,12 @@
 -- The collection score's features (business rules §10): one row per loan in D's delinquency snapshot,
--- as known at D. Incremental by business date: the history counters (max DPD, delinquent days, episodes,
--- late and partial payments, last right-party contact) and the 30-day action counts carry forward from
--- D-1's row of this model, so a night reads one day of the book and of the actions, not their history, and
--- rebuilding D reads exactly what it read the first time. Counters start on the first night this model is
--- built; a loan without a row at D-1 (new to the snapshot, or the first night) counts its 30 days in full.
+-- as known at D, scored in the same pass by the scorecard active at D (int_loan_scores_daily is a view of
+-- these score columns; decision 043). Incremental by business date: the history counters (max DPD,
+-- delinquent days, episodes, late and partial payments, last right-party contact) and the 30-day action
+-- counts carry forward from D-1's row of this model, so a night reads one day of the book and of the
+-- actions, not their history, and rebuilding D reads exactly what it read the first time. Counters start on
+-- the first night this model is built; a loan without a row at D-1 (new to the snapshot, or the first night)
+-- counts its 30 days in full. is_label_event marks the nights int_score_label_events keeps.
+-- depends_on: {{ ref('stg_scorecard_bins') }}
 {{
     config(
         materialized='incremental',
@@ -17,6 +20,12 @@
 
 {%- set window_start = add_days(business_date(), -30) %}
 {%- set previous_night = add_days(business_date(), -1) %}
+{%- set feature_columns = [
+    'business_date', 'loan_id', 'borrower_id', 'product_code', 'dpd', 'bucket_order', 'net_paid', 'months_on_book',
+    'overdue_to_principal', 'paid_to_principal', 'max_dpd_ever', 'delinquent_days', 'episodes_started',
+    'late_payments', 'partial_payments', 'promises_made', 'promises_kept', 'promises_broken', 'calls_30d',
+    'rpc_30d', 'last_rpc_on', 'days_since_rpc', 'is_lost_contact', 'is_label_event',
+] %}
 
 with today as (
     select
@@ -39,6 +48,7 @@ yesterday as (
         select
             loan_id,
             dpd,
+            bucket_order,
             net_paid,
             max_dpd_ever,
             delinquent_days,
@@ -54,6 +64,7 @@ yesterday as (
         select
             cast(null as {{ dbt.type_string() }}) as loan_id,
             cast(null as integer) as dpd,
+            cast(null as integer) as bucket_order,
             cast(null as numeric(18, 2)) as net_paid,
             cast(null as integer) as max_dpd_ever,
             cast(null as integer) as delinquent_days,
@@ -182,7 +193,15 @@ features as (
                 then coalesce(carried_actions.last_rpc_on, yesterday.last_rpc_on)
             else yesterday.last_rpc_on
         end as last_rpc_on,
-        case when coalesce(contactability.is_lost_contact, true) then 1 else 0 end as is_lost_contact
+        case when coalesce(contactability.is_lost_contact, true) then 1 else 0 end as is_lost_contact,
+        -- A night on which the §10 event can first show (int_score_label_events): the bucket rose or the DPD
+        -- reached 30 since D-1's row; without a row at D-1, whenever past due.
+        case
+            when yesterday.loan_id is null then today.dpd > 0 or today.bucket_order > 0
+            when today.bucket_order > yesterday.bucket_order then true
+            when today.dpd >= 30 and yesterday.dpd < 30 then true
+            else false
+        end as is_label_event
     from today
     left join yesterday
         on today.loan_id = yesterday.loan_id
@@ -220,8 +239,16 @@ final as (
         case
             when last_rpc_on is not null then {{ dbt.datediff('last_rpc_on', 'business_date', 'day') }}
         end as days_since_rpc,
-        is_lost_contact
+        is_lost_contact,
+        is_label_event
     from features
+    -- each row's features computed once: the score's CASEs below read them many times
+    {{ subquery_computed_once() }}
+),
+
+-- The score of every row by the version active at D (no version: NULL score columns).
+scored as (
+    {{ scorecard_scores_select(active_scorecard_bins(), 'final', feature_columns) }}
 )
 
-select * from final
+select * from scored

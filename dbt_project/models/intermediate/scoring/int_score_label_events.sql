@@ -4,7 +4,9 @@
 -- rows are a superset of those changes. The realised KS (int_score_outcome_counts) labels a scored night
 -- from these rows alone: the first night within the horizon that is worse than D is always one of them, and
 -- the label's test is made on the row's own DPD and bucket. A few per cent of the snapshot, read by date.
--- Incremental by business date (D against D-1 of the features); the first build covers every built night.
+-- Incremental by business date: a night keeps D's feature rows flagged is_label_event (the features model
+-- compares D with D-1 as it carries its counters, decision 043); the first build compares every built night
+-- with the night before.
 {{
     config(
         materialized='incremental',
@@ -15,45 +17,51 @@
     )
 }}
 
-with today as (
+{%- if is_incremental() %}
+
     select
         business_date,
         loan_id,
         dpd,
         bucket_order
     from {{ ref('int_score_features_daily') }}
-    {%- if is_incremental() %}
-        where business_date = {{ business_date() }}
-    {%- else %}
+    where business_date = {{ business_date() }} and is_label_event
+
+{%- else %}
+
+    with today as (
+        select
+            business_date,
+            loan_id,
+            dpd,
+            bucket_order
+        from {{ ref('int_score_features_daily') }}
         where business_date <= {{ business_date() }}
-    {%- endif %}
-),
+    ),
 
-previous_night as (
-    select
-        business_date,
-        loan_id,
-        dpd,
-        bucket_order
-    from {{ ref('int_score_features_daily') }}
-    {%- if is_incremental() %}
-        where business_date = {{ add_days(business_date(), -1) }}
-    {%- else %}
+    previous_night as (
+        select
+            business_date,
+            loan_id,
+            dpd,
+            bucket_order
+        from {{ ref('int_score_features_daily') }}
         where business_date < {{ business_date() }}
-    {%- endif %}
-)
+    )
 
-select
-    today.business_date,
-    today.loan_id,
-    today.dpd,
-    today.bucket_order
-from today
-left join previous_night
-    on
-        today.loan_id = previous_night.loan_id
-        and previous_night.business_date = {{ add_days('today.business_date', -1) }}
-where
-    (previous_night.loan_id is null and (today.dpd > 0 or today.bucket_order > 0))
-    or today.bucket_order > previous_night.bucket_order
-    or (today.dpd >= 30 and previous_night.dpd < 30)
+    select
+        today.business_date,
+        today.loan_id,
+        today.dpd,
+        today.bucket_order
+    from today
+    left join previous_night
+        on
+            today.loan_id = previous_night.loan_id
+            and previous_night.business_date = {{ add_days('today.business_date', -1) }}
+    where
+        (previous_night.loan_id is null and (today.dpd > 0 or today.bucket_order > 0))
+        or today.bucket_order > previous_night.bucket_order
+        or (today.dpd >= 30 and previous_night.dpd < 30)
+
+{%- endif %}

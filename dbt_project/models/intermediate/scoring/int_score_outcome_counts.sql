@@ -4,8 +4,9 @@
 -- the cumulative shares of events and non-events, riskiest first), without reading a scored night twice.
 -- Night N adds the scored nights whose horizon has just been built: after the latest one already counted
 -- by an earlier night, up to N - horizon (one night, unless nights were skipped or nothing was scored). So
--- a night reads one scored night, its snapshot rows and the 30 nights of int_score_label_events, and a
--- rebuilt night N counts exactly what it counted the first time. The first build counts every matured night.
+-- a night reads one scored night (the score columns of int_score_features_daily) and the 30 nights of
+-- int_score_label_events, and a rebuilt night N counts exactly what it counted the first time. The first
+-- build counts every matured night.
 {{
     config(
         materialized='incremental',
@@ -22,21 +23,18 @@
 
 with scored as (
     select
-        scores.business_date,
-        scores.loan_id,
-        scores.scorecard_version,
-        scores.score_logit,
-        scores.score_probability,
-        features.dpd,
-        features.bucket_order
-    from {{ ref('int_loan_scores_daily') }} as scores
-    inner join {{ ref('int_score_features_daily') }} as features
-        on scores.business_date = features.business_date and scores.loan_id = features.loan_id
+        business_date,
+        loan_id,
+        scorecard_version,
+        score_logit,
+        score_probability,
+        dpd,
+        bucket_order
+    from {{ ref('int_score_features_daily') }}
     where
-        scores.business_date <= {{ last_matured }}
-        and features.business_date <= {{ last_matured }}
-        and scores.business_date > {{ after_counted }}
-        and features.business_date > {{ after_counted }}
+        scorecard_version is not null
+        and business_date <= {{ last_matured }}
+        and business_date > {{ after_counted }}
 ),
 
 -- The §10 event: a current loan (DPD 0) at DPD >= 30, or a delinquent one in a worse bucket, on a night
