@@ -18,6 +18,8 @@ both, twice on Spark (a rerun replaces the date). Compared:
   equal marts show that each engine's night reads only what its own landing let through. The nights run in
   order so the incremental paths run on Spark as they do nightly: partition overwrite by business date, the
   snapshot carried from D-1's partition, delete+insert models rewritten, agency placements rewound to D-1.
+- the exports (decision 042): every shipped recipient's files of the last night, exported from each engine, are
+  the same bytes (rows files, numbers files, manifests), and the hash and mask policies hold in them.
 
 Why one book for both comparisons: a Spark world (a JVM, a metastore, a dbt node per model) costs minutes
 whatever the size, so the landing and the marts share one (decision 037). Size: 400 loans x 2 nights, not
